@@ -1,0 +1,42 @@
+"""Power (W, PUE, MWh) and cost ($, $/useful chip-hour, $/useful PFLOP-day).
+
+Facility power = PUE x (1 + network_fraction) x sum over up instances of
+(busy chips x W + idle chips x idle_fraction x W + host W), host W = host_fraction x the
+instance's chip watts. It is linear in busy chips per pool, which the engine tracks.
+"""
+
+from __future__ import annotations
+
+from sim.engine import PowerModel
+from sim.scenario.cluster import Cluster
+from sim.topology import PoolShape
+
+
+def power_model(cluster: Cluster, shapes: list[PoolShape]) -> PowerModel:
+    if any(s.chip_watts is None for s in shapes):
+        return PowerModel(None, [0.0] * len(shapes))
+    k = cluster.pue * (1 + cluster.network_fraction)
+    base = sum(k * (s.chips * cluster.idle_fraction * s.chip_watts + s.instances * s.host_watts) for s in shapes)
+    per_chip = [k * s.chip_watts * (1 - cluster.idle_fraction) for s in shapes]
+    return PowerModel(base, per_chip)
+
+
+def peak_power_w(cluster: Cluster, shapes: list[PoolShape]) -> float | None:
+    """Facility power with every chip busy."""
+    if any(s.chip_watts is None for s in shapes):
+        return None
+    k = cluster.pue * (1 + cluster.network_fraction)
+    return sum(k * s.instances * s.instance_peak_watts for s in shapes)
+
+
+def cost_usd(shapes: list[PoolShape], window_s: float) -> float | None:
+    """Installed capacity is paid for busy or idle: pool $/h x hours of the window."""
+    if any(s.usd_per_h is None for s in shapes):
+        return None
+    return sum(s.usd_per_h for s in shapes) * window_s / 3600.0
+
+
+def usd_per_h(shapes: list[PoolShape]) -> float | None:
+    if any(s.usd_per_h is None for s in shapes):
+        return None
+    return sum(s.usd_per_h for s in shapes)

@@ -1,0 +1,225 @@
+"""Summary statistics and the per-job table, from the engine's recorded outcome.
+
+Definitions follow DESIGN.md ("Metric definitions"). Every key that cannot be known from
+the inputs (a price the catalogue lacks, an empty sample) is None, never a made-up 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from sim import economics, failures
+from sim.placement import TIER_NAMES
+from sim.policies.base import COMPLETED, QUEUED, RUNNING, STATE_NAMES
+
+
+def _f(x: float | None) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def step_integral(t: np.ndarray, v: np.ndarray, lo: float, hi: float) -> float:
+    """Integral over [lo, hi] of the step function that takes value v[i] from t[i] on."""
+    if hi <= lo or len(t) == 0:
+        return 0.0
+    edges = np.clip(np.append(t, hi), lo, hi)
+    return float(np.sum(v * np.diff(edges)))
+
+
+def overlap(start: np.ndarray, end: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Length of [start, end] inside [lo, hi], elementwise (NaN start -> 0)."""
+    s = np.nan_to_num(start, nan=hi)
+    return np.clip(np.minimum(end, hi) - np.maximum(s, lo), 0.0, None)
+
+
+def _pct(x: np.ndarray, q: float) -> float | None:
+    return _f(np.percentile(x, q)) if len(x) else None
+
+
+class Arrays:
+    """The outcome as numpy columns, computed once."""
+
+    def __init__(self, result: Any):
+        o = result.outcome
+        jobs = result.jobs
+        plan = result.plan
+        self.state = np.asarray(o.state)
+        self.submit = np.asarray(jobs.submit, dtype=float)
+        self.start = np.asarray(o.start, dtype=float)
+        self.end = np.asarray(o.end, dtype=float)
+        self.run = np.asarray(o.run_s, dtype=float)
+        self.alloc = np.asarray(o.chips_allocated, dtype=float)
+        self.slowdown = np.nan_to_num(np.asarray(o.slowdown, dtype=float), nan=1.0)
+        self.pool = np.asarray(o.pool)
+        k = [plan.table.pools[j].index(p) if p >= 0 else 0 for j, p in enumerate(o.pool)]
+        self.req_on_pool = np.asarray([plan.chips_on[j][k[j]] for j in range(len(k))], dtype=float)
+        self.ckpt = np.asarray([failures.checkpoint_factor(failures.checkpoint_interval(c))
+                                for c in jobs.checkpoint_interval], dtype=float)
+        self.ideal_run = self.run / self.slowdown / self.ckpt  # at ideal placement, no checkpoint writes
+        started = ~np.isnan(self.start)
+        self.started = started
+        # end of the chip-holding interval: end, or the end of the run for jobs still running
+        self.hold_end = np.where(self.state == RUNNING, o.end_time, np.nan_to_num(self.end, nan=-np.inf))
+        self.hold_end = np.where(started, self.hold_end, -np.inf)
+
+
+def summarise(result: Any) -> dict[str, Any]:
+    m = result.loaded.model
+    shapes = result.shapes
+    a = Arrays(result)
+    n = len(a.state)
+    horizon = m.horizon
+    counts = {name: int(np.sum(a.state == code)) for code, name in enumerate(STATE_NAMES)}
+    unstarted = int(np.sum((a.state == QUEUED) | (a.state < 0)))
+    if horizon is not None:
+        w0, w1 = 0.0, float(horizon)
+    else:
+        w0 = float(a.submit.min()) if n else 0.0
+        finished = a.end[~np.isnan(a.end)]
+        w1 = float(finished.max()) if len(finished) else w0
+    warm = float(m.metrics.warmup)
+    ws = min(max(w0, warm), w1)
+    capacity = sum(s.chips for s in shapes)
+
+    after_warmup = a.submit >= warm
+    waits = (a.start - a.submit)[a.started & after_warmup]
+    done = (a.state == COMPLETED) & after_warmup
+    jct = (a.end - a.submit)[done]
+    run_done = a.run[done]
+    tau = float(m.metrics.bsld_tau)
+    wait_done = (a.start - a.submit)[done]
+    bsld = np.maximum(1.0, (wait_done + run_done) / np.maximum(run_done, tau))
+
+    def busy_useful(lo: float, hi: float) -> tuple[float, float, np.ndarray]:
+        held = overlap(a.start, a.hold_end, lo, hi)
+        busy = float(np.sum(a.alloc * held))
+        useful_mask = (a.state == COMPLETED) | (a.state == RUNNING)
+        useful = float(np.sum((a.req_on_pool / a.ckpt * held)[useful_mask]))
+        return busy, useful, held
+
+    busy, useful, held = busy_useful(ws, w1)
+    span = w1 - ws
+    utilisation = busy / (capacity * span) if span > 0 and capacity else None
+    _, useful_full, held_full = busy_useful(w0, w1)
+
+    finished_ok = a.state == COMPLETED
+    actual = float(np.sum((a.alloc * a.run / a.ckpt)[finished_ok]))
+    ideal = float(np.sum((a.alloc * a.ideal_run)[finished_ok]))
+
+    s = result.outcome.series
+    t = np.frombuffer(s["t_s"], dtype=float)
+    frag = step_integral(t, np.frombuffer(s["fragmentation_chips"], dtype=float), ws, w1) / span if span > 0 else None
+    power = np.frombuffer(s["power_w"], dtype=float)
+    known_power = bool(len(power)) and bool(np.all(power >= 0))
+    energy_mwh = step_integral(t, power, w0, w1) / 3.6e9 if known_power else None
+    if known_power:
+        inside = (t <= w1) & (np.append(t[1:], np.inf) > w0)
+        peak_mw = float(power[inside].max()) / 1e6 if inside.any() else float(power[0]) / 1e6
+    else:
+        peak_mw = None
+    cost = economics.cost_usd(shapes, w1 - w0)
+    pflop_days = 0.0
+    for sh in shapes:
+        mask = finished_ok & (a.pool == sh.index)
+        if sh.bf16_tflops is None or sh.mfu is None:
+            if mask.any():
+                pflop_days = math.nan
+            continue
+        pflop_days += float(np.sum((a.req_on_pool * a.ideal_run)[mask])) / 86400 * sh.bf16_tflops * sh.mfu / 1000
+
+    users = np.asarray([u or "" for u in result.jobs.user], dtype=object)
+    active = a.submit <= w1
+    attained: dict[str, float] = {}
+    for u, chip_s, act in zip(users, a.alloc * held_full, active, strict=True):
+        if act:
+            attained[u] = attained.get(u, 0.0) + float(chip_s)
+    x = np.asarray(list(attained.values()))
+    jain = float(x.sum() ** 2 / (len(x) * np.sum(x * x))) if len(x) and np.sum(x * x) > 0 else None
+
+    summary: dict[str, Any] = {
+        "jobs_submitted": n,
+        "jobs_completed": counts["completed"],
+        "jobs_failed": counts["failed"],
+        "jobs_killed": counts["killed"],
+        "jobs_rejected": counts["rejected"],
+        "jobs_unstarted": unstarted,
+        "rows_skipped": len(result.jobs.skipped),
+        "rows_repaired": 0,
+        "avg_wait_s": _f(waits.mean()) if len(waits) else None,
+        "p50_wait_s": _pct(waits, 50),
+        "p95_wait_s": _pct(waits, 95),
+        "p99_wait_s": _pct(waits, 99),
+        "wait_censored": unstarted > 0,
+        "avg_jct_s": _f(jct.mean()) if len(jct) else None,
+        "p95_jct_s": _pct(jct, 95),
+        "avg_bounded_slowdown": _f(bsld.mean()) if len(bsld) else None,
+        "makespan_s": w1 - w0,
+        "utilisation": _f(utilisation),
+        "utilisation_of_up": _f(utilisation),
+        "goodput": _f(useful / busy) if busy > 0 else None,
+        "placement_efficiency": _f(ideal / actual) if actual > 0 else None,
+        "fragmentation_chips": _f(frag),
+        "preemptions": 0,
+        "failures": 0,
+        "restarts": 0,
+        "lost_chip_s": 0.0,
+        "jain_fairness": _f(jain),
+        "energy_mwh": _f(energy_mwh),
+        "peak_power_mw": _f(peak_mw),
+        "cost_usd": _f(cost),
+        "usd_per_useful_chip_hour": _f(cost / (useful_full / 3600)) if cost is not None and useful_full > 0 else None,
+        "usd_per_useful_pflop_day": _f(cost / pflop_days) if cost is not None and pflop_days > 0 else None,
+        "chips": capacity,
+        "instances": sum(sh.instances for sh in shapes),
+        "events": result.outcome.events,
+        "wall_s": result.wall_s,
+        "seed": result.seed,
+        "scenario_sha256": None,
+        "version": None,
+    }
+    for sh in shapes:
+        mask = a.pool == sh.index
+        pool_busy = float(np.sum((a.alloc * held)[mask]))
+        summary[f"pool.{sh.name}.utilisation"] = _f(pool_busy / (sh.chips * span)) if span > 0 else None
+        summary[f"pool.{sh.name}.chips"] = sh.chips
+    return summary
+
+
+def jobs_table(result: Any) -> pa.Table:
+    """One row per job, DESIGN's columns, nulls where a value does not exist."""
+    a = Arrays(result)
+    jobs = result.jobs
+    names = [s.name for s in result.shapes]
+
+    def nullable(x: np.ndarray) -> pa.Array:
+        return pa.array(x, mask=np.isnan(x), type=pa.float64())
+
+    wait = a.start - a.submit
+    end = a.end
+    return pa.table({
+        "job_id": pa.array(jobs.id, pa.string()),
+        "entry": pa.array(jobs.entry, pa.string()),
+        "user": pa.array(jobs.user, pa.string()),
+        "queue": pa.array(jobs.queue, pa.string()),
+        "pool": pa.array([names[p] if p >= 0 else None for p in a.pool], pa.string()),
+        "submit_s": pa.array(a.submit, pa.float64()),
+        "start_s": nullable(a.start),
+        "end_s": nullable(end),
+        "requested_s": pa.array(jobs.requested, pa.float64()),
+        "chips_requested": pa.array(jobs.chips, pa.int64()),
+        "chips_allocated": pa.array(a.alloc.astype(np.int64), pa.int64()),
+        "wait_s": nullable(wait),
+        "jct_s": nullable(end - a.submit),
+        "run_s": pa.array(a.run, pa.float64()),
+        "tier": pa.array([TIER_NAMES[t] if t >= 0 else None for t in result.outcome.tier], pa.string()),
+        "restarts": pa.array(np.zeros(len(a.state), dtype=np.int64)),
+        "preemptions": pa.array(np.zeros(len(a.state), dtype=np.int64)),
+        "lost_chip_s": pa.array(np.zeros(len(a.state))),
+        "state": pa.array([STATE_NAMES[s] if s >= 0 else "queued" for s in a.state], pa.string()),
+    })

@@ -1,0 +1,37 @@
+"""Strict first-come-first-served: the head of the queue blocks, per pool.
+
+The classic batch-scheduler baseline (e.g. Feitelson & Rudolph, "Parallel job scheduling:
+issues and approaches", JSSPP 1995). Jobs start in submission order. A job that accepts
+several pools goes to the first of them that fits, in scenario order; a job that fits none
+blocks every pool it accepts, and later jobs may still start on pools nobody blocks.
+
+Cost per pass: O(started jobs + 1) with one pool; with several, until every pool is blocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sim.policies.base import Decision, Policy, QueueView, Start, register
+
+
+@register
+class Fifo(Policy):
+    name = "fifo"
+
+    def schedule(self, view: QueueView) -> Iterator[Decision]:
+        pools_of = view.jobs.pools
+        n_pools = len(view.pool_names)
+        blocked: set[int] = set()
+        for job in view.queued():
+            pools = pools_of[job]
+            placed = False
+            for pool in pools:
+                if pool not in blocked and view.can_place(job, pool):
+                    yield Start(job, pool)
+                    placed = True
+                    break
+            if not placed:
+                blocked.update(pools)
+                if len(blocked) >= n_pools:
+                    return

@@ -1,0 +1,183 @@
+"""One simulation, in-process: scenario -> topology and jobs -> engine -> recorded outcome.
+
+`simulate()` is a pure function of (loaded scenario, seed) returning plain data; writing a
+run directory is `sim.rundir`'s job.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sim import __version__, economics, failures, metrics, topology
+from sim.engine import FINAL_STATE, Engine, JobPlan, Outcome
+from sim.errors import InputError
+from sim.placement import PLACEMENTS, TIER_NAMES, PoolState
+from sim.policies import base as policies
+from sim.scenario.loader import LoadedScenario, scenario_sha256
+from sim.workload import Jobs, build_jobs
+
+
+@dataclass
+class Rejected:
+    job_id: str
+    entry: str
+    chips: int
+    reason: str
+
+
+@dataclass
+class Result:
+    loaded: LoadedScenario
+    seed: int
+    shapes: list[topology.PoolShape]
+    jobs: Jobs
+    plan: JobPlan
+    outcome: Outcome
+    rejected: list[Rejected]
+    assumptions: list[str]
+    wall_s: float
+    summary: dict[str, Any]
+
+
+def build_cluster(loaded: LoadedScenario) -> tuple[list[topology.PoolShape], list[PoolState]]:
+    shapes = topology.size_pools(loaded.model.cluster, loaded.catalogue, loaded.problem)
+    graph = topology.build_graph(shapes)
+    compiled = topology.compile(graph, shapes)
+    return shapes, [PoolState(c) for c in compiled]
+
+
+def _capability(shape: topology.PoolShape) -> float | None:
+    if shape.bf16_tflops is None or shape.mfu is None:
+        return None
+    return shape.bf16_tflops * shape.mfu
+
+
+def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShape]
+              ) -> tuple[JobPlan, list[Rejected]]:
+    """Which pools each job accepts, its chips and run time on each, and what is rejected."""
+    m = loaded.model
+    ref = loaded.catalogue.accelerators[m.reference_accelerator]
+    ref_cap = None if ref.bf16_tflops is None or ref.mfu is None else ref.bf16_tflops * ref.mfu
+    factor = []
+    for s in shapes:
+        if s.accelerator == ref.name:
+            factor.append(1.0)
+        elif ref_cap is None or _capability(s) is None:
+            raise InputError(loaded.problem(("reference_accelerator",),
+                                            f"cannot map jobs from {ref.name} to pool {s.name} ({s.accelerator}): "
+                                            "bf16_tflops and mfu are needed for both"))
+        else:
+            factor.append(ref_cap / _capability(s))
+    keep_chips = m.scheduler.map == "keep_chips"
+    kill = m.scheduler.kill_at_limit
+    all_pools = tuple(range(len(shapes)))
+    by_accelerator: dict[str, tuple[int, ...]] = {}
+    for s in shapes:
+        by_accelerator.setdefault(s.accelerator, ())
+        by_accelerator[s.accelerator] += (s.index,)
+    pools_col, chips_on, run_on, limit_on, rejected_flags, final = [], [], [], [], [], []
+    rejected: list[Rejected] = []
+    problems = []
+    for j in range(len(jobs)):
+        names = jobs.accelerator[j]
+        pools = all_pools if names is None else tuple(sorted({p for n in names for p in by_accelerator.get(n, ())}))
+        ckpt = failures.checkpoint_factor(failures.checkpoint_interval(jobs.checkpoint_interval[j]))
+        chips, runs, limits = [], [], []
+        requested = jobs.requested[j]
+        for p in pools:
+            f = factor[p]
+            c = jobs.chips[j] if keep_chips or f == 1.0 else math.ceil(jobs.chips[j] * f - 1e-9)
+            scale = f if keep_chips else 1.0
+            chips.append(c)
+            runs.append(jobs.duration[j] * scale * ckpt)
+            if kill and requested is not None:
+                limits.append(requested * scale * ckpt)
+        fits = [p for p, c in zip(pools, chips, strict=True) if c <= shapes[p].chips]
+        reason = None
+        if not pools:
+            reason = f"no pool has accelerator {', '.join(names)}"
+        elif not fits:
+            largest = max(shapes[p].chips for p in pools)
+            reason = f"{jobs.chips[j]} chips exceed the largest pool it accepts ({largest} chips)"
+        if reason and jobs.origin[j]:
+            i, k = jobs.origin[j]
+            field = "chips" if pools else "accelerator"
+            problems.append(loaded.problem(("workload", i, "jobs", k, field), f"job {jobs.id[j]!r}: {reason}"))
+        elif reason:
+            rejected.append(Rejected(jobs.id[j], jobs.entry[j], jobs.chips[j], reason))
+        keep = [k for k, p in enumerate(pools) if p in fits] if fits else []
+        pools_col.append(tuple(pools[k] for k in keep) or pools or all_pools[:1])
+        chips_on.append(tuple(chips[k] for k in keep) or (jobs.chips[j],))
+        run_on.append(tuple(runs[k] for k in keep) or (jobs.duration[j],))
+        limit_on.append(tuple(limits[k] for k in keep) if limits and keep else None)
+        rejected_flags.append(reason is not None)
+        final.append(FINAL_STATE[jobs.status[j]])
+    if problems:
+        raise InputError(problems)
+    table = policies.JobTable(
+        submit=tuple(jobs.submit), chips=tuple(jobs.chips),
+        requested=tuple(r if r is not None else d for r, d in zip(jobs.requested, jobs.duration, strict=True)),
+        priority=tuple(jobs.priority), user=tuple(u or "" for u in jobs.user),
+        queue=tuple(q or "" for q in jobs.queue), pools=tuple(pools_col))
+    return JobPlan(table, rejected_flags, chips_on, run_on, limit_on, final), rejected
+
+
+def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape]) -> list[str]:
+    """Every ESTIMATE that drives a number of this run, to print beside the results."""
+    m = loaded.model
+    c = m.cluster
+    cat = loaded.catalogue
+    out = [
+        f"Tier slowdown factors (ESTIMATE): " + ", ".join(
+            f"{t} {getattr(c.topology.slowdown, t):.2f}" for t in TIER_NAMES),
+        f"Fan-out (ESTIMATE): {c.topology.fanout.pod} instances per pod, {c.topology.fanout.spine} pods per spine group",
+        f"Facility: PUE {c.pue:g}, network {c.network_fraction:.0%} of IT power (ESTIMATE), idle chips draw "
+        f"{c.idle_fraction:.0%} of busy watts (ESTIMATE), host watts = {c.host_fraction:g} x chip watts (ESTIMATE)",
+    ]
+    seen = set()
+    for s in shapes:
+        acc = cat.accelerators[s.accelerator]
+        inst = cat.instances[s.instance_type]
+        if acc.name not in seen:
+            seen.add(acc.name)
+            if acc.watts_is_estimate:
+                out.append(f"{acc.name}: {acc.watts:g} W per chip (ESTIMATE; {acc.source})")
+            if acc.mfu_is_estimate:
+                out.append(f"{acc.name}: MFU {acc.mfu:g} ({acc.mfu_source})")
+        if inst.price_is_estimate:
+            out.append(f"{inst.name}: ${inst.on_demand_usd_per_h:g}/h on demand (ESTIMATE; {inst.source})")
+    if any(s.chip_watts is None for s in shapes):
+        out.append("Power is unknown for a pool whose accelerator has no watts: power keys are null")
+    if any(s.usd_per_h is None for s in shapes):
+        out.append("Price is unknown for a pool: cost keys are null")
+    out.append(f"Checkpoint write time C = {failures.CHECKPOINT_WRITE_S:g} s for jobs with a fixed "
+               "checkpoint_interval (ESTIMATE)")
+    return out
+
+
+def simulate(loaded: LoadedScenario, seed: int | None = None,
+             progress: Callable[[float, int, int], None] | None = None) -> Result:
+    """Run the scenario once. `progress(sim_time_s, jobs_done, events)` is called now and then."""
+    t0 = time.perf_counter()
+    m = loaded.model
+    seed = m.seed if seed is None else seed
+    shapes, pools = build_cluster(loaded)
+    jobs = build_jobs(loaded, seed)
+    plan, rejected = plan_jobs(loaded, jobs, shapes)
+    policy_cls = policies.get(m.scheduler.policy)
+    policy = policy_cls(policy_cls.Options.model_validate(m.scheduler.options), m.scheduler)
+    slow = m.cluster.topology.slowdown
+    engine = Engine(plan, pools, policy, PLACEMENTS[m.scheduler.placement],
+                    [getattr(slow, t) for t in TIER_NAMES], economics.power_model(m.cluster, shapes),
+                    horizon=m.horizon, progress=progress)
+    outcome = engine.run()
+    wall = time.perf_counter() - t0
+    result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected, assumptions(loaded, shapes), wall, {})
+    result.summary = metrics.summarise(result)
+    result.summary["version"] = __version__
+    result.summary["scenario_sha256"] = scenario_sha256(loaded.resolved_yaml(seed))
+    return result

@@ -1,0 +1,84 @@
+"""`cluster:` — pools of instances, facility overheads and the network topology's shape."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from sim.scenario.common import DollarsPerYear, Fraction, Section, Watts
+from sim.scenario.economics import Pricing
+
+SIZING_KEYS = ("count", "ultraservers", "chips", "power", "budget")
+TIERS = ("instance", "ultraserver", "pod", "spine", "cluster")
+
+
+class Fanout(Section):
+    """ESTIMATE defaults: 16 UltraServers (64 instances) per pod, 16 pods per spine group."""
+
+    pod: int = Field(64, ge=1, description="Instances per pod (ESTIMATE: 64 = 16 Trn2 UltraServers).")
+    spine: int = Field(16, ge=1, description="Pods per spine group (ESTIMATE).")
+
+
+class Slowdown(Section):
+    """Run-time factor of a job whose instances span a tier (ESTIMATE defaults)."""
+
+    instance: float = Field(1.00, ge=1)
+    ultraserver: float = Field(1.00, ge=1)
+    pod: float = Field(1.10, ge=1)
+    spine: float = Field(1.25, ge=1)
+    cluster: float = Field(1.50, ge=1)
+
+    @model_validator(mode="after")
+    def _monotone(self) -> Slowdown:
+        values = [getattr(self, t) for t in TIERS]
+        if any(b < a for a, b in zip(values, values[1:], strict=False)):
+            raise ValueError("slowdown factors must not decrease from instance up to cluster")
+        return self
+
+
+class Topology(Section):
+    fanout: Fanout = Fanout()
+    slowdown: Slowdown = Slowdown()
+
+
+class Pool(Section):
+    name: str = Field(description="Pool name, used in per-pool summary keys.")
+    instance: str = Field(description="Instance type from the catalogue, e.g. trn2u.48xlarge.")
+    count: int | None = Field(None, ge=1, description="Number of instances.")
+    ultraservers: int | None = Field(None, ge=1, description="Number of UltraServers (UltraServer types only).")
+    chips: int | None = Field(None, ge=1, description="Chips; rounded down to whole instances/UltraServers.")
+    power: Watts | None = Field(None, description="Facility power at peak, e.g. '5GW'.")
+    budget: DollarsPerYear | None = Field(None, description="Spend per year, e.g. '$10B/yr'.")
+    pricing: Pricing = Pricing()
+
+    @model_validator(mode="after")
+    def _one_sizing(self) -> Pool:
+        given = [k for k in SIZING_KEYS if getattr(self, k) is not None]
+        if len(given) != 1:
+            if not given:
+                raise ValueError(f"a pool needs one sizing key: {', '.join(SIZING_KEYS)}")
+            raise ValueError(f"a pool has exactly one sizing key, got {', '.join(given)}")
+        if self.budget is not None and self.pricing.commitment is not None:
+            raise ValueError("a pool with commitment pricing cannot be sized by budget")
+        return self
+
+    @property
+    def sizing(self) -> str:
+        return next(k for k in SIZING_KEYS if getattr(self, k) is not None)
+
+
+class Cluster(Section):
+    pue: float = Field(1.15, ge=1, description="Power usage effectiveness (AWS global 2024: 1.15).")
+    network_fraction: Fraction = Field(0.05, description="Network power as a fraction of IT power (ESTIMATE).")
+    idle_fraction: Fraction = Field(0.15, description="Idle chip power as a fraction of busy (ESTIMATE).")
+    host_fraction: float = Field(0.5, ge=0, description="Host watts per instance / its chips' watts (ESTIMATE).")
+    topology: Topology = Topology()
+    pools: list[Pool] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Cluster:
+        names = [p.name for p in self.pools]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"pool names must be unique: {', '.join(dup)}")
+        return self
+

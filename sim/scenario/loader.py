@@ -1,0 +1,324 @@
+"""Load a scenario file: YAML with line numbers, overrides, validation, cross-checks.
+
+Every problem becomes one line `FILE:LINE:COL: field.path: message` (or
+`--set PATH: message` for an override), raised together as an `InputError` (exit 2).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim import hardware
+from sim.errors import InputError, Problem
+from sim.scenario import keypath
+from sim.scenario.model import Scenario
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass
+class LoadedScenario:
+    """A validated scenario plus what is needed to point at its lines later."""
+
+    model: Scenario
+    raw: dict[str, Any]  # resolved mapping (after ci/--set), paths as the user wrote them
+    file: str
+    base_dir: Path
+    marks: dict[Loc, tuple[int, int]]
+    set_paths: dict[Loc, str] = field(default_factory=dict)
+    catalogue: hardware.Catalogue | None = None
+
+    def problem(self, loc: Loc, message: str) -> Problem:
+        """A problem located at `loc` (a field path), on its line in the file or its `--set`."""
+        return locate(loc, message, self.file, self.marks, self.set_paths)
+
+    def resolve_path(self, path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else self.base_dir / p
+
+    def resolved_yaml(self, seed: int) -> str:
+        """The scenario as run: overrides applied, the effective seed, paths absolute."""
+        data = copy.deepcopy(self.raw)
+        data["seed"] = seed
+        data.pop("ci", None)
+        for entry in data.get("workload") or []:
+            _absolute_paths(entry, self.base_dir)
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _absolute_paths(node: Any, base: Path) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "path" and isinstance(value, str) and not os.path.isabs(value):
+                node[key] = str((base / value).resolve())
+            else:
+                _absolute_paths(value, base)
+    elif isinstance(node, list):
+        for item in node:
+            _absolute_paths(item, base)
+
+
+def locate(loc: Loc, message: str, file: str, marks: dict[Loc, tuple[int, int]],
+           set_paths: dict[Loc, str]) -> Problem:
+    dotted = ".".join(str(p) for p in loc)
+    for set_loc, text in set_paths.items():
+        if loc[: len(set_loc)] == set_loc or set_loc[: len(loc)] == loc and loc:
+            return Problem(message, set_path=text)
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in marks:
+            line, col = marks[loc[:n]]
+            return Problem(message, file=file, line=line, col=col, field=dotted or None)
+    return Problem(message, file=file, field=dotted or None)
+
+
+# --- YAML with positions -------------------------------------------------------------
+
+def _compose(text: str, file: str) -> tuple[Any, dict[Loc, tuple[int, int]]]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise InputError(Problem(f"invalid YAML: {reason}", file=file, line=line, col=col)) from None
+    marks: dict[Loc, tuple[int, int]] = {}
+    constructor = yaml.SafeLoader("")
+
+    def build(node: yaml.Node, loc: Loc) -> Any:
+        marks.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = constructor.construct_object(key_node, deep=True)
+                if key in out:
+                    raise InputError(Problem(f"duplicate key {key!r}", file=file,
+                                             line=key_node.start_mark.line + 1,
+                                             col=key_node.start_mark.column + 1,
+                                             field=".".join(map(str, (*loc, key)))))
+                marks[(*loc, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                out[key] = build(value_node, (*loc, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        try:
+            return constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise InputError(Problem(f"invalid value: {exc}", file=file, line=node.start_mark.line + 1,
+                                     col=node.start_mark.column + 1)) from None
+
+    return (build(root, ()) if root is not None else None), marks
+
+
+# --- pydantic errors -> problems ---------------------------------------------------------
+
+def _fields_at(model: Any, loc: Loc) -> list[str]:
+    """Field names of the model found at `loc` below `model` (for 'did you mean')."""
+    types = [model]
+    for part in loc:
+        nxt = []
+        for tp in types:
+            for inner in _unwrap(tp):
+                if isinstance(part, int) or (isinstance(inner, type) and not issubclass(inner, BaseModel)):
+                    nxt.extend(a for a in typing.get_args(inner) if a is not type(None))
+                elif isinstance(inner, type) and issubclass(inner, BaseModel) and part in inner.model_fields:
+                    nxt.append(inner.model_fields[part].annotation)
+        types = nxt
+    names: list[str] = []
+    for tp in types:
+        for inner in _unwrap(tp):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                names.extend(inner.model_fields)
+    return names
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return [x for a in typing.get_args(tp) for x in _unwrap(a)]
+    if origin in (list, dict):
+        return [tp]
+    return [tp]
+
+
+def _message(err: dict[str, Any], loc: Loc) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        return f"unknown key {key!r}{keypath.did_you_mean(key, _fields_at(Scenario, loc[:-1]))}"
+    if kind == "missing":
+        return f"required field {loc[-1]!r} is missing"
+    msg = err["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    if kind == "literal_error":
+        msg += f" (got {err.get('input')!r})"
+    return msg
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> Loc:
+    # pydantic inserts union/function tags such as 'function-before[...]' or 'float'
+    return tuple(p for p in loc if isinstance(p, int) or not (
+        "[" in p or p in ("float", "int", "str", "list", "dict", "literal['young','daly']")))
+
+
+def problems_from(exc: ValidationError, file: str, marks: dict[Loc, tuple[int, int]],
+                  set_paths: dict[Loc, str], prefix: Loc = ()) -> list[Problem]:
+    out = []
+    seen = set()
+    for err in exc.errors():
+        loc = prefix + _clean_loc(err["loc"])
+        if err["type"] == "missing" and len(loc) == len(prefix) + 0:
+            continue
+        problem = locate(loc, _message(err, loc), file, marks, set_paths)
+        if str(problem) not in seen:
+            seen.add(str(problem))
+            out.append(problem)
+    return out
+
+
+# --- the loader ----------------------------------------------------------------------------
+
+def load(path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = (), *,
+         ci: bool = False) -> LoadedScenario:
+    """Read, override (`ci:` first, then `--set`), validate and cross-check a scenario file."""
+    file = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise InputError(Problem(f"cannot read scenario: {exc.strerror or exc}", file=file)) from None
+    data, marks = _compose(text, file)
+    if not isinstance(data, dict):
+        raise InputError(Problem("a scenario is a YAML mapping (name:, cluster:, workload:, ...)", file=file,
+                                 line=1, col=1))
+    data.setdefault("name", Path(path).stem)
+    set_paths: dict[Loc, str] = {}
+    if ci:
+        block = data.get("ci")
+        if not isinstance(block, dict) or not block:
+            raise InputError(Problem("--ci needs a `ci:` block of PATH: VALUE overrides", file=file,
+                                     line=marks.get(("ci",), (1, 1))[0], col=1, field="ci"))
+        for key, value in block.items():
+            try:
+                keypath.apply(data, str(key), value, cwd_paths=False)
+            except InputError as exc:
+                raise InputError([Problem(p.message, file=file, line=marks.get(("ci", key), (None, None))[0],
+                                          col=marks.get(("ci", key), (None, None))[1], field=f"ci.{key}")
+                                  for p in exc.problems]) from None
+    for text_item in overrides:
+        set_path, value = keypath.parse_assignment(text_item)
+        keypath.apply(data, set_path, value)
+        set_paths[tuple(keypath.split_path(set_path))] = set_path
+    try:
+        model = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(problems_from(exc, file, marks, set_paths)) from None
+    loaded = LoadedScenario(model, data, file, Path(path).resolve().parent, marks, set_paths)
+    _cross_check(loaded)
+    return loaded
+
+
+def scenario_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _cross_check(sc: LoadedScenario) -> None:
+    """Checks that need the catalogue or the policy registry; all problems reported at once."""
+    from sim.policies import base as policies  # the registry; no engine import
+
+    m = sc.model
+    problems: list[Problem] = []
+    for section in ("accelerators", "instances", "domains"):
+        known = getattr(hardware.builtin(), section)
+        for i, entry in enumerate(getattr(m.catalogue, section)):
+            if entry.name in known:
+                continue
+            for req in hardware.REQUIRED_FOR_NEW[section]:
+                if getattr(entry, req) is None:
+                    problems.append(sc.problem(("catalogue", section, i),
+                                               f"new entry {entry.name!r} needs {req!r}"))
+    patches = {s: [e.model_dump(exclude_none=True) for e in getattr(m.catalogue, s)]
+               for s in ("accelerators", "instances", "domains")}
+    cat = hardware.patched(patches)
+    sc.catalogue = cat
+    if m.reference_accelerator not in cat.accelerators:
+        problems.append(sc.problem(("reference_accelerator",),
+                                   f"unknown accelerator {m.reference_accelerator!r}"
+                                   f"{keypath.did_you_mean(m.reference_accelerator, list(cat.accelerators))}"))
+    for i, inst in enumerate(cat.instances.values()):
+        if inst.accelerator and inst.accelerator not in cat.accelerators:
+            problems.append(sc.problem(("catalogue", "instances", i),
+                                       f"instance {inst.name!r} names unknown accelerator {inst.accelerator!r}"))
+    for i, pool in enumerate(m.cluster.pools):
+        loc = ("cluster", "pools", i)
+        if pool.instance not in cat.instances:
+            problems.append(sc.problem((*loc, "instance"), f"unknown instance type {pool.instance!r}"
+                                       f"{keypath.did_you_mean(pool.instance, list(cat.instances))}"))
+            continue
+        inst = cat.instances[pool.instance]
+        if not inst.accelerator or inst.accelerator not in cat.accelerators:
+            problems.append(sc.problem((*loc, "instance"),
+                                       f"instance type {pool.instance!r} has no catalogued accelerator"))
+            continue
+        domain = cat.domain_size(pool.instance)
+        if pool.count is not None and pool.count % domain:
+            problems.append(sc.problem((*loc, "count"),
+                                       f"{pool.instance} is an UltraServer member: count must be a multiple of "
+                                       f"{domain} (got {pool.count})"))
+        if pool.ultraservers is not None and domain == 1:
+            problems.append(sc.problem((*loc, "ultraservers"),
+                                       f"{pool.instance} is not an UltraServer member; size it by count"))
+        acc = cat.accelerators[inst.accelerator]
+        if pool.power is not None and acc.watts is None:
+            problems.append(sc.problem((*loc, "power"),
+                                       f"cannot size by power: accelerator {acc.name!r} has no watts "
+                                       "(add catalogue.accelerators watts)"))
+        if pool.budget is not None and pool.pricing.kind != "commitment" and inst.on_demand_usd_per_h is None:
+            problems.append(sc.problem((*loc, "budget"),
+                                       f"cannot size by budget: {pool.instance} has no on_demand_usd_per_h"))
+    for i, entry in enumerate(m.workload):
+        spec = entry.generator or (entry.jobs or [None])[0]
+        jobs = entry.jobs or ([entry.generator] if entry.generator else [])
+        for j, job in enumerate(jobs):
+            for name in job.accelerator or []:
+                if name not in cat.accelerators:
+                    sub = (i, "jobs", j) if entry.jobs else (i, "generator")
+                    problems.append(sc.problem(("workload", *sub, "accelerator"),
+                                               f"unknown accelerator {name!r}"
+                                               f"{keypath.did_you_mean(name, list(cat.accelerators))}"))
+        del spec
+    names = [e.name for e in m.workload if e.name]
+    for i, entry in enumerate(m.workload):
+        if entry.name and names.count(entry.name) > 1:
+            problems.append(sc.problem(("workload", i, "name"), f"duplicate entry name {entry.name!r}"))
+    ids: dict[str, tuple[int, int]] = {}
+    for i, entry in enumerate(m.workload):
+        for j, job in enumerate(entry.jobs or []):
+            if job.id in ids:
+                a, b = ids[job.id]
+                first = sc.problem(("workload", a, "jobs", b, "id"), "")
+                problems.append(sc.problem(("workload", i, "jobs", j, "id"),
+                                           f"duplicate job id {job.id!r} (first at line {first.line})"))
+            else:
+                ids[job.id] = (i, j)
+    policy = m.scheduler.policy
+    if not policies.is_known(policy):
+        problems.append(sc.problem(("scheduler", "policy"), f"unknown policy {policy!r}"
+                                   f"{keypath.did_you_mean(policy, policies.names())}"))
+    else:
+        try:
+            policies.options_model(policy).model_validate(m.scheduler.options)
+        except ValidationError as exc:
+            problems.extend(problems_from(exc, sc.file, sc.marks, sc.set_paths, prefix=("scheduler",)))
+    if problems:
+        raise InputError(problems)

@@ -1,0 +1,46 @@
+"""The whole scenario: one pydantic model per section, assembled here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from sim.scenario.catalogue import CatalogueSection
+from sim.scenario.cluster import Cluster
+from sim.scenario.common import PositiveSeconds, Section
+from sim.scenario.metrics import Metrics
+from sim.scenario.scheduler import Scheduler
+from sim.scenario.workload import Workload
+
+TOP_LEVEL_KEYS = ("name", "description", "seed", "horizon", "reference_accelerator", "catalogue",
+                  "cluster", "workload", "scheduler", "failures", "metrics", "ci")
+
+
+class Scenario(Section):
+    name: str = Field(description="Scenario name; prefixes the run directory.")
+    description: str = ""
+    seed: int = Field(0, ge=0, description="Run seed; `--seed` overrides it.")
+    horizon: PositiveSeconds | None = Field(None, description="Stop the run at this time.")
+    reference_accelerator: str = Field("trainium2", description="Accelerator that job durations refer to.")
+    catalogue: CatalogueSection = CatalogueSection()
+    cluster: Cluster
+    workload: Workload
+    scheduler: Scheduler = Scheduler()
+    failures: Any = Field(None, description="Failure model (not modelled yet: the block is refused).")
+    metrics: Metrics = Metrics()
+    ci: dict[str, Any] | None = Field(None, description="PATH: VALUE overrides that make the CI form.")
+
+    @field_validator("failures")
+    @classmethod
+    def _no_failures_yet(cls, v: Any) -> Any:
+        if v is not None:
+            raise ValueError("failure modelling is not in this version of trnsim; remove the failures: block")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v or any(c in v for c in "/\\\0") or v.startswith("."):
+            raise ValueError("name must be non-empty, without '/', and not start with '.'")
+        return v

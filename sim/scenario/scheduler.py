@@ -1,0 +1,47 @@
+"""`scheduler:` — the policy by name, placement, run-time estimates and policy options."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from sim.scenario.common import Seconds, Section
+
+
+class Estimate(Section):
+    """How backfill reservations estimate run time: exact, `{factor: k}` or the trace's request."""
+
+    kind: Literal["exact", "factor", "trace"] = "exact"
+    factor: float | None = Field(None, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if data in ("exact", "trace"):
+            return {"kind": data}
+        if isinstance(data, dict) and set(data) == {"factor"}:
+            return {"kind": "factor", "factor": data["factor"]}
+        if isinstance(data, str):
+            raise ValueError(f"unknown estimate {data!r}: use exact, trace or {{factor: k}}")
+        return data
+
+
+class Scheduler(Section):
+    """Known keys below; any other key is an option of the chosen policy, checked by that policy."""
+
+    model_config = ConfigDict(extra="allow")
+
+    policy: str = Field("fifo", description="Policy name from the registry (trnsim policies), or module:Class.")
+    placement: Literal["first_fit"] = Field("first_fit", description="Placement function.")
+    estimate: Estimate = Estimate()
+    kill_at_limit: bool = Field(False, description="Kill jobs that reach their requested time.")
+    backfill_depth: int = Field(500, ge=1, description="Jobs a backfill pass scans at most.")
+    preempt_overhead: Seconds = Field(60.0, description="Time a preempted job pays before it can run again.")
+    map: Literal["scale_chips", "keep_chips"] = Field(
+        "scale_chips", description="Moving a job to another accelerator scales its chips (or its duration)."
+    )
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
