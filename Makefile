@@ -1,0 +1,20 @@
+# The two README commands, as make targets. PYTHON must be Python 3.11 or newer.
+PYTHON ?= python3
+VENV ?= .venv
+
+.PHONY: run test lint bench plots clean
+
+run:
+	$(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q -e . && $(VENV)/bin/trnsim run scenarios/quickstart.yaml
+
+test:
+	$(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q -e '.[dev]' && $(VENV)/bin/python -m pytest -q
+
+lint:
+	$(VENV)/bin/ruff check .
+
+bench:
+	$(VENV)/bin/python benchmarks/engine.py
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info .pytest_cache .hypothesis .ruff_cache

@@ -1,0 +1,1 @@
+"""Run reports: markdown now, html from the reports issue; plots with matplotlib (Agg)."""

@@ -1,0 +1,44 @@
+"""Figures of one run, drawn with matplotlib's Agg backend (no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _time_axis(t: np.ndarray) -> tuple[np.ndarray, str]:
+    span = float(t[-1] - t[0]) if len(t) > 1 else 0.0
+    for unit, size in (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
+        if span >= 3 * size:
+            return t / size, unit
+    return t, "seconds"
+
+
+def utilisation(series: dict[str, Any], capacity: int, title: str, path: Path) -> Path:
+    """Busy chips over time, queued demand stacked above it, capacity as a line."""
+    t = np.frombuffer(series["t_s"], dtype=float)
+    busy = np.frombuffer(series["busy_chips"], dtype=float)
+    queued = np.frombuffer(series["queued_chips"], dtype=float)
+    x, unit = _time_axis(t)
+    fig, ax = plt.subplots(figsize=(9, 3.8), dpi=110)
+    ax.fill_between(x, 0, busy, step="post", color="#1f77b4", alpha=0.85, label="busy chips")
+    ax.fill_between(x, busy, busy + queued, step="post", color="#ff7f0e", alpha=0.35,
+                    label="queued demand (chips)")
+    ax.axhline(capacity, color="black", lw=1, ls="--", label=f"installed ({capacity:,} chips)")
+    top = max(capacity, float((busy + queued).max()) if len(busy) else capacity)
+    ax.set_ylim(0, min(top, capacity * 3) * 1.05)
+    ax.set_xlabel(f"simulated time ({unit})")
+    ax.set_ylabel("chips")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,118 @@
+"""The run directory: written to a sibling temporary directory, then renamed into place.
+
+Contents (DESIGN "Run directory"): summary.json, jobs.parquet, timeseries.csv, scenario.yaml,
+report.md, plots/*.png. Nothing half-written is ever left at the destination.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from sim import metrics
+from sim.errors import InputError, Problem
+from sim.report import markdown, plots
+
+SERIES_COLUMNS = ("t_s", "busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w")
+INTEGER_COLUMNS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips")
+
+
+def check_out(out: Path, force: bool, *, flag: str = "--out") -> None:
+    """An existing non-empty output directory is bad input unless --force."""
+    if out.exists() and not out.is_dir():
+        raise InputError(Problem(f"{flag} {out}: exists and is not a directory"))
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise InputError(Problem(f"{flag} {out}: directory is not empty (use --force to replace it)"))
+
+
+def default_out(name: str, run_key: str, root: Path = Path("runs")) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    return root / f"{name}-{stamp}-{run_key[:8]}"
+
+
+def downsample(series: dict[str, Any], step: float, end: float) -> dict[str, np.ndarray]:
+    """Time-average of each column over [k*step, (k+1)*step) (the last bin up to `end`)."""
+    t = np.frombuffer(series["t_s"], dtype=float)
+    edges = np.arange(0.0, end, step) if end > 0 else np.zeros(1)
+    hi = np.minimum(edges + step, max(end, step if end <= 0 else end))
+    out = {"t_s": edges}
+    for name in SERIES_COLUMNS[1:]:
+        v = np.frombuffer(series[name], dtype=float)
+        if name == "power_w" and np.any(v < 0):
+            out[name] = np.full(len(edges), -1.0)
+            continue
+        # cumulative integral of the step function at each change point
+        cum = np.concatenate([[0.0], np.cumsum(v[:-1] * np.diff(t))])
+
+        def integral(x: np.ndarray, v=v, cum=cum) -> np.ndarray:
+            i = np.clip(np.searchsorted(t, x, side="right") - 1, 0, len(t) - 1)
+            return cum[i] + v[i] * (x - t[i])
+
+        width = hi - edges
+        out[name] = np.where(width > 0, (integral(hi) - integral(edges)) / np.where(width > 0, width, 1), v[0])
+    return out
+
+
+def series_table(series: dict[str, Any], step: float | None, end: float) -> pa.Table:
+    cols = downsample(series, step, end) if step else {n: np.frombuffer(series[n], dtype=float)
+                                                        for n in SERIES_COLUMNS}
+    arrays = {}
+    for name in SERIES_COLUMNS:
+        v = cols[name]
+        if name in INTEGER_COLUMNS and not step:
+            arrays[name] = pa.array(v.astype(np.int64))
+        elif name == "power_w":
+            arrays[name] = pa.array(v, mask=v < 0, type=pa.float64())
+        else:
+            arrays[name] = pa.array(v, pa.float64())
+    return pa.table(arrays)
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(type(x))
+
+
+def write(result: Any, out: Path, *, force: bool = False, timeseries_step: float | None = None) -> Path:
+    """Write the run directory for `result` at `out` (atomically: temp sibling, then rename)."""
+    out = Path(out)
+    check_out(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (tmp / "scenario.yaml").write_text(result.loaded.resolved_yaml(result.seed))
+        (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, default=_json_default) + "\n")
+        pq.write_table(metrics.jobs_table(result), tmp / "jobs.parquet")
+        table = series_table(result.outcome.series, timeseries_step, result.outcome.end_time)
+        with open(tmp / "timeseries.csv", "wb") as fh:
+            fh.write((",".join(SERIES_COLUMNS) + "\n").encode())
+            pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(include_header=False,
+                                                                        quoting_style="needed"))
+        (tmp / "plots").mkdir()
+        capacity = result.summary["chips"]
+        plots.utilisation(result.outcome.series, capacity, f"{result.loaded.model.name}: chips busy and queued",
+                          tmp / "plots" / "utilisation.png")
+        (tmp / "report.md").write_text(markdown.render(result, ["utilisation.png"]))
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            out.rename(trash / "old")
+            tmp.rename(out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
