@@ -81,8 +81,8 @@ def main() -> None:
 def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: tuple[str, ...], ci: bool,
         timeseries_step: str | None, quiet: bool) -> None:
     """Run SCENARIO once and write a run directory."""
-    from sim import rundir
     from sim import run as simulation
+    from sim import rundir
 
     try:
         step = None

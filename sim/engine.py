@@ -14,8 +14,11 @@ import math
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from heapq import heappush
 
+import numpy as np
 import simpy
+from simpy.events import NORMAL, Event
 
 from sim.placement import Allocation, PoolState
 from sim.policies.base import (
@@ -32,6 +35,8 @@ from sim.policies.base import (
 )
 
 PASS_PRIORITY = 2
+SERIES_FIELDS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w",
+                 "fragmentation_chips")
 NOT_ARRIVED = -1
 FINAL_STATE = {"completed": COMPLETED, "failed": FAILED, "killed": KILLED}
 
@@ -73,7 +78,7 @@ class Outcome:
     tier: list[int]
     run_s: list[float]
     slowdown: list[float]
-    series: dict[str, array]
+    series: dict[str, np.ndarray]
     end_time: float
     events: int
 
@@ -115,11 +120,17 @@ class Engine:
         self.queued = 0
         self.queued_chips = 0
         self.watts = power.base_w
-        # recorder: one row per time a value changes
-        self.series = {name: array("d") for name in
-                       ("t_s", "busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips",
-                        "power_w", "fragmentation_chips")}
-        self._columns = tuple(self.series.values())
+        # recorder: one row per time a value changes, as one flat array of doubles
+        self._flat = array("d")
+        self._last_t = -math.inf
+        self._last_row: tuple | None = None
+        self._queue = self.env._queue
+        self._eid = self.env._eid
+        self._arrival_event = Event(self.env)
+        self._arrival_event._ok = True
+        self._job_pools = plan.table.pools
+        self._chips_on = plan.chips_on
+        self._per_chip_w = list(power.per_busy_chip_w)
         self.view = QueueView(lambda: self.env.now, self.pending, self.state, self._can_place,
                               lambda p: self.pools[p].free_chips, plan.table,
                               tuple(p.name for p in pools))
@@ -139,9 +150,12 @@ class Engine:
         return groups
 
     def _schedule_arrival(self, g: int) -> None:
-        first = self._groups[g][0]
-        ev = self.env.timeout(max(0.0, self.plan.table.submit[first] - self.env.now), value=g)
-        ev.callbacks.append(self._arrive)
+        """Arrivals are a chain: one event object, rescheduled for each distinct submit time."""
+        ev = self._arrival_event
+        ev.callbacks = [self._arrive]
+        ev._value = g
+        when = max(self.env._now, self.plan.table.submit[self._groups[g][0]])
+        heappush(self._queue, (when, NORMAL, next(self._eid), ev))
 
     def _arrive(self, ev: simpy.Event) -> None:
         self.events += 1
@@ -165,7 +179,16 @@ class Engine:
 
     # --- scheduling passes -------------------------------------------------------------------
     def _request_pass(self) -> None:
+        """Make sure one scheduling pass runs at this timestamp, after every other event at it.
+
+        When no other event is due at this time, the pass runs inline: it would have been the
+        very next event anyway, and this saves an event per trigger (most triggers in practice).
+        """
         if self._pass_pending:
+            return
+        queue = self._queue
+        if not queue or queue[0][0] > self.env._now:
+            self._pass(None)
             return
         self._pass_pending = True
         ev = simpy.Event(self.env)
@@ -174,70 +197,82 @@ class Engine:
         ev.callbacks.append(self._pass)
         self.env.schedule(ev, PASS_PRIORITY)
 
-    def _pass(self, _ev: simpy.Event) -> None:
+    def _pass(self, _ev: simpy.Event | None) -> None:
         self._pass_pending = False
         self.events += 1
         if self.pending:
+            start = self._start
             for decision in self.policy.schedule(self.view):
                 if type(decision) is Start:
-                    self._start(decision.job, decision.pool)
+                    start(decision[0], decision[1])
                 else:
                     raise PolicyError(f"unknown decision {decision!r}")
-            if self._started:
+            started = self._started
+            if started:
                 pending = self.pending
-                for j in self._started:
+                for j in started:
                     del pending[j]
-                self._started.clear()
+                started.clear()
         self._record()
-        if self.progress is not None and self.events % 8192 < 2:
-            self.progress(self.env.now, self.completed, self.events)
+        if self.progress is not None and not self.events & 8191:
+            self.progress(self.env._now, self.completed, self.events)
 
     def _can_place(self, job: int, pool: int) -> bool:
-        pools = self.plan.table.pools[job]
-        k = 0 if pools[0] == pool else pools.index(pool)
-        return self.pools[pool].can_place(self.plan.chips_on[job][k])
+        pools = self._job_pools[job]
+        if pools[0] == pool:
+            return self.pools[pool].can_place(self._chips_on[job][0])
+        return self.pools[pool].can_place(self._chips_on[job][pools.index(pool)])
 
     def _start(self, j: int, p: int) -> None:
         if self.state[j] != QUEUED:
             raise PolicyError(f"policy started job {j} which is not queued")
-        pools = self.plan.table.pools[j]
-        if p not in pools:
+        pools = self._job_pools[j]
+        if pools[0] == p:
+            k = 0
+        elif p in pools:
+            k = pools.index(p)
+        else:
             raise PolicyError(f"policy started job {j} on pool {p}, which it does not accept")
-        k = pools.index(p)
-        chips = self.plan.chips_on[j][k]
+        chips = self._chips_on[j][k]
         pool = self.pools[p]
         alloc = self.place(pool, chips)
         if alloc is None:
             raise PolicyError(f"policy started job {j} on pool {pool.name}, which has no room for {chips} chips")
-        slow = self.slow[alloc.tier] / self.slow[pool.min_tier(chips)]
-        run = self.plan.run_on[j][k] * slow
-        limits = self.plan.limit_on[j]
-        final = self.plan.final_state[j]
+        tier = alloc.tier
+        slow = 1.0 if tier == 0 else self.slow[tier] / self.slow[pool.min_tier(chips)]
+        plan = self.plan
+        run = plan.run_on[j][k] * slow
+        limits = plan.limit_on[j]
+        final = plan.final_state[j]
         if limits is not None and limits[k] * slow < run:
             run = limits[k] * slow
             final = KILLED
-        now = self.env.now
         self.state[j] = RUNNING
-        self.start[j] = now
+        self.start[j] = self.env._now
         self.pool[j] = p
         self.alloc[j] = alloc
-        self.chips_allocated[j] = alloc.chips
-        self.tier[j] = alloc.tier
+        n_chips = alloc.chips_each * len(alloc.instances)
+        self.chips_allocated[j] = n_chips
+        self.tier[j] = tier
         self.slowdown[j] = slow
         self.run_s[j] = run
         self._started.append(j)
-        self.busy += alloc.chips
+        self.busy += n_chips
         self.running += 1
         self.queued -= 1
-        self.queued_chips -= self.plan.table.chips[j]
+        self.queued_chips -= plan.table.chips[j]
         if self.watts is not None:
-            self.watts += alloc.chips * self.power.per_busy_chip_w[p]
-        self.gen[j] += 1
-        ev = self.env.timeout(run, value=(j, self.gen[j], final))
+            self.watts += n_chips * self._per_chip_w[p]
+        gen = self.gen[j] + 1
+        self.gen[j] = gen
+        ev = Event(self.env)  # a timeout, built directly: this is the hottest line of the loop
         ev.callbacks.append(self._finish)
+        ev._ok = True
+        ev._value = (j, gen, final)
+        heappush(self._queue, (self.env._now + run, NORMAL, next(self._eid), ev))
 
     def _finish(self, ev: simpy.Event) -> None:
-        j, gen, final = ev.value
+        j, gen, final = ev._value
         if gen != self.gen[j]:
             return  # stale: the job was stopped and restarted since
         self.events += 1
@@ -246,12 +281,13 @@ class Engine:
         self.pools[p].release(alloc)
         self.alloc[j] = None
         self.state[j] = final
-        self.end[j] = self.env.now
+        self.end[j] = self.env._now
         self.completed += 1
-        self.busy -= alloc.chips
+        n_chips = self.chips_allocated[j]
+        self.busy -= n_chips
         self.running -= 1
         if self.watts is not None:
-            self.watts -= alloc.chips * self.power.per_busy_chip_w[p]
+            self.watts -= n_chips * self._per_chip_w[p]
         self._request_pass()
 
     # --- recording ---------------------------------------------------------------------------
@@ -259,28 +295,37 @@ class Engine:
         if not self.pending:
             return 0.0
         head = next(iter(self.pending))
-        pools = self.plan.table.pools[head]
-        chips = self.plan.chips_on[head]
+        pools = self._job_pools[head]
+        chips = self._chips_on[head]
         for k, p in enumerate(pools):
             if self.pools[p].can_place(chips[k]):
                 return 0.0
         return float(sum(p.free_chips for p in self.pools))
 
     def _record(self) -> None:
-        s = self.series
-        now = self.env.now
-        row = (now, self.busy, 0, self.running, self.queued, self.queued_chips,
-               -1.0 if self.watts is None else self.watts, self._fragmentation())
-        columns = self._columns
-        t = columns[0]
-        if t and t[-1] == now:
-            for column, value in zip(columns, row, strict=True):
-                column[-1] = value
+        """Append a row (t + SERIES_FIELDS) to one flat array when a value changed."""
+        now = self.env._now
+        if self.pending:
+            frag = self._fragmentation()
+        else:
+            frag = 0.0
+        row = (self.busy, 0, self.running, self.queued, self.queued_chips,
+               -1.0 if self.watts is None else self.watts, frag)
+        flat = self._flat
+        if self._last_t == now:
+            flat[-7:] = array("d", row)
+            self._last_row = row
             return
-        if t and all(column[-1] == value for column, value in zip(columns[1:], row[1:], strict=True)):
+        if row == self._last_row:
             return
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
+        self._last_row = row
+        self._last_t = now
+        flat.append(now)
+        flat.extend(row)
+
+    def series(self) -> dict[str, np.ndarray]:
+        table = np.frombuffer(self._flat, dtype=float).reshape(-1, len(SERIES_FIELDS) + 1)
+        return {name: table[:, i] for i, name in enumerate(("t_s", *SERIES_FIELDS))}
 
     # --- run ---------------------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -299,4 +344,4 @@ class Engine:
             if self.state[j] == RUNNING:
                 self.run_s[j] = now - self.start[j]
         return Outcome(self.state, self.start, self.end, self.pool, self.chips_allocated, self.tier, self.run_s,
-                       self.slowdown, self.series, self.env.now, self.events)
+                       self.slowdown, self.series(), self.env.now, self.events)

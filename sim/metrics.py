@@ -42,6 +42,32 @@ def _pct(x: np.ndarray, q: float) -> float | None:
     return _f(np.percentile(x, q)) if len(x) else None
 
 
+def time_average(series: dict[str, Any], step: float, end: float) -> dict[str, np.ndarray]:
+    """Time-average of each column over [k*step, (k+1)*step) (the last bin up to `end`)."""
+    t = np.asarray(series["t_s"], dtype=float)
+    edges = np.arange(0.0, end, step) if end > 0 else np.zeros(1)
+    hi = np.minimum(edges + step, max(end, step if end <= 0 else end))
+    out = {"t_s": edges}
+    for name in series:
+        if name == "t_s":
+            continue
+        v = np.asarray(series[name], dtype=float)
+        if name == "power_w" and np.any(v < 0):
+            out[name] = np.full(len(edges), -1.0)
+            continue
+        # cumulative integral of the step function at each change point
+        cum = np.concatenate([[0.0], np.cumsum(v[:-1] * np.diff(t))])
+
+        def integral(x: np.ndarray, v=v, cum=cum) -> np.ndarray:
+            i = np.clip(np.searchsorted(t, x, side="right") - 1, 0, len(t) - 1)
+            return cum[i] + v[i] * (x - t[i])
+
+        width = hi - edges
+        out[name] = np.where(width > 0, (integral(hi) - integral(edges)) / np.where(width > 0, width, 1), v[0])
+    return out
+
+
+
 class Arrays:
     """The outcome as numpy columns, computed once."""
 
@@ -69,10 +95,19 @@ class Arrays:
         self.hold_end = np.where(started, self.hold_end, -np.inf)
 
 
+def arrays(result: Any) -> Arrays:
+    """The outcome as numpy columns, computed once per result."""
+    cached = getattr(result, "_arrays", None)
+    if cached is None:
+        cached = Arrays(result)
+        result._arrays = cached
+    return cached
+
+
 def summarise(result: Any) -> dict[str, Any]:
     m = result.loaded.model
     shapes = result.shapes
-    a = Arrays(result)
+    a = arrays(result)
     n = len(a.state)
     horizon = m.horizon
     counts = {name: int(np.sum(a.state == code)) for code, name in enumerate(STATE_NAMES)}
@@ -113,9 +148,9 @@ def summarise(result: Any) -> dict[str, Any]:
     ideal = float(np.sum((a.alloc * a.ideal_run)[finished_ok]))
 
     s = result.outcome.series
-    t = np.frombuffer(s["t_s"], dtype=float)
-    frag = step_integral(t, np.frombuffer(s["fragmentation_chips"], dtype=float), ws, w1) / span if span > 0 else None
-    power = np.frombuffer(s["power_w"], dtype=float)
+    t = np.asarray(s["t_s"], dtype=float)
+    frag = step_integral(t, np.asarray(s["fragmentation_chips"], dtype=float), ws, w1) / span if span > 0 else None
+    power = np.asarray(s["power_w"], dtype=float)
     known_power = bool(len(power)) and bool(np.all(power >= 0))
     energy_mwh = step_integral(t, power, w0, w1) / 3.6e9 if known_power else None
     if known_power:
@@ -193,7 +228,7 @@ def summarise(result: Any) -> dict[str, Any]:
 
 def jobs_table(result: Any) -> pa.Table:
     """One row per job, DESIGN's columns, nulls where a value does not exist."""
-    a = Arrays(result)
+    a = arrays(result)
     jobs = result.jobs
     names = [s.name for s in result.shapes]
 

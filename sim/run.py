@@ -75,47 +75,67 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
     keep_chips = m.scheduler.map == "keep_chips"
     kill = m.scheduler.kill_at_limit
     all_pools = tuple(range(len(shapes)))
+    capacity = [s.chips for s in shapes]
     by_accelerator: dict[str, tuple[int, ...]] = {}
     for s in shapes:
-        by_accelerator.setdefault(s.accelerator, ())
-        by_accelerator[s.accelerator] += (s.index,)
-    pools_col, chips_on, run_on, limit_on, rejected_flags, final = [], [], [], [], [], []
+        by_accelerator[s.accelerator] = by_accelerator.get(s.accelerator, ()) + (s.index,)
+    pools_of: dict[tuple[str, ...] | None, tuple[int, ...]] = {None: all_pools}
+    ckpt_of: dict[object, float] = {}
+    pools_col, chips_on, run_on, limit_on, rejected_flags = [], [], [], [], []
+    final = [FINAL_STATE[status] for status in jobs.status]
     rejected: list[Rejected] = []
     problems = []
     for j in range(len(jobs)):
         names = jobs.accelerator[j]
-        pools = all_pools if names is None else tuple(sorted({p for n in names for p in by_accelerator.get(n, ())}))
-        ckpt = failures.checkpoint_factor(failures.checkpoint_interval(jobs.checkpoint_interval[j]))
-        chips, runs, limits = [], [], []
+        pools = pools_of.get(names)
+        if pools is None:
+            pools = pools_of[names] = tuple(sorted({p for n in names for p in by_accelerator.get(n, ())}))
+        spec = jobs.checkpoint_interval[j]
+        ckpt = ckpt_of.get(spec)
+        if ckpt is None:
+            ckpt = ckpt_of[spec] = failures.checkpoint_factor(failures.checkpoint_interval(spec))
+        chips_ref = jobs.chips[j]
+        duration = jobs.duration[j]
         requested = jobs.requested[j]
+        if len(pools) == 1 and factor[pools[0]] == 1.0 and chips_ref <= capacity[pools[0]]:
+            pools_col.append(pools)  # the common case: one pool of the reference accelerator
+            chips_on.append((chips_ref,))
+            run_on.append((duration * ckpt,))
+            limit_on.append((requested * ckpt,) if kill and requested is not None else None)
+            rejected_flags.append(False)
+            continue
+        chips, runs, limits = [], [], []
         for p in pools:
             f = factor[p]
-            c = jobs.chips[j] if keep_chips or f == 1.0 else math.ceil(jobs.chips[j] * f - 1e-9)
+            chips.append(chips_ref if keep_chips or f == 1.0 else math.ceil(chips_ref * f - 1e-9))
             scale = f if keep_chips else 1.0
-            chips.append(c)
-            runs.append(jobs.duration[j] * scale * ckpt)
+            runs.append(duration * scale * ckpt)
             if kill and requested is not None:
                 limits.append(requested * scale * ckpt)
-        fits = [p for p, c in zip(pools, chips, strict=True) if c <= shapes[p].chips]
+        keep = [k for k, p in enumerate(pools) if chips[k] <= capacity[p]]
         reason = None
         if not pools:
             reason = f"no pool has accelerator {', '.join(names)}"
-        elif not fits:
-            largest = max(shapes[p].chips for p in pools)
-            reason = f"{jobs.chips[j]} chips exceed the largest pool it accepts ({largest} chips)"
+        elif not keep:
+            largest = max(capacity[p] for p in pools)
+            reason = f"{chips_ref} chips exceed the largest pool it accepts ({largest} chips)"
         if reason and jobs.origin[j]:
             i, k = jobs.origin[j]
             field = "chips" if pools else "accelerator"
             problems.append(loaded.problem(("workload", i, "jobs", k, field), f"job {jobs.id[j]!r}: {reason}"))
         elif reason:
-            rejected.append(Rejected(jobs.id[j], jobs.entry[j], jobs.chips[j], reason))
-        keep = [k for k, p in enumerate(pools) if p in fits] if fits else []
-        pools_col.append(tuple(pools[k] for k in keep) or pools or all_pools[:1])
-        chips_on.append(tuple(chips[k] for k in keep) or (jobs.chips[j],))
-        run_on.append(tuple(runs[k] for k in keep) or (jobs.duration[j],))
-        limit_on.append(tuple(limits[k] for k in keep) if limits and keep else None)
+            rejected.append(Rejected(jobs.id[j], jobs.entry[j], chips_ref, reason))
+        if not keep:  # never started; keep a well-formed row
+            pools_col.append(pools or all_pools[:1])
+            chips_on.append((chips_ref,) * len(pools or all_pools[:1]))
+            run_on.append((duration,) * len(pools or all_pools[:1]))
+            limit_on.append(None)
+        else:
+            pools_col.append(tuple(pools[k] for k in keep))
+            chips_on.append(tuple(chips[k] for k in keep))
+            run_on.append(tuple(runs[k] for k in keep))
+            limit_on.append(tuple(limits[k] for k in keep) if limits else None)
         rejected_flags.append(reason is not None)
-        final.append(FINAL_STATE[jobs.status[j]])
     if problems:
         raise InputError(problems)
     table = policies.JobTable(
@@ -132,7 +152,7 @@ def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape]) -> lis
     c = m.cluster
     cat = loaded.catalogue
     out = [
-        f"Tier slowdown factors (ESTIMATE): " + ", ".join(
+        "Tier slowdown factors (ESTIMATE): " + ", ".join(
             f"{t} {getattr(c.topology.slowdown, t):.2f}" for t in TIER_NAMES),
         f"Fan-out (ESTIMATE): {c.topology.fanout.pod} instances per pod, {c.topology.fanout.spine} pods per spine group",
         f"Facility: PUE {c.pue:g}, network {c.network_fraction:.0%} of IT power (ESTIMATE), idle chips draw "

@@ -40,31 +40,8 @@ def default_out(name: str, run_key: str, root: Path = Path("runs")) -> Path:
     return root / f"{name}-{stamp}-{run_key[:8]}"
 
 
-def downsample(series: dict[str, Any], step: float, end: float) -> dict[str, np.ndarray]:
-    """Time-average of each column over [k*step, (k+1)*step) (the last bin up to `end`)."""
-    t = np.frombuffer(series["t_s"], dtype=float)
-    edges = np.arange(0.0, end, step) if end > 0 else np.zeros(1)
-    hi = np.minimum(edges + step, max(end, step if end <= 0 else end))
-    out = {"t_s": edges}
-    for name in SERIES_COLUMNS[1:]:
-        v = np.frombuffer(series[name], dtype=float)
-        if name == "power_w" and np.any(v < 0):
-            out[name] = np.full(len(edges), -1.0)
-            continue
-        # cumulative integral of the step function at each change point
-        cum = np.concatenate([[0.0], np.cumsum(v[:-1] * np.diff(t))])
-
-        def integral(x: np.ndarray, v=v, cum=cum) -> np.ndarray:
-            i = np.clip(np.searchsorted(t, x, side="right") - 1, 0, len(t) - 1)
-            return cum[i] + v[i] * (x - t[i])
-
-        width = hi - edges
-        out[name] = np.where(width > 0, (integral(hi) - integral(edges)) / np.where(width > 0, width, 1), v[0])
-    return out
-
-
 def series_table(series: dict[str, Any], step: float | None, end: float) -> pa.Table:
-    cols = downsample(series, step, end) if step else {n: np.frombuffer(series[n], dtype=float)
+    cols = metrics.time_average(series, step, end) if step else {n: np.asarray(series[n], dtype=float)
                                                         for n in SERIES_COLUMNS}
     arrays = {}
     for name in SERIES_COLUMNS:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,8 +21,7 @@ QUEUED, RUNNING, COMPLETED, FAILED, KILLED, REJECTED = range(6)
 STATE_NAMES = ("queued", "running", "completed", "failed", "killed", "rejected")
 
 
-@dataclass(frozen=True, slots=True)
-class Start:
+class Start(NamedTuple):
     """Start `job` on pool index `pool` (the engine places it with the scenario's placement)."""
 
     job: int

@@ -20,8 +20,14 @@ class Fifo(Policy):
     name = "fifo"
 
     def schedule(self, view: QueueView) -> Iterator[Decision]:
-        pools_of = view.jobs.pools
         n_pools = len(view.pool_names)
+        if n_pools == 1:
+            for job in view.queued():
+                if not view.can_place(job, 0):
+                    return
+                yield Start(job, 0)
+            return
+        pools_of = view.jobs.pools
         blocked: set[int] = set()
         for job in view.queued():
             pools = pools_of[job]

@@ -11,6 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from sim.metrics import time_average  # noqa: E402
+
+MAX_POINTS = 4000
+
 
 def _time_axis(t: np.ndarray) -> tuple[np.ndarray, str]:
     span = float(t[-1] - t[0]) if len(t) > 1 else 0.0
@@ -22,9 +26,12 @@ def _time_axis(t: np.ndarray) -> tuple[np.ndarray, str]:
 
 def utilisation(series: dict[str, Any], capacity: int, title: str, path: Path) -> Path:
     """Busy chips over time, queued demand stacked above it, capacity as a line."""
-    t = np.frombuffer(series["t_s"], dtype=float)
-    busy = np.frombuffer(series["busy_chips"], dtype=float)
-    queued = np.frombuffer(series["queued_chips"], dtype=float)
+    t = np.asarray(series["t_s"], dtype=float)
+    if len(t) > MAX_POINTS:  # time-averages per bin: the picture is the same, the drawing 100x faster
+        series = time_average(series, (t[-1] - t[0]) / (MAX_POINTS // 2), float(t[-1]))
+        t = series["t_s"]
+    busy = np.asarray(series["busy_chips"], dtype=float)
+    queued = np.asarray(series["queued_chips"], dtype=float)
     x, unit = _time_axis(t)
     fig, ax = plt.subplots(figsize=(9, 3.8), dpi=110)
     ax.fill_between(x, 0, busy, step="post", color="#1f77b4", alpha=0.85, label="busy chips")

@@ -287,7 +287,6 @@ def _cross_check(sc: LoadedScenario) -> None:
             problems.append(sc.problem((*loc, "budget"),
                                        f"cannot size by budget: {pool.instance} has no on_demand_usd_per_h"))
     for i, entry in enumerate(m.workload):
-        spec = entry.generator or (entry.jobs or [None])[0]
         jobs = entry.jobs or ([entry.generator] if entry.generator else [])
         for j, job in enumerate(jobs):
             for name in job.accelerator or []:
@@ -296,7 +295,6 @@ def _cross_check(sc: LoadedScenario) -> None:
                     problems.append(sc.problem(("workload", *sub, "accelerator"),
                                                f"unknown accelerator {name!r}"
                                                f"{keypath.did_you_mean(name, list(cat.accelerators))}"))
-        del spec
     names = [e.name for e in m.workload if e.name]
     for i, entry in enumerate(m.workload):
         if entry.name and names.count(entry.name) > 1:

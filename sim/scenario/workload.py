@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from sim.scenario import units
-from sim.scenario.common import PositiveSeconds, Rate, Seconds, Section
+from sim.scenario.common import Rate, Seconds, Section
 
 
 def _checkpoint_interval(v: Any) -> Any:

@@ -51,13 +51,28 @@ class Jobs:
         for name in self.COLUMNS:
             getattr(self, name).append(values[name])
 
-    def sorted_by_submit(self) -> Jobs:
-        order = sorted(range(len(self)), key=self.submit.__getitem__)  # stable: ties keep scenario order
+    def extend(self, n: int, **columns: Any) -> None:
+        """Append `n` jobs; each value is a list/array of length n, or one value (tuples too) for all."""
+        for name in self.COLUMNS:
+            value = columns[name]
+            if isinstance(value, list | np.ndarray):
+                getattr(self, name).extend(value.tolist() if isinstance(value, np.ndarray) else value)
+            else:
+                getattr(self, name).extend([value] * n)
+
+    def select(self, order: list[int]) -> Jobs:
         out = Jobs(skipped=self.skipped)
         for name in self.COLUMNS:
             column = getattr(self, name)
             setattr(out, name, [column[i] for i in order])
         return out
+
+    def sorted_by_submit(self) -> Jobs:
+        submit = np.asarray(self.submit, dtype=float)
+        if len(submit) < 2 or bool(np.all(submit[1:] >= submit[:-1])):
+            return self
+        order = np.argsort(submit, kind="stable").tolist()  # ties keep scenario order
+        return self.select(order)
 
 
 def entry_label(entry: Any, index: int) -> str:
@@ -86,9 +101,7 @@ def build_jobs(loaded: Any, seed: int) -> Jobs:
     if horizon is not None:
         keep = [k for k in range(len(jobs)) if jobs.submit[k] <= horizon]
         if len(keep) != len(jobs):
-            for name in Jobs.COLUMNS:
-                column = getattr(jobs, name)
-                setattr(jobs, name, [column[k] for k in keep])
+            jobs = jobs.select(keep)
     return jobs.sorted_by_submit()
 
 
@@ -114,13 +127,11 @@ def _generate(jobs: Jobs, loaded: Any, gen: Any, label: str, key: str, seed: int
     if gen.requested is not None:
         requested = generators.sample(gen.requested, n, generators.stream(seed, f"{key}.requested"),
                                       integer=False, empirical=empirical_reader("requested"))
-    accel = _names(gen.accelerator)
-    for k in range(n):
-        jobs.add(id=f"{label}-job-{k}", entry=label, user=gen.user, queue=gen.queue, submit=float(times[k]),
-                 chips=int(chips[k]), duration=float(durations[k]),
-                 requested=None if requested is None else float(requested[k]), priority=gen.priority,
-                 accelerator=accel, checkpoint_interval=gen.checkpoint_interval, status="completed",
-                 recorded_wait=None, origin=())
+    jobs.extend(n, id=[f"{label}-job-{k}" for k in range(n)], entry=label, user=gen.user, queue=gen.queue,
+                submit=times.astype(float), chips=chips.astype(np.int64), duration=durations.astype(float),
+                requested=None if requested is None else requested.astype(float), priority=gen.priority,
+                accelerator=_names(gen.accelerator), checkpoint_interval=gen.checkpoint_interval,
+                status="completed", recorded_wait=None, origin=())
 
 
 def _trace(jobs: Jobs, loaded: Any, trace: Any, label: str, index: int) -> None:
