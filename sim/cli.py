@@ -33,15 +33,13 @@ def run_key(scenario_sha256: str, seed: int) -> str:
 class _Progress:
     """A rich progress line that appears only once a run has taken more than a second."""
 
-    def __init__(self, enabled: bool, total_jobs: int, horizon: float | None):
+    def __init__(self, enabled: bool):
         self.enabled = enabled
-        self.total = total_jobs
-        self.horizon = horizon
         self.t0 = time.perf_counter()
         self.bar: Progress | None = None
         self.task = None
 
-    def __call__(self, now: float, done: int, events: int) -> None:
+    def __call__(self, now: float, done: int, total: int, events: int) -> None:
         if not self.enabled:
             return
         elapsed = time.perf_counter() - self.t0
@@ -51,10 +49,10 @@ class _Progress:
             self.bar = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.description}"),
                                 TimeElapsedColumn(), transient=True)
             self.bar.start()
-            self.task = self.bar.add_task("", total=self.total or 1)
+            self.task = self.bar.add_task("", total=total or 1)
         rate = events / elapsed if elapsed > 0 else 0.0
         self.bar.update(self.task, completed=done,
-                        description=f"t={units.format_duration(now)}  jobs {done:,}/{self.total:,}  "
+                        description=f"t={units.format_duration(now)}  jobs {done:,}/{total:,}  "
                                     f"{rate:,.0f} events/s")
 
     def close(self) -> None:
@@ -98,7 +96,7 @@ def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: t
         key = run_key(loader.scenario_sha256(loaded.resolved_yaml(effective_seed)), effective_seed)
         target = out if out is not None else rundir.default_out(loaded.model.name, key)
         rundir.check_out(target, force)
-        progress = _Progress(not quiet and sys.stdout.isatty(), 0, loaded.model.horizon)
+        progress = _Progress(not quiet and sys.stdout.isatty())
         try:
             result = simulation.simulate(loaded, effective_seed, progress=progress)
         finally:

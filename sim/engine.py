@@ -87,7 +87,7 @@ class Engine:
     def __init__(self, plan: JobPlan, pools: list[PoolState], policy: Policy,
                  place: Callable[[PoolState, int], Allocation | None], slowdown: Sequence[float],
                  power: PowerModel, horizon: float | None = None,
-                 progress: Callable[[float, int, int], None] | None = None):
+                 progress: Callable[[float, int, int, int], None] | None = None):
         self.plan = plan
         self.pools = pools
         self.policy = policy
@@ -215,7 +215,7 @@ class Engine:
                 started.clear()
         self._record()
         if self.progress is not None and not self.events & 8191:
-            self.progress(self.env._now, self.completed, self.events)
+            self.progress(self.env._now, self.completed, self.n, self.events)
 
     def _can_place(self, job: int, pool: int) -> bool:
         pools = self._job_pools[job]
@@ -338,7 +338,7 @@ class Engine:
         else:
             self.env.run()
         if self.progress is not None:
-            self.progress(self.env.now, self.completed, self.events)
+            self.progress(self.env.now, self.completed, self.n, self.events)
         now = self.env.now
         for j in range(self.n):
             if self.state[j] == RUNNING:

@@ -180,8 +180,8 @@ def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape]) -> lis
 
 
 def simulate(loaded: LoadedScenario, seed: int | None = None,
-             progress: Callable[[float, int, int], None] | None = None) -> Result:
-    """Run the scenario once. `progress(sim_time_s, jobs_done, events)` is called now and then."""
+             progress: Callable[[float, int, int, int], None] | None = None) -> Result:
+    """Run the scenario once. `progress(sim_time_s, jobs_done, jobs_total, events)` is called now and then."""
     t0 = time.perf_counter()
     m = loaded.model
     seed = m.seed if seed is None else seed
