@@ -163,7 +163,7 @@ def catalogue() -> None:
     cat = hardware.builtin()
     t = Table(title="accelerators (dense TFLOPS per chip)")
     for col in ("name", "BF16", "FP8", "HBM GB", "watts", "MFU", "source"):
-        t.add_column(col)
+        t.add_column(col, no_wrap=col == "name")
     for a in cat.accelerators.values():
         t.add_row(a.name, f"{a.bf16_tflops:g}" if a.bf16_tflops else "?", f"{a.fp8_tflops:g}" if a.fp8_tflops else "?",
                   f"{a.hbm_gb:g}" if a.hbm_gb else "?",
@@ -171,13 +171,13 @@ def catalogue() -> None:
                   (f"{a.mfu:g}" + (" (est.)" if a.mfu_is_estimate else "")) if a.mfu else "?", a.source or "")
     i = Table(title="instance types")
     for col in ("name", "accelerator", "chips", "per UltraServer", "EFA Gbps", "$/h on demand", "source"):
-        i.add_column(col)
+        i.add_column(col, no_wrap=col in ("name", "accelerator"))
     for inst in cat.instances.values():
         price = "?" if inst.on_demand_usd_per_h is None else f"{inst.on_demand_usd_per_h:g}" + (
             " (est.)" if inst.price_is_estimate else "")
         domain = cat.domain_size(inst.name)
         i.add_row(inst.name, inst.accelerator or "?", str(inst.chips), str(domain) if domain > 1 else "—",
                   f"{inst.efa_gbps:g}" if inst.efa_gbps else "?", price, inst.source or "")
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 250)
     console.print(t)
     console.print(i)

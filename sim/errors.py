@@ -19,6 +19,8 @@ class Problem:
     def __str__(self) -> str:
         if self.set_path is not None:
             return f"--set {self.set_path}: {self.message}"
+        if self.file is None and self.line is None and self.field is None:
+            return self.message  # a flag's problem names the flag itself
         where = self.file or "<input>"
         if self.line is not None:
             where += f":{self.line}:{self.col or 1}"

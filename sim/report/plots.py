@@ -5,15 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sim.metrics import time_average  # noqa: E402
+from sim.metrics import time_average
 
 MAX_POINTS = 4000
+
+
+def _pyplot():
+    """matplotlib with the Agg backend, imported on first use (it costs ~0.5 s at start-up)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _time_axis(t: np.ndarray) -> tuple[np.ndarray, str]:
@@ -26,6 +32,7 @@ def _time_axis(t: np.ndarray) -> tuple[np.ndarray, str]:
 
 def utilisation(series: dict[str, Any], capacity: int, title: str, path: Path) -> Path:
     """Busy chips over time, queued demand stacked above it, capacity as a line."""
+    plt = _pyplot()
     t = np.asarray(series["t_s"], dtype=float)
     if len(t) > MAX_POINTS:  # time-averages per bin: the picture is the same, the drawing 100x faster
         series = time_average(series, (t[-1] - t[0]) / (MAX_POINTS // 2), float(t[-1]))

@@ -49,8 +49,11 @@ def apply(data: dict[str, Any], path: str, value: Any, *, cwd_paths: bool = True
         node = _step(node, part, parts[: i + 1], path, create=True)
     last = parts[-1]
     if isinstance(node, list):
-        if not isinstance(last, int) or not -len(node) <= last < len(node):
-            raise InputError(Problem(f"index {last!r} is out of range ({len(node)} entries)", set_path=path))
+        if not isinstance(last, int):
+            where = ".".join(map(str, parts[:-1]))
+            raise InputError(Problem(f"{where} is a list: use an index, not {last!r}", set_path=path))
+        if not -len(node) <= last < len(node):
+            raise InputError(Problem(f"index {last} is out of range ({len(node)} entries)", set_path=path))
         node[last] = value
         return
     if not isinstance(node, dict):

@@ -166,6 +166,35 @@ def _message(err: dict[str, Any], loc: Loc) -> str:
     return msg
 
 
+def check_path(path: str) -> str | None:
+    """Why a key path cannot name a scenario field (unknown key, with a suggestion), or None.
+
+    Keys under `scheduler` that are not scheduler fields may be policy options: the policy
+    checks those. Free-form mappings (`ci:`) accept any key.
+    """
+    parts = keypath.split_path(path)
+    for i, part in enumerate(parts):
+        if isinstance(part, int):
+            continue
+        prefix = tuple(parts[:i])
+        fields = _fields_at(Scenario, prefix)
+        if not fields or part in fields:
+            continue
+        if prefix == ("scheduler",):
+            return None
+        return f"unknown key {part!r}{keypath.did_you_mean(part, fields)}"
+    return None
+
+
+def _drop_shorthand(loc: Loc, marks: dict[Loc, tuple[int, int]]) -> Loc:
+    """`duration: 2h` is stored as {constant: 2h}: report it under the key the user wrote."""
+    if "constant" in loc:
+        i = loc.index("constant")
+        if loc[: i + 1] not in marks and loc[:i] in marks:
+            return loc[:i] + loc[i + 1:]
+    return loc
+
+
 def _clean_loc(loc: tuple[Any, ...]) -> Loc:
     # pydantic inserts union/function tags such as 'function-before[...]' or 'float'
     return tuple(p for p in loc if isinstance(p, int) or not (
@@ -177,7 +206,7 @@ def problems_from(exc: ValidationError, file: str, marks: dict[Loc, tuple[int, i
     out = []
     seen = set()
     for err in exc.errors():
-        loc = prefix + _clean_loc(err["loc"])
+        loc = _drop_shorthand(prefix + _clean_loc(err["loc"]), marks)
         if err["type"] == "missing" and len(loc) == len(prefix) + 0:
             continue
         problem = locate(loc, _message(err, loc), file, marks, set_paths)
@@ -209,6 +238,10 @@ def load(path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = 
             raise InputError(Problem("--ci needs a `ci:` block of PATH: VALUE overrides", file=file,
                                      line=marks.get(("ci",), (1, 1))[0], col=1, field="ci"))
         for key, value in block.items():
+            where = marks.get(("ci", key), (None, None))
+            reason = check_path(str(key))
+            if reason:
+                raise InputError(Problem(reason, file=file, line=where[0], col=where[1], field=f"ci.{key}"))
             try:
                 keypath.apply(data, str(key), value, cwd_paths=False)
             except InputError as exc:
@@ -217,6 +250,9 @@ def load(path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = 
                                   for p in exc.problems]) from None
     for text_item in overrides:
         set_path, value = keypath.parse_assignment(text_item)
+        reason = check_path(set_path)
+        if reason:
+            raise InputError(Problem(reason, set_path=set_path))
         keypath.apply(data, set_path, value)
         set_paths[tuple(keypath.split_path(set_path))] = set_path
     try:
