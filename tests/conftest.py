@@ -61,6 +61,23 @@ def one_chip_cluster(servers: int) -> dict[str, Any]:
     return {"pools": [{"name": "cpu", "instance": "hpc-node", "count": servers}]}
 
 
+# Two 16-chip trn2.48xlarge instances and a small Poisson generator: the start of small test scenarios.
+TINY_HEAD = """\
+name: tiny
+seed: 1
+cluster:
+  pools:
+    - name: trn2
+      instance: trn2.48xlarge
+      count: 2
+workload:
+  - generator:
+      count: 20
+      arrivals: {poisson: {rate: 5/h}}
+      chips: 4
+      duration: 1h
+"""
+
 ONE_CHIP_CATALOGUE = {"instances": [{"name": "hpc-node", "accelerator": "trainium2", "chips": 1}]}
 
 

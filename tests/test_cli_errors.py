@@ -17,23 +17,10 @@ from pathlib import Path
 from subprocess import CompletedProcess
 
 import pytest
-from conftest import SCENARIOS, run_cli, write_scenario
+from conftest import SCENARIOS, TINY_HEAD, run_cli, write_scenario
 
 # A small valid scenario; each case below breaks one line of it.
-BASE = """\
-name: tiny
-seed: 1
-cluster:
-  pools:
-    - name: trn2
-      instance: trn2.48xlarge
-      count: 2
-workload:
-  - generator:
-      count: 20
-      arrivals: {poisson: {rate: 5/h}}
-      chips: 4
-      duration: 1h
+BASE = TINY_HEAD + """\
   - jobs:
       - id: frontier
         submit: 0s

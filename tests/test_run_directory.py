@@ -13,7 +13,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import yaml
-from conftest import ONE_CHIP_CATALOGUE, SCENARIOS, Run, run_cli, run_scenario, write_scenario
+from conftest import (
+    ONE_CHIP_CATALOGUE,
+    SCENARIOS,
+    TINY_HEAD,
+    Run,
+    run_cli,
+    run_scenario,
+    write_scenario,
+)
 
 from sim.cli import run_key
 
@@ -68,20 +76,7 @@ scheduler:
 """
 
 # Two 16-chip instances (32 chips); ci: shrinks it to one instance and five generated jobs.
-TINY = """\
-name: tiny
-seed: 1
-cluster:
-  pools:
-    - name: trn2
-      instance: trn2.48xlarge
-      count: 2
-workload:
-  - generator:
-      count: 20
-      arrivals: {poisson: {rate: 5/h}}
-      chips: 4
-      duration: 1h
+TINY = TINY_HEAD + """\
   - jobs:
       - {id: frontier, submit: 0s, chips: 16, duration: 2h}
 scheduler:
