@@ -134,35 +134,31 @@ class Engine:
         self.view = QueueView(lambda: self.env.now, self.pending, self.state, self._can_place,
                               lambda p: self.pools[p].free_chips, plan.table,
                               tuple(p.name for p in pools))
-        self._groups = self._arrival_groups()
+        self._submit = plan.table.submit
+        self._chips = plan.table.chips
+        self._next_arrival = 0
+        self._arrive_callbacks = [self._arrive]  # simpy only reads an event's callback list
+        self._finish_callback = self._finish
+        self._capacity = sum(p.capacity for p in pools)
 
     # --- arrivals --------------------------------------------------------------------------
-    def _arrival_groups(self) -> list[tuple[int, int]]:
-        submit = self.plan.table.submit
-        groups = []
-        i = 0
-        while i < self.n:
-            j = i + 1
-            while j < self.n and submit[j] == submit[i]:
-                j += 1
-            groups.append((i, j))
-            i = j
-        return groups
-
-    def _schedule_arrival(self, g: int) -> None:
+    def _schedule_arrival(self) -> None:
         """Arrivals are a chain: one event object, rescheduled for each distinct submit time."""
         ev = self._arrival_event
-        ev.callbacks = [self._arrive]
-        ev._value = g
-        when = max(self.env._now, self.plan.table.submit[self._groups[g][0]])
+        ev.callbacks = self._arrive_callbacks
+        when = max(self.env._now, self._submit[self._next_arrival])
         heappush(self._queue, (when, NORMAL, next(self._eid), ev))
 
-    def _arrive(self, ev: simpy.Event) -> None:
+    def _arrive(self, _ev: simpy.Event) -> None:
         self.events += 1
-        g = ev.value
-        lo, hi = self._groups[g]
+        submit = self._submit
+        lo = self._next_arrival
+        hi = lo + 1
+        n = self.n
+        while hi < n and submit[hi] == submit[lo]:
+            hi += 1
         rejected = self.plan.rejected
-        chips = self.plan.table.chips
+        chips = self._chips
         state = self.state
         pending = self.pending
         for j in range(lo, hi):
@@ -173,8 +169,9 @@ class Engine:
             pending[j] = None
             self.queued += 1
             self.queued_chips += chips[j]
-        if g + 1 < len(self._groups):
-            self._schedule_arrival(g + 1)
+        self._next_arrival = hi
+        if hi < n:
+            self._schedule_arrival()
         self._request_pass()
 
     # --- scheduling passes -------------------------------------------------------------------
@@ -260,13 +257,13 @@ class Engine:
         self.busy += n_chips
         self.running += 1
         self.queued -= 1
-        self.queued_chips -= plan.table.chips[j]
+        self.queued_chips -= self._chips[j]
         if self.watts is not None:
             self.watts += n_chips * self._per_chip_w[p]
         gen = self.gen[j] + 1
         self.gen[j] = gen
         ev = Event(self.env)  # a timeout, built directly: this is the hottest line of the loop
-        ev.callbacks.append(self._finish)
+        ev.callbacks.append(self._finish_callback)
         ev._ok = True
         ev._value = (j, gen, final)
         heappush(self._queue, (self.env._now + run, NORMAL, next(self._eid), ev))
@@ -292,7 +289,7 @@ class Engine:
 
     # --- recording ---------------------------------------------------------------------------
     def _fragmentation(self) -> float:
-        if not self.pending:
+        if not self.pending or self.busy >= self._capacity:
             return 0.0
         head = next(iter(self.pending))
         pools = self._job_pools[head]
@@ -330,8 +327,8 @@ class Engine:
     # --- run ---------------------------------------------------------------------------------
     def run(self) -> Outcome:
         self._record()
-        if self._groups:
-            self._schedule_arrival(0)
+        if self.n:
+            self._schedule_arrival()
         if self.horizon is not None:
             self.env.run(until=self.horizon)
             self._record()

@@ -107,9 +107,12 @@ class PoolState:
         return chips <= self.capacity
 
     def release(self, alloc: Allocation) -> None:
+        each = alloc.chips_each
+        tree = self._tree
+        size = self._size
         for i in alloc.instances:
-            self._set(i, self._tree[self._size + i] + alloc.chips_each)
-        self.free_chips += alloc.chips
+            self._set(i, tree[size + i] + each)
+        self.free_chips += each * len(alloc.instances)
 
     def tier_of(self, instances: list[int]) -> int:
         """The lowest tier holding all the instances."""
@@ -139,10 +142,17 @@ class PoolState:
 def first_fit(pool: PoolState, chips: int) -> Allocation | None:
     """Lowest-index placement: the first instance with room, or the first whole free instances."""
     if chips <= pool.cpi:
-        i = pool.first_with(chips)
-        if i < 0:
+        tree = pool._tree
+        if tree[1] < chips:
             return None
-        pool._set(i, pool._tree[pool._size + i] - chips)
+        j = 1
+        size = pool._size
+        while j < size:  # descend to the lowest-index leaf with room (first_with, inlined)
+            j *= 2
+            if tree[j] < chips:
+                j += 1
+        i = j - size
+        pool._set(i, tree[j] - chips)
         pool.free_chips -= chips
         return Allocation([i], chips, INSTANCE)
     k = -(-chips // pool.cpi)
