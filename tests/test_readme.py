@@ -1,0 +1,47 @@
+"""The README's commands and examples are the ones the project really uses."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+from conftest import ROOT, SCENARIOS
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text()
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = _readme()
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_line = next(line for line in readme.splitlines() if "'.[dev]'" in line and line.startswith("python3"))
+    command = test_line.replace("python3", "$PYTHON")
+    assert command in ci, f"README test command {test_line!r} is not what .ci/run runs"
+
+
+def test_readme_run_command_runs_the_quickstart():
+    readme = _readme()
+    assert "&& .venv/bin/trnsim run scenarios/quickstart.yaml" in readme
+
+
+def test_readme_quickstart_block_is_the_bundled_scenario():
+    block = re.search(r"```yaml\n(name: quickstart\n.*?)```", _readme(), re.S)
+    assert block, "README shows the quickstart scenario"
+    assert yaml.safe_load(block.group(1)) == yaml.safe_load((SCENARIOS / "quickstart.yaml").read_text())
+
+
+def test_makefile_targets_match_the_readme():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "trnsim run scenarios/quickstart.yaml" in makefile
+    assert "pip install -q -e '.[dev]'" in makefile and "pytest" in makefile
+
+
+def test_readme_quickstart_figures_are_what_the_run_prints(tmp_path):
+    from conftest import run_cli
+
+    proc = run_cli("run", SCENARIOS / "quickstart.yaml", "--out", tmp_path / "qs", check=True)
+    readme = _readme()
+    for label in ("utilisation", "mean wait", "p95 wait", "cost", "energy (MWh)"):
+        printed = next(line for line in proc.stdout.splitlines() if line.startswith(f"│ {label} "))
+        assert printed in readme, f"README's quickstart output is stale: {printed!r}"
