@@ -139,6 +139,7 @@ class Engine:
         self._next_arrival = 0
         self._arrive_callbacks = [self._arrive]  # simpy only reads an event's callback list
         self._finish_callback = self._finish
+        self._tracks_queue = policy.tracks_queue
         self._capacity = sum(p.capacity for p in pools)
 
     # --- arrivals --------------------------------------------------------------------------
@@ -161,6 +162,7 @@ class Engine:
         chips = self._chips
         state = self.state
         pending = self.pending
+        tracks = self._tracks_queue
         for j in range(lo, hi):
             if rejected[j]:
                 state[j] = REJECTED
@@ -169,6 +171,8 @@ class Engine:
             pending[j] = None
             self.queued += 1
             self.queued_chips += chips[j]
+            if tracks:
+                self.policy.enqueued(j)
         self._next_arrival = hi
         if hi < n:
             self._schedule_arrival()
@@ -254,6 +258,8 @@ class Engine:
         self.slowdown[j] = slow
         self.run_s[j] = run
         self._started.append(j)
+        if self._tracks_queue:
+            self.policy.dequeued(j)
         self.busy += n_chips
         self.running += 1
         self.queued -= 1
@@ -326,6 +332,7 @@ class Engine:
 
     # --- run ---------------------------------------------------------------------------------
     def run(self) -> Outcome:
+        self.policy.bind(self.view)
         self._record()
         if self.n:
             self._schedule_arrival()

@@ -10,6 +10,7 @@ each instance, so a double booking or a double free is caught when it happens.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import tempfile
 from collections import Counter
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 
 from sim import metrics, placement
 from sim.placement import PoolState
+from sim.policies import base as policies
 from sim.run import simulate
 from sim.scenario.loader import load
 
@@ -99,7 +101,9 @@ def scenarios(draw) -> dict:
             "duration": {"lognormal": {"median": "1h", "sigma": 1.0}},
         }})
     return {"name": "invariants", "seed": draw(st.integers(0, 2**31)), "cluster": {"pools": pools},
-            "workload": workload, "scheduler": {"policy": "fifo", "placement": "first_fit"}}
+            "workload": workload,
+            "scheduler": {"policy": draw(st.sampled_from(policies.names())),
+                          "placement": draw(st.sampled_from(sorted(placement.PLACEMENTS)))}}
 
 
 class ChipLedger:
@@ -109,11 +113,11 @@ class ChipLedger:
         self.used: Counter = Counter()
         self.placed = 0
         self.released = 0
-        self._first_fit = placement.PLACEMENTS["first_fit"]
+        self._placements = dict(placement.PLACEMENTS)
         self._release = PoolState.release
 
-    def first_fit(self, pool: PoolState, chips: int):
-        alloc = self._first_fit(pool, chips)
+    def place(self, name: str, pool: PoolState, chips: int):
+        alloc = self._placements[name](pool, chips)
         if alloc is None:
             return None
         self.placed += 1
@@ -146,7 +150,8 @@ class ChipLedger:
     @contextlib.contextmanager
     def watching(self):
         """Route placement through this ledger for the duration of a `with` block."""
-        with (mock.patch.dict(placement.PLACEMENTS, {"first_fit": self.first_fit}),
+        wrapped = {name: functools.partial(self.place, name) for name in self._placements}
+        with (mock.patch.dict(placement.PLACEMENTS, wrapped),
               mock.patch.object(PoolState, "release", lambda pool, alloc: self.release(pool, alloc))):
             yield self
 

@@ -94,10 +94,17 @@ class QueueView:
 
 
 class Policy:
-    """Base class. Subclasses set `name`, optionally `Options`, and implement `schedule`."""
+    """Base class. Subclasses set `name`, optionally `Options`, and implement `schedule`.
+
+    A policy that keeps its own index of the queue (e.g. ordered by requested time) sets
+    `tracks_queue = True`; the engine then calls `enqueued(job)` when a job joins the queue
+    and `dequeued(job)` when it leaves it (started or rejected), so a pass never has to
+    rebuild the order from the whole queue.
+    """
 
     name: ClassVar[str] = ""
     Options: ClassVar[type[BaseModel]] = NoOptions
+    tracks_queue: ClassVar[bool] = False
 
     def __init__(self, options: BaseModel | None = None, scheduler: Any = None):
         self.options = options if options is not None else self.Options()
@@ -106,9 +113,18 @@ class Policy:
     def schedule(self, view: QueueView) -> Iterator[Decision]:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def bind(self, view: QueueView) -> None:
+        """Called once before the run with the view the passes will get."""
+
+    def enqueued(self, job: int) -> None:
+        """`job` joined the queue (only called when `tracks_queue`)."""
+
+    def dequeued(self, job: int) -> None:
+        """`job` left the queue (only called when `tracks_queue`)."""
+
 
 _REGISTRY: dict[str, type[Policy]] = {}
-_BUILTIN_MODULES = ("sim.policies.fifo",)
+_BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf")
 
 
 def register(cls: type[Policy]) -> type[Policy]:

@@ -1,0 +1,89 @@
+"""Known-answer schedules for each policy, written down by hand, run through the CLI."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from conftest import run_cli, run_scenario, write_scenario
+
+H = 3600.0
+
+
+def one_instance(policy: str, jobs: list[dict], **scheduler) -> dict:
+    """One trn2.48xlarge (16 chips) and explicit jobs."""
+    return {
+        "name": f"known-{policy}",
+        "seed": 1,
+        "cluster": {"pools": [{"name": "trn2", "instance": "trn2.48xlarge", "count": 1}]},
+        "workload": [{"jobs": jobs}],
+        "scheduler": {"policy": policy, **scheduler},
+    }
+
+
+# a holds the whole instance for 10 h; b, c, d queue behind it.
+QUEUE_BEHIND_A = [
+    {"id": "a", "submit": "0s", "chips": 16, "duration": "10h"},
+    {"id": "b", "submit": "1s", "chips": 8, "duration": "5h"},
+    {"id": "c", "submit": "2s", "chips": 8, "duration": "1h"},
+    {"id": "d", "submit": "3s", "chips": 16, "duration": "2h"},
+]
+
+
+def starts(run) -> dict[str, float]:
+    return dict(zip(run.jobs["job_id"].to_pylist(), run.jobs["start_s"].to_pylist(), strict=True))
+
+
+def test_fifo_starts_in_submission_order_and_the_head_blocks(tmp_path):
+    run = run_scenario(tmp_path, one_instance("fifo", QUEUE_BEHIND_A))
+    # a at 0; at 10 h b and c (8 + 8 chips) start together; d (16) waits for both: b ends at 15 h
+    assert starts(run) == {"a": 0.0, "b": 10 * H, "c": 10 * H, "d": 15 * H}
+
+
+def test_sjf_starts_the_shortest_request_first_and_the_head_blocks(tmp_path):
+    run = run_scenario(tmp_path, one_instance("sjf", QUEUE_BEHIND_A))
+    # at 10 h the order is c (1 h), d (2 h), b (5 h): c starts; d needs all 16 chips and blocks b;
+    # c ends at 11 h, d runs 11-13 h, then b
+    assert starts(run) == {"a": 0.0, "c": 10 * H, "d": 11 * H, "b": 13 * H}
+
+
+def test_sjf_orders_by_requested_time_not_true_duration(tmp_path):
+    jobs = [dict(j) for j in QUEUE_BEHIND_A]
+    jobs[1]["requested"] = "30m"  # b claims to be the shortest
+    run = run_scenario(tmp_path, one_instance("sjf", jobs))
+    # at 10 h: b (0.5 h requested) then c (1 h) start together; d waits for b's true end at 15 h
+    assert starts(run) == {"a": 0.0, "b": 10 * H, "c": 10 * H, "d": 15 * H}
+
+
+def test_a_users_policy_by_import_path(tmp_path):
+    module = tmp_path / "mypolicies.py"
+    module.write_text(textwrap.dedent('''
+        from sim.policies.base import Policy, Start
+
+        class NewestFirst(Policy):
+            """Last come, first served: a policy written outside trnsim."""
+            name = "newest_first"
+
+            def schedule(self, view):
+                for job in reversed(list(view.queued())):
+                    if not view.can_place(job, 0):
+                        return
+                    yield Start(job, 0)
+    '''))
+    path = write_scenario(tmp_path, one_instance("mypolicies:NewestFirst", QUEUE_BEHIND_A))
+    out = tmp_path / "out"
+    proc = run_cli("run", path, "--out", out, "--quiet", env={"PYTHONPATH": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    from conftest import Run
+
+    # at 10 h the newest is d (16 chips): it runs 10-12 h; then c and b together at 12 h
+    assert starts(Run(out)) == {"a": 0.0, "d": 10 * H, "c": 12 * H, "b": 12 * H}
+
+
+@pytest.mark.parametrize("policy", ["mypolicies:Missing", "no_such_policy"])
+def test_unknown_policy_is_bad_input(tmp_path, policy):
+    path = write_scenario(tmp_path, one_instance(policy, QUEUE_BEHIND_A))
+    proc = run_cli("run", path, "--out", tmp_path / "out", "--quiet")
+    assert proc.returncode == 2
+    assert "scheduler.policy: unknown policy" in proc.stderr
+    assert not (tmp_path / "out").exists()
