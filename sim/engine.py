@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from heapq import heappush
 
@@ -53,6 +53,7 @@ class JobPlan:
     rejected: list[bool]
     chips_on: list[tuple[int, ...]]  # chips on each accepted pool (aligned with table.pools)
     run_on: list[tuple[float, ...]]  # run time at ideal placement on each pool, checkpoints included
+    estimate_on: list[tuple[float, ...]]  # what the scheduler expects run_on to be (scheduler.estimate)
     limit_on: list[tuple[float, ...] | None]  # kill_at_limit run-time limits, or None
     final_state: list[int]  # state a job ends in when it runs to the end (trace status)
 
@@ -131,15 +132,15 @@ class Engine:
         self._job_pools = plan.table.pools
         self._chips_on = plan.chips_on
         self._per_chip_w = list(power.per_busy_chip_w)
-        self.view = QueueView(lambda: self.env.now, self.pending, self.state, self._can_place,
-                              lambda p: self.pools[p].free_chips, plan.table,
-                              tuple(p.name for p in pools))
+        self.view = QueueView(self, self.pending, self.state, plan.table, tuple(p.name for p in pools))
         self._submit = plan.table.submit
         self._chips = plan.table.chips
         self._next_arrival = 0
         self._arrive_callbacks = [self._arrive]  # simpy only reads an event's callback list
         self._finish_callback = self._finish
         self._tracks_queue = policy.tracks_queue
+        self._running: list[dict[int, None]] = [{} for _ in pools]  # running jobs per pool, start order
+        self._est_end = [math.inf] * n
         self._capacity = sum(p.capacity for p in pools)
 
     # --- arrivals --------------------------------------------------------------------------
@@ -218,7 +219,42 @@ class Engine:
         if self.progress is not None and not self.events & 8191:
             self.progress(self.env._now, self.completed, self.n, self.events)
 
-    def _can_place(self, job: int, pool: int) -> bool:
+    # --- what the policy's view shows (sim.policies.base.Capacity) ---------------------------
+    def now(self) -> float:
+        return self.env._now
+
+    def free_chips(self, pool: int) -> int:
+        return self.pools[pool].free_chips
+
+    def running_on(self, pool: int) -> Iterable[int]:
+        return self._running[pool].keys()
+
+    def allocation(self, job: int) -> Allocation | None:
+        return self.alloc[job]
+
+    def estimated_end(self, job: int) -> float:
+        return max(self.env._now, self._est_end[job])
+
+    def chips_on(self, job: int, pool: int) -> int:
+        pools = self._job_pools[job]
+        return self._chips_on[job][0 if pools[0] == pool else pools.index(pool)]
+
+    def estimate(self, job: int, pool: int, allocation: Allocation) -> float:
+        pools = self._job_pools[job]
+        k = 0 if pools[0] == pool else pools.index(pool)
+        chips = self._chips_on[job][k]
+        return self.plan.estimate_on[job][k] * self._slowdown(self.pools[pool], allocation.tier, chips)
+
+    def projection(self, pool: int) -> PoolState:
+        return self.pools[pool].copy()
+
+    def place_on(self, projection: PoolState, job: int, pool: int) -> Allocation | None:
+        return self.place(projection, self.chips_on(job, pool))
+
+    def _slowdown(self, pool: PoolState, tier: int, chips: int) -> float:
+        return 1.0 if tier == 0 else self.slow[tier] / self.slow[pool.min_tier(chips)]
+
+    def can_place(self, job: int, pool: int) -> bool:
         pools = self._job_pools[job]
         if pools[0] == pool:
             return self.pools[pool].can_place(self._chips_on[job][0])
@@ -240,7 +276,7 @@ class Engine:
         if alloc is None:
             raise PolicyError(f"policy started job {j} on pool {pool.name}, which has no room for {chips} chips")
         tier = alloc.tier
-        slow = 1.0 if tier == 0 else self.slow[tier] / self.slow[pool.min_tier(chips)]
+        slow = 1.0 if tier == 0 else self._slowdown(pool, tier, chips)
         plan = self.plan
         run = plan.run_on[j][k] * slow
         limits = plan.limit_on[j]
@@ -258,6 +294,8 @@ class Engine:
         self.slowdown[j] = slow
         self.run_s[j] = run
         self._started.append(j)
+        self._running[p][j] = None
+        self._est_end[j] = self.env._now + plan.estimate_on[j][k] * slow
         if self._tracks_queue:
             self.policy.dequeued(j)
         self.busy += n_chips
@@ -283,6 +321,7 @@ class Engine:
         p = self.pool[j]
         self.pools[p].release(alloc)
         self.alloc[j] = None
+        del self._running[p][j]
         self.state[j] = final
         self.end[j] = self.env._now
         self.completed += 1

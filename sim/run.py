@@ -81,7 +81,10 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         by_accelerator[s.accelerator] = by_accelerator.get(s.accelerator, ()) + (s.index,)
     pools_of: dict[tuple[str, ...] | None, tuple[int, ...]] = {None: all_pools}
     ckpt_of: dict[object, float] = {}
-    pools_col, chips_on, run_on, limit_on, rejected_flags = [], [], [], [], []
+    estimate = m.scheduler.estimate
+    est_factor = estimate.factor if estimate.kind == "factor" else 1.0
+    use_request = estimate.kind == "trace"
+    pools_col, chips_on, run_on, estimate_on, limit_on, rejected_flags = [], [], [], [], [], []
     final = [FINAL_STATE[status] for status in jobs.status]
     rejected: list[Rejected] = []
     problems = []
@@ -100,16 +103,23 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         if len(pools) == 1 and factor[pools[0]] == 1.0 and chips_ref <= capacity[pools[0]]:
             pools_col.append(pools)  # the common case: one pool of the reference accelerator
             chips_on.append((chips_ref,))
-            run_on.append((duration * ckpt,))
+            run = (duration * ckpt,)
+            run_on.append(run)
+            if use_request and requested is not None:
+                estimate_on.append((requested * ckpt,))
+            else:
+                estimate_on.append(run if est_factor == 1.0 else (run[0] * est_factor,))
             limit_on.append((requested * ckpt,) if kill and requested is not None else None)
             rejected_flags.append(False)
             continue
-        chips, runs, limits = [], [], []
+        chips, runs, estimates, limits = [], [], [], []
         for p in pools:
             f = factor[p]
             chips.append(chips_ref if keep_chips or f == 1.0 else math.ceil(chips_ref * f - 1e-9))
             scale = f if keep_chips else 1.0
             runs.append(duration * scale * ckpt)
+            base = requested if use_request and requested is not None else duration * est_factor
+            estimates.append(base * scale * ckpt)
             if kill and requested is not None:
                 limits.append(requested * scale * ckpt)
         keep = [k for k, p in enumerate(pools) if chips[k] <= capacity[p]]
@@ -129,11 +139,13 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
             pools_col.append(pools or all_pools[:1])
             chips_on.append((chips_ref,) * len(pools or all_pools[:1]))
             run_on.append((duration,) * len(pools or all_pools[:1]))
+            estimate_on.append((duration,) * len(pools or all_pools[:1]))
             limit_on.append(None)
         else:
             pools_col.append(tuple(pools[k] for k in keep))
             chips_on.append(tuple(chips[k] for k in keep))
             run_on.append(tuple(runs[k] for k in keep))
+            estimate_on.append(tuple(estimates[k] for k in keep))
             limit_on.append(tuple(limits[k] for k in keep) if limits else None)
         rejected_flags.append(reason is not None)
     if problems:
@@ -143,7 +155,7 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         requested=tuple(r if r is not None else d for r, d in zip(jobs.requested, jobs.duration, strict=True)),
         priority=tuple(jobs.priority), user=tuple(u or "" for u in jobs.user),
         queue=tuple(q or "" for q in jobs.queue), pools=tuple(pools_col))
-    return JobPlan(table, rejected_flags, chips_on, run_on, limit_on, final), rejected
+    return JobPlan(table, rejected_flags, chips_on, run_on, estimate_on, limit_on, final), rejected
 
 
 def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape]) -> list[str]:

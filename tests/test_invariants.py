@@ -115,11 +115,13 @@ class ChipLedger:
         self.released = 0
         self._placements = dict(placement.PLACEMENTS)
         self._release = PoolState.release
+        self._init = PoolState.__init__
+        self.real: set[int] = set()  # ids of the engine's pools (projections are copies, not built)
 
     def place(self, name: str, pool: PoolState, chips: int):
         alloc = self._placements[name](pool, chips)
-        if alloc is None:
-            return None
+        if alloc is None or id(pool) not in self.real:
+            return alloc  # a policy's projection (a private copy), not the cluster itself
         self.placed += 1
         cpi = pool.cpi
         if chips <= cpi:
@@ -138,6 +140,9 @@ class ChipLedger:
         return alloc
 
     def release(self, pool: PoolState, alloc) -> None:
+        if id(pool) not in self.real:
+            self._release(pool, alloc)
+            return
         self.released += 1
         for i in alloc.instances:
             key = (id(pool), i)
@@ -151,7 +156,11 @@ class ChipLedger:
     def watching(self):
         """Route placement through this ledger for the duration of a `with` block."""
         wrapped = {name: functools.partial(self.place, name) for name in self._placements}
-        with (mock.patch.dict(placement.PLACEMENTS, wrapped),
+        def init(pool, *args, **kwargs):
+            self._init(pool, *args, **kwargs)
+            self.real.add(id(pool))
+
+        with (mock.patch.dict(placement.PLACEMENTS, wrapped), mock.patch.object(PoolState, "__init__", init),
               mock.patch.object(PoolState, "release", lambda pool, alloc: self.release(pool, alloc))):
             yield self
 

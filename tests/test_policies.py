@@ -87,3 +87,52 @@ def test_unknown_policy_is_bad_input(tmp_path, policy):
     assert proc.returncode == 2
     assert "scheduler.policy: unknown policy" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def instances(policy: str, count: int, jobs: list[dict], **scheduler) -> dict:
+    scenario = one_instance(policy, jobs, **scheduler)
+    scenario["cluster"]["pools"][0]["count"] = count
+    return scenario
+
+
+# a takes 12 of 16 chips for 10 h; b (the whole instance) must wait for it.
+BACKFILL_HOLE = [
+    {"id": "a", "submit": "0s", "chips": 12, "duration": "10h"},
+    {"id": "b", "submit": "1s", "chips": 16, "duration": "2h"},
+    {"id": "c", "submit": "2s", "chips": 4, "duration": "5h"},
+    {"id": "d", "submit": "3s", "chips": 4, "duration": "20h"},
+]
+
+
+def test_fifo_leaves_the_hole_empty(tmp_path):
+    run = run_scenario(tmp_path, one_instance("fifo", BACKFILL_HOLE))
+    assert starts(run) == {"a": 0.0, "b": 10 * H, "c": 12 * H, "d": 12 * H}
+
+
+def test_easy_backfills_a_job_that_ends_before_the_heads_reservation(tmp_path):
+    run = run_scenario(tmp_path, one_instance("easy_backfill", BACKFILL_HOLE))
+    # b's reservation is 10 h (a's end). c (4 chips, 5 h) fits the 4 free chips and ends at 5 h:
+    # backfilled at 2 s. At 5 h d (20 h) would still hold 4 chips at 10 h, when b needs all 16:
+    # not backfilled; d starts after b, at 12 h.
+    assert starts(run) == {"a": 0.0, "b": 10 * H, "c": 2.0, "d": 12 * H}
+
+
+def test_easy_backfills_a_long_job_that_leaves_room_for_the_head(tmp_path):
+    jobs = [
+        {"id": "a", "submit": "0s", "chips": 32, "duration": "10h"},  # instances 0 and 1
+        {"id": "b", "submit": "1s", "chips": 32, "duration": "1h"},   # head: needs two whole instances
+        {"id": "c", "submit": "2s", "chips": 16, "duration": "20h"},  # instance 2, long after 10 h
+    ]
+    run = run_scenario(tmp_path, instances("easy_backfill", 3, jobs))
+    # at 10 h instances 0 and 1 are free again, so c on instance 2 does not delay b
+    assert starts(run) == {"a": 0.0, "b": 10 * H, "c": 2.0}
+
+
+def test_easy_trusts_requests_when_told_to(tmp_path):
+    jobs = [dict(j) for j in BACKFILL_HOLE]
+    jobs[2]["requested"] = "12h"  # c claims it would run past b's reservation
+    run = run_scenario(tmp_path, one_instance("easy_backfill", jobs, estimate="trace"))
+    assert starts(run)["c"] == 12 * H
+    (tmp_path / "exact").mkdir()
+    run = run_scenario(tmp_path / "exact", one_instance("easy_backfill", jobs, estimate="exact"))
+    assert starts(run)["c"] == 2.0

@@ -11,9 +11,9 @@ Policies never import the engine; the engine imports this module.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -51,29 +51,63 @@ class JobTable:
     pools: Sequence[tuple[int, ...]]  # indices of the pools the job accepts, in scenario order
 
 
+class Capacity(Protocol):
+    """What the engine offers a view: defined here so that policies never import the engine."""
+
+    def now(self) -> float: ...
+    def can_place(self, job: int, pool: int) -> bool: ...
+    def chips_on(self, job: int, pool: int) -> int: ...
+    def free_chips(self, pool: int) -> int: ...
+    def running_on(self, pool: int) -> Iterable[int]: ...
+    def allocation(self, job: int) -> Any: ...
+    def estimated_end(self, job: int) -> float: ...
+    def estimate(self, job: int, pool: int, allocation: Any) -> float: ...
+    def projection(self, pool: int) -> Any: ...
+    def place_on(self, projection: Any, job: int, pool: int) -> Any: ...
+
+
 class QueueView:
-    """What a policy may see: time, the queued jobs in submission order, and free capacity.
+    """What a policy may see: time, the queued and running jobs, and free capacity.
 
     Built once by the engine over its own state; every accessor is O(1) or an iterator, so a
-    pass costs what the policy looks at, not the length of the queue.
+    pass costs what the policy looks at, not the length of the queue. Treat everything it
+    returns as read-only; to look ahead, take a `projection` (a private copy of a pool's free
+    state) and try placements on it with `place_on` — the same placement function the
+    engine will use.
     """
 
-    __slots__ = ("_clock", "_pending", "_state", "_can_place", "_free", "jobs", "pool_names")
+    __slots__ = ("_capacity", "_pending", "_state", "jobs", "pool_names", "can_place", "chips_on", "free_chips",
+                 "running_on", "allocation", "estimated_end", "estimate", "projection", "place_on")
 
-    def __init__(self, clock: Callable[[], float], pending: dict[int, None], state: list[int],
-                 can_place: Callable[[int, int], bool], free_chips: Callable[[int], int],
-                 jobs: JobTable, pool_names: tuple[str, ...]):
-        self._clock = clock
+    def __init__(self, capacity: Capacity, pending: dict[int, None], state: list[int], jobs: JobTable,
+                 pool_names: tuple[str, ...]):
+        self._capacity = capacity
         self._pending = pending
         self._state = state
-        self._can_place = can_place
-        self._free = free_chips
         self.jobs = jobs
         self.pool_names = pool_names
+        # bound methods of the engine, stored directly: one attribute lookup on the hot path
+        self.can_place: Callable[[int, int], bool] = capacity.can_place
+        """Could `job` be placed on `pool` right now?"""
+        self.chips_on: Callable[[int, int], int] = capacity.chips_on
+        """Chips `job` needs on `pool` (its request, mapped to the pool's accelerator)."""
+        self.free_chips: Callable[[int], int] = capacity.free_chips
+        self.running_on: Callable[[int], Iterable[int]] = capacity.running_on
+        """Jobs running on `pool`, in start order."""
+        self.allocation: Callable[[int], Any] = capacity.allocation
+        """A running job's placement (instances, chips on each, tier)."""
+        self.estimated_end: Callable[[int], float] = capacity.estimated_end
+        """When a running job is expected to end, by the scheduler's `estimate` (never before now)."""
+        self.estimate: Callable[[int, int, Any], float] = capacity.estimate
+        """Expected run time of `job` on `pool` at placement `allocation`."""
+        self.projection: Callable[[int], Any] = capacity.projection
+        """A private copy of `pool`'s free state, to try placements and releases on."""
+        self.place_on: Callable[[Any, int, int], Any] = capacity.place_on
+        """Place `job` on a projection of `pool` (mutating the projection); None if no room."""
 
     @property
     def now(self) -> float:
-        return self._clock()
+        return self._capacity.now()
 
     def queued(self) -> Iterator[int]:
         """Queued jobs in submission order. Safe to iterate while yielding decisions."""
@@ -83,14 +117,8 @@ class QueueView:
                 yield job
 
     def queue_length(self) -> int:
+        """Jobs in the queue at the start of this pass."""
         return len(self._pending)
-
-    def can_place(self, job: int, pool: int) -> bool:
-        """Could `job` be placed on `pool` right now?"""
-        return self._can_place(job, pool)
-
-    def free_chips(self, pool: int) -> int:
-        return self._free(pool)
 
 
 class Policy:
@@ -124,7 +152,7 @@ class Policy:
 
 
 _REGISTRY: dict[str, type[Policy]] = {}
-_BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf")
+_BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf", "sim.policies.easy_backfill")
 
 
 def register(cls: type[Policy]) -> type[Policy]:

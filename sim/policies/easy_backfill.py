@@ -1,0 +1,92 @@
+"""EASY backfilling: FIFO, plus later jobs may jump ahead if they do not delay the head.
+
+Lifka, "The ANL/IBM SP scheduling system" (JSSPP 1995); analysed by Mu'alem & Feitelson,
+"Utilization, predictability, workloads, and user runtime estimates in scheduling the IBM
+SP2 with backfilling" (IEEE TPDS 2001). Jobs start in submission order while they fit. The
+first job that fits nowhere (the head) gets a reservation: the earliest estimated time at
+which one of its pools could hold it, found by releasing running jobs in order of their
+estimated ends on a projection of the pool's free state. Later jobs (at most
+`backfill_depth` of them) start now if they fit and either end, by estimate, before that
+time, or leave room for the head at that time — both checked with the scenario's real
+placement function on projected free arrays, so a backfilled job never takes the instances
+the head will need. Estimates follow `scheduler.estimate` (exact, a factor, or the trace's
+request), scaled by the slowdown of the projected placement and by checkpoint writes.
+
+Cost per pass: O(started) while the head fits; when it blocks, one copy of the reserved
+pool's free state per pool the head accepts, plus O(r log r) for its r running jobs, plus
+one placement per scanned job (≤ backfill_depth).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sim.policies.base import Decision, Policy, QueueView, Start, register
+
+
+@register
+class EasyBackfill(Policy):
+    name = "easy_backfill"
+
+    def schedule(self, view: QueueView) -> Iterator[Decision]:
+        pools_of = view.jobs.pools
+        queued = view.queued()
+        head = None
+        for job in queued:
+            for pool in pools_of[job]:
+                if view.can_place(job, pool):
+                    yield Start(job, pool)
+                    break
+            else:
+                head = job
+                break
+        if head is None:
+            return
+        reserved = self.reservation(view, head)
+        if reserved is None:
+            return
+        pool_r, shadow, at_shadow = reserved
+        head_chips = view.chips_on(head, pool_r)
+        now_r = view.projection(pool_r)  # mirrors pool_r through this pass's starts
+        now = view.now
+        depth = self.scheduler.backfill_depth if self.scheduler is not None else 500
+        for scanned, job in enumerate(queued, start=1):
+            if scanned > depth:
+                return
+            for pool in pools_of[job]:
+                if pool != pool_r:
+                    if view.can_place(job, pool):
+                        yield Start(job, pool)
+                        break
+                    continue
+                alloc = view.place_on(now_r, job, pool)
+                if alloc is None:
+                    continue
+                if now + view.estimate(job, pool, alloc) <= shadow:
+                    yield Start(job, pool)
+                    break
+                at_shadow.occupy(alloc)  # still running at the shadow time: is there room for the head?
+                if at_shadow.can_place(head_chips):
+                    yield Start(job, pool)
+                    break
+                at_shadow.release(alloc)
+                now_r.release(alloc)
+
+    @staticmethod
+    def reservation(view: QueueView, head: int) -> tuple[int, float, Any] | None:
+        """(pool, shadow time, projected free state at that time) for the head's earliest start."""
+        best = None
+        for pool in view.jobs.pools[head]:
+            chips = view.chips_on(head, pool)
+            projected = view.projection(pool)
+            ends = sorted((view.estimated_end(job), job) for job in view.running_on(pool))
+            shadow = None
+            for end, job in ends:
+                projected.release(view.allocation(job))
+                if projected.can_place(chips):
+                    shadow = end
+                    break
+            if shadow is not None and (best is None or shadow < best[1]):
+                best = (pool, shadow, projected)
+        return best
