@@ -156,6 +156,36 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool) -> No
 
 
 @main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write topology.md, topology.json and (small clusters) topology.png here.")
+@click.option("--force", is_flag=True, help="Replace a non-empty --out.")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable).")
+@click.option("--ci", is_flag=True, help="Apply the scenario's ci: block (its short form).")
+def topology(scenario: Path, out: Path | None, force: bool, sets: tuple[str, ...], ci: bool) -> None:
+    """What SCENARIO's cluster resolves to: sizes, tiers, peak power, $/h, and every assumption used."""
+    from sim.report import sizing
+    from sim.rundir import check_out
+
+    try:
+        loaded = loader.load(scenario, sets, ci=ci)
+        if out is not None:
+            check_out(out, force)
+        sheet, graph = sizing.describe(loaded)
+        text = sizing.markdown(sheet)
+        if out is not None:
+            sizing.write(sheet, graph, text, out, force=force)
+    except InputError as exc:
+        _fail_input(exc)
+    except Exception as exc:  # a bug: say so, exit 1
+        click.echo(f"{scenario}: topology failed: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+    click.echo(text, nl=False)
+    if out is not None:
+        click.echo(f"\nwritten: {out}  (topology.md, topology.json{', ' + sheet.drawing if sheet.drawing else ''})")
+
+
+@main.command()
 def catalogue() -> None:
     """Known accelerators and instance types, with their sources."""
     from sim import hardware
@@ -181,3 +211,12 @@ def catalogue() -> None:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 250)
     console.print(t)
     console.print(i)
+
+
+def _add_trace_commands() -> None:
+    from sim.cli_trace import trace
+
+    main.add_command(trace)
+
+
+_add_trace_commands()

@@ -185,7 +185,7 @@ def summarise(result: Any) -> dict[str, Any]:
         "jobs_rejected": counts["rejected"],
         "jobs_unstarted": unstarted,
         "rows_skipped": len(result.jobs.skipped),
-        "rows_repaired": 0,
+        "rows_repaired": result.jobs.repaired,
         "avg_wait_s": _f(waits.mean()) if len(waits) else None,
         "p50_wait_s": _pct(waits, 50),
         "p95_wait_s": _pct(waits, 95),

@@ -63,7 +63,7 @@ def apply(data: dict[str, Any], path: str, value: Any, *, cwd_paths: bool = True
     if last in SIZING_KEYS and len(parts) >= 4 and parts[-3] == "pools":
         for key in SIZING_KEYS:
             node.pop(key, None)
-    if last == "path" and cwd_paths and isinstance(value, str) and not os.path.isabs(value):
+    if last in ("path", "tasks") and cwd_paths and isinstance(value, str) and not os.path.isabs(value):
         value = os.path.abspath(value)
     node[last] = value
 

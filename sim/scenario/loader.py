@@ -58,7 +58,7 @@ class LoadedScenario:
 def _absolute_paths(node: Any, base: Path) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
-            if key == "path" and isinstance(value, str) and not os.path.isabs(value):
+            if key in ("path", "tasks") and isinstance(value, str) and not os.path.isabs(value):
                 node[key] = str((base / value).resolve())
             else:
                 _absolute_paths(value, base)
@@ -323,11 +323,13 @@ def _cross_check(sc: LoadedScenario) -> None:
             problems.append(sc.problem((*loc, "budget"),
                                        f"cannot size by budget: {pool.instance} has no on_demand_usd_per_h"))
     for i, entry in enumerate(m.workload):
-        jobs = entry.jobs or ([entry.generator] if entry.generator else [])
-        for j, job in enumerate(jobs):
-            for name in job.accelerator or []:
+        specs = [((i, "jobs", j), job) for j, job in enumerate(entry.jobs or [])]
+        if entry.generator is not None:
+            specs.append(((i, "generator"), entry.generator))
+            specs += [((i, "generator", "classes", name), cls) for name, cls in entry.generator.resolved_classes()]
+        for sub, spec in specs:
+            for name in spec.accelerator or []:
                 if name not in cat.accelerators:
-                    sub = (i, "jobs", j) if entry.jobs else (i, "generator")
                     problems.append(sc.problem(("workload", *sub, "accelerator"),
                                                f"unknown accelerator {name!r}"
                                                f"{keypath.did_you_mean(name, list(cat.accelerators))}"))

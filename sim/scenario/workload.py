@@ -102,14 +102,47 @@ class Poisson(Section):
     rate: Rate = Field(description="Mean arrivals per unit time, e.g. '5/h'.")
 
 
+def _time_of_day(v: Any) -> Any:
+    seconds = units.parse_time(v)
+    if not 0 <= seconds < 86400:
+        raise ValueError(f"peak_hour is a time of day, 0s <= peak_hour < 24h (got {v!r})")
+    return seconds
+
+
+class Diurnal(Section):
+    """Poisson arrivals whose rate follows the day: rate x (1 + amplitude x cos(2 pi (t - peak_hour) / 24h)),
+    t = 0 at 00:00 of day 0; drawn by thinning."""
+
+    rate: Rate = Field(description="Mean arrivals per unit time over a day, e.g. '20/h'.")
+    peak_hour: Annotated[float, BeforeValidator(_time_of_day)] = Field(
+        description="Time of day of the peak rate, e.g. '14h'.")
+    amplitude: float = Field(ge=0, le=1, description="0 = flat, 1 = no arrivals at the trough.")
+
+
+class Batch(Section):
+    at: Seconds = Field(description="Submit time of every job of the batch.")
+    count: int = Field(ge=0, description="Number of jobs submitted at `at`.")
+
+
+ARRIVALS = ("poisson", "diurnal", "batch")
+
+
 class Arrivals(Section):
     poisson: Poisson | None = None
+    diurnal: Diurnal | None = None
+    batch: Batch | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Arrivals:
-        if self.poisson is None:
-            raise ValueError("give an arrival process: poisson: {rate}")
+        given = [k for k in ARRIVALS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one arrival process: poisson: {rate}, "
+                             "diurnal: {rate, peak_hour, amplitude} or batch: {at, count}")
         return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ARRIVALS if getattr(self, k) is not None)
 
 
 class JobFields(Section):
@@ -122,22 +155,74 @@ class JobFields(Section):
     checkpoint_interval: CheckpointInterval | None = None
 
 
-class Generator(JobFields):
+class JobClass(JobFields):
+    """One kind of generated job: how many, when, and the distributions of its fields."""
+
     count: int | None = Field(None, ge=0, description="Number of jobs to generate.")
     until: Seconds | None = Field(None, description="Stop generating at this time.")
     arrivals: Arrivals | None = None
-    submit: Seconds = Field(0.0, description="Submit time of all jobs when there are no arrivals.")
-    chips: ChipsDistribution
-    duration: DurationDistribution
+    submit: Seconds = Field(0.0, description="Start of the arrivals; submit time of all jobs when there are none.")
+    chips: ChipsDistribution | None = None
+    duration: DurationDistribution | None = None
     requested: DurationDistribution | None = Field(None, description="Requested run time (default: true duration).")
+
+    def problems(self) -> list[str]:
+        """What this class lacks to be generated (phrases completing "a generator ...")."""
+        out = [f"needs `{name}`" for name in ("chips", "duration") if getattr(self, name) is None]
+        batch = self.arrivals is not None and self.arrivals.batch is not None
+        if batch and self.count is not None:
+            out.append("has batch arrivals, which give their own count: remove `count`")
+        elif not batch and self.count is None and self.until is None:
+            out.append("needs `count` or `until` (or both: whichever comes first)")
+        elif self.arrivals is None and self.count is None:
+            out.append("without `arrivals` needs `count`")
+        return out
+
+
+INHERITED = ("user", "queue", "priority", "accelerator", "checkpoint_interval", "until")
+"""Generator-level fields that classes without their own value take from the generator."""
+
+
+class Generator(JobClass):
+    """Synthetic jobs: one class (the fields here), or named `classes:` (the fields here other than
+    count, arrivals, submit, chips, duration and requested are then defaults for every class)."""
+
+    classes: dict[str, JobClass] | None = Field(
+        None, description="Named job classes, each with its own arrivals or count and per-job fields.")
 
     @model_validator(mode="after")
     def _bounded(self) -> Generator:
-        if self.count is None and self.until is None:
-            raise ValueError("a generator needs `count` or `until` (or both: whichever comes first)")
-        if self.arrivals is None and self.count is None:
-            raise ValueError("a generator without `arrivals` needs `count`")
+        if self.classes is None:
+            problems = self.problems()
+            if problems:
+                raise ValueError("; ".join(f"a generator {p}" for p in problems))
+            return self
+        if not self.classes:
+            raise ValueError("classes: needs at least one class")
+        own = [k for k in ("count", "arrivals", "chips", "duration", "requested") if getattr(self, k) is not None]
+        if "submit" in self.model_fields_set:
+            own.append("submit")
+        if own:
+            raise ValueError(f"with classes:, set {', '.join(own)} in each class, not on the generator")
+        problems = []
+        for name, cls in self.resolved_classes():
+            if not name or not all(c.isalnum() or c in "_.-" for c in name) or name.startswith("."):
+                problems.append(f"class name {name!r}: use letters, digits, '_', '-' and '.'")
+            problems.extend(f"class {name!r} {p}" for p in cls.problems())
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    def resolved_classes(self) -> list[tuple[str, JobClass]]:
+        """(name, class) in the order written, with inherited fields filled in."""
+        if self.classes is None:
+            return []
+        out = []
+        for name, cls in self.classes.items():
+            update = {k: getattr(self, k) for k in INHERITED
+                      if k not in cls.model_fields_set and k in self.model_fields_set}
+            out.append((name, cls.model_copy(update=update) if update else cls))
+        return out
 
 
 class Job(JobFields):
@@ -160,13 +245,32 @@ class Window(Section):
     end: Seconds | None = None
 
 
+TraceFormat = Literal["csv", "swf", "alibaba2023", "philly", "pai2020", "helios", "acme"]
+
+
 class Trace(Section):
-    path: str = Field(description="Trace file, relative to the scenario file.")
-    format: Literal["csv"] = Field(description="Trace format (the neutral job table: csv).")
+    path: str = Field(description="Trace file, relative to the scenario file (pai2020: the job table, "
+                                  "or a directory holding pai_job_table.csv and pai_task_table.csv).")
+    format: TraceFormat = Field(description="Trace format: csv (the neutral job table), swf, alibaba2023, "
+                                            "philly, pai2020, helios, acme.")
     start: Seconds = Field(0.0, description="Submit time of the first kept row.")
     window: Window = Window()
     chips_scale: float = Field(1.0, gt=0, description="Chips = max(1, ceil(accelerators x chips_scale)).")
     time_scale: float = Field(1.0, gt=0, description="Durations are multiplied by this.")
+    keep_survivors: bool = Field(False, description="alibaba2023 only: also replay pods created before the "
+                                                    "earliest deletion time in the file (long-lived survivors).")
+    tasks: str | None = Field(None, description="pai2020 only: the task table (default: the job table's name "
+                                                "with 'job' replaced by 'task').")
+
+    @model_validator(mode="after")
+    def _format_options(self) -> Trace:
+        if self.keep_survivors and self.format != "alibaba2023":
+            raise ValueError("keep_survivors applies to format alibaba2023 only")
+        if self.tasks is not None and self.format != "pai2020":
+            raise ValueError("tasks applies to format pai2020 only")
+        if self.window.end is not None and self.window.end <= self.window.start:
+            raise ValueError("window.end must be after window.start")
+        return self
 
 
 class Entry(Section):

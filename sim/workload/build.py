@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from sim.errors import InputError
-from sim.workload import generators
-from sim.workload.traces import csv as csv_trace
+from sim.workload import generators, traces
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,46 @@ class SkippedRow:
     file: str
     line: int
     reason: str
+
+
+class SkippedRows:
+    """Unusable trace rows: all counted (by reason, too), the first `KEEP` kept for the report.
+
+    A trace may skip millions of rows (half of Helios is CPU jobs); `len()` is the full count.
+    """
+
+    KEEP = 10_000
+
+    def __init__(self) -> None:
+        self.rows: list[SkippedRow] = []
+        self.count = 0
+        self.by_reason: Counter[str] = Counter()
+
+    def append(self, row: SkippedRow) -> None:
+        self.count += 1
+        self.by_reason[reason_kind(row.reason)] += 1
+        if len(self.rows) < self.KEEP:
+            self.rows.append(row)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def __iter__(self) -> Iterator[SkippedRow]:
+        return iter(self.rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.rows[index]
+
+
+def reason_kind(reason: str) -> str:
+    """A reason without its particulars (`chips is not a number: 'x'` -> `chips is not a number`)."""
+    head, _, rest = reason.partition(": ")
+    if head.startswith("in task table") and rest:  # pai2020: keep the task table's reason too
+        return f"{head}: {rest.partition(': ')[0]}"
+    return head
 
 
 @dataclass
@@ -39,7 +80,8 @@ class Jobs:
     status: list[str] = field(default_factory=list)
     recorded_wait: list[float | None] = field(default_factory=list)
     origin: list[tuple] = field(default_factory=list)  # (entry index, job index in a jobs: list) or ()
-    skipped: list[SkippedRow] = field(default_factory=list)
+    skipped: SkippedRows = field(default_factory=SkippedRows)
+    repaired: int = 0  # trace rows an importer changed to make usable (the summary's rows_repaired)
 
     COLUMNS = ("id", "entry", "user", "queue", "submit", "chips", "duration", "requested", "priority",
                "accelerator", "checkpoint_interval", "status", "recorded_wait", "origin")
@@ -61,7 +103,7 @@ class Jobs:
                 getattr(self, name).extend([value] * n)
 
     def select(self, order: list[int]) -> Jobs:
-        out = Jobs(skipped=self.skipped)
+        out = Jobs(skipped=self.skipped, repaired=self.repaired)
         for name in self.COLUMNS:
             column = getattr(self, name)
             setattr(out, name, [column[i] for i in order])
@@ -110,11 +152,25 @@ def _names(value: Any) -> tuple[str, ...] | None:
 
 
 def _generate(jobs: Jobs, loaded: Any, gen: Any, label: str, key: str, seed: int, index: int) -> None:
+    """One entry's generated jobs: a single class (ids `<entry>-job-<n>`, streams
+    `workload.<entry>.<field>`) or named classes (ids `<entry>-<class>-<n>`, streams
+    `workload.<entry>.<class>.<field>`)."""
+    loc = ("workload", index, "generator")
+    if gen.classes is None:
+        _generate_class(jobs, loaded, gen, label, f"{label}-job-", key, seed, loc)
+        return
+    for name, cls in gen.resolved_classes():
+        _generate_class(jobs, loaded, cls, label, f"{label}-{name}-", f"{key}.{name}", seed,
+                        (*loc, "classes", name))
+
+
+def _generate_class(jobs: Jobs, loaded: Any, gen: Any, label: str, id_prefix: str, key: str, seed: int,
+                    loc: tuple) -> None:
     def empirical_reader(field_name: str):
         def read(spec: Any) -> np.ndarray:
-            loc = ("workload", index, "generator", field_name, "empirical", "path")
+            where = (*loc, field_name, "empirical", "path")
             return generators.read_empirical(loaded.resolve_path(spec.path), spec.column,
-                                             lambda msg: loaded.problem(loc, msg))
+                                             lambda msg: loaded.problem(where, msg))
         return read
 
     times = generators.arrival_times(gen, generators.stream(seed, f"{key}.arrivals"))
@@ -127,7 +183,7 @@ def _generate(jobs: Jobs, loaded: Any, gen: Any, label: str, key: str, seed: int
     if gen.requested is not None:
         requested = generators.sample(gen.requested, n, generators.stream(seed, f"{key}.requested"),
                                       integer=False, empirical=empirical_reader("requested"))
-    jobs.extend(n, id=[f"{label}-job-{k}" for k in range(n)], entry=label, user=gen.user, queue=gen.queue,
+    jobs.extend(n, id=[f"{id_prefix}{k}" for k in range(n)], entry=label, user=gen.user, queue=gen.queue,
                 submit=times.astype(float), chips=chips.astype(np.int64), duration=durations.astype(float),
                 requested=None if requested is None else requested.astype(float), priority=gen.priority,
                 accelerator=_names(gen.accelerator), checkpoint_interval=gen.checkpoint_interval,
@@ -135,33 +191,61 @@ def _generate(jobs: Jobs, loaded: Any, gen: Any, label: str, key: str, seed: int
 
 
 def _trace(jobs: Jobs, loaded: Any, trace: Any, label: str, index: int) -> None:
+    """Stream a trace into the job table: window on the trace's clock shifted so its first usable
+    row is 0, then shift the kept rows so the first submits at `start`."""
     path = loaded.resolve_path(trace.path)
+    options = {"keep_survivors": trace.keep_survivors,
+               "tasks": None if trace.tasks is None else loaded.resolve_path(trace.tasks)}
+    file = str(path)
+    window = trace.window
+    windowed = window.start > 0 or window.end is not None
     try:
-        rows = list(csv_trace.read(path))
-    except csv_trace.TraceError as exc:
+        origin = 0.0
+        if windowed:  # a first pass finds the trace's first submit time
+            origin = math.inf
+            for r in traces.read(path, trace.format, **options):
+                if not isinstance(r, tuple) and r.submit_s < origin:
+                    origin = r.submit_s
+        lo = origin + window.start
+        hi = math.inf if window.end is None else origin + window.end
+        first = len(jobs)
+        seen: set[str] = set()
+        ids, submits, chips, durations, requested = jobs.id, jobs.submit, jobs.chips, jobs.duration, jobs.requested
+        users, queues, priorities, accels, ckpts = jobs.user, jobs.queue, jobs.priority, jobs.accelerator, \
+            jobs.checkpoint_interval
+        statuses, waits = jobs.status, jobs.recorded_wait
+        chips_scale, time_scale = trace.chips_scale, trace.time_scale
+        repaired = 0
+        for r in traces.read(path, trace.format, **options):
+            if isinstance(r, tuple):
+                jobs.skipped.append(SkippedRow(label, file, r[0], r[1]))
+                continue
+            if windowed and not lo <= r.submit_s < hi:
+                continue
+            if r.job_id in seen:
+                jobs.skipped.append(SkippedRow(label, file, r.line, f"duplicate job_id {r.job_id!r}"))
+                continue
+            seen.add(r.job_id)
+            if r.repair is not None:
+                repaired += 1
+            ids.append(f"{label}-{r.job_id}")
+            submits.append(r.submit_s)
+            chips.append(max(1, math.ceil(r.accelerators * chips_scale - 1e-9)))
+            durations.append(r.duration_s * time_scale)
+            requested.append(None if r.requested_s is None else r.requested_s * time_scale)
+            users.append(r.user)
+            queues.append(r.queue)
+            priorities.append(r.priority)
+            accels.append(r.accelerator)
+            ckpts.append(r.checkpoint_interval_s)
+            statuses.append(r.status)
+            waits.append(r.recorded_wait_s)
+    except traces.TraceError as exc:
         raise InputError(loaded.problem(("workload", index, "trace", "path"), str(exc))) from None
-    good = [r for r in rows if not isinstance(r, tuple)]
-    for r in rows:
-        if isinstance(r, tuple):
-            jobs.skipped.append(SkippedRow(label, str(path), r[0], r[1]))
-    if not good:
-        return
-    origin = min(r.submit_s for r in good)
-    end = math.inf if trace.window.end is None else trace.window.end
-    kept = [r for r in good if trace.window.start <= r.submit_s - origin < end]
-    if not kept:
-        return
-    first = min(r.submit_s for r in kept)
-    seen: set[str] = set()
-    for r in kept:
-        if r.job_id in seen:
-            jobs.skipped.append(SkippedRow(label, str(path), r.line, f"duplicate job_id {r.job_id!r}"))
-            continue
-        seen.add(r.job_id)
-        jobs.add(id=f"{label}-{r.job_id}", entry=label, user=r.user, queue=r.queue,
-                 submit=trace.start + (r.submit_s - first),
-                 chips=max(1, math.ceil(r.accelerators * trace.chips_scale - 1e-9)),
-                 duration=r.duration_s * trace.time_scale,
-                 requested=None if r.requested_s is None else r.requested_s * trace.time_scale,
-                 priority=r.priority, accelerator=r.accelerator, checkpoint_interval=r.checkpoint_interval_s,
-                 status=r.status, recorded_wait=r.recorded_wait_s, origin=())
+    n = len(jobs) - first
+    jobs.entry.extend([label] * n)
+    jobs.origin.extend([()] * n)
+    jobs.repaired += repaired
+    if n:
+        shift = trace.start - min(submits[first:])
+        submits[first:] = [s + shift for s in submits[first:]]

@@ -23,11 +23,21 @@ def stream(seed: int, path: str) -> np.random.Generator:
 
 
 def arrival_times(gen: Any, rng: np.random.Generator) -> np.ndarray:
-    """Submit times of a generator: Poisson arrivals from `submit`, or all at `submit`."""
+    """Submit times of one generator class: Poisson, diurnal or batch arrivals, or all at `submit`.
+
+    Arrivals start at `submit`; `count` and `until` bound them, whichever comes first.
+    """
     limit = math.inf if gen.until is None else gen.until
-    if gen.arrivals is None:
+    arrivals = gen.arrivals
+    if arrivals is None:
         return np.full(gen.count, gen.submit) if gen.submit <= limit else np.zeros(0)
-    rate = gen.arrivals.poisson.rate
+    kind = arrivals.kind
+    if kind == "batch":
+        batch = arrivals.batch
+        return np.full(batch.count, batch.at) if batch.at <= limit else np.zeros(0)
+    if kind == "diurnal":
+        return _diurnal(arrivals.diurnal, gen.submit, gen.count, limit, rng)
+    rate = arrivals.poisson.rate
     if gen.count is not None:
         times = gen.submit + np.cumsum(rng.exponential(1 / rate, size=gen.count))
         return times[times <= limit]
@@ -39,6 +49,38 @@ def arrival_times(gen: Any, rng: np.random.Generator) -> np.ndarray:
         chunks.append(times)
         t = times[-1]
     times = np.concatenate(chunks)
+    return times[times <= limit]
+
+
+DAY = 86400.0
+
+
+def diurnal_rate(p: Any, t: np.ndarray | float) -> np.ndarray | float:
+    """λ(t) = rate·(1 + amplitude·cos(2π(t − peak_hour)/24 h)), t = 0 at 00:00 of day 0."""
+    return p.rate * (1 + p.amplitude * np.cos(2 * np.pi * (t - p.peak_hour) / DAY))
+
+
+def _diurnal(p: Any, start: float, count: int | None, limit: float, rng: np.random.Generator) -> np.ndarray:
+    """Thinning (Lewis and Shedler 1979): Poisson candidates at the peak rate, each kept with
+    probability λ(t)/λmax."""
+    peak = p.rate * (1 + p.amplitude)
+    if count is not None:
+        chunk = int(count * (1 + p.amplitude) * 1.1) + 16
+    else:
+        chunk = int((limit - start) * peak * 1.05) + 16
+    chunk = min(chunk, 1 << 20)
+    kept: list[np.ndarray] = []
+    n = 0
+    t = start
+    while (count is None or n < count) and t <= limit:
+        candidates = t + np.cumsum(rng.exponential(1 / peak, size=chunk))
+        accept = rng.random(chunk) * peak < diurnal_rate(p, candidates)
+        kept.append(candidates[accept])
+        n += int(accept.sum())
+        t = float(candidates[-1])
+    times = np.concatenate(kept) if kept else np.zeros(0)
+    if count is not None:
+        times = times[:count]
     return times[times <= limit]
 
 

@@ -2,98 +2,69 @@
 
 Required columns: job_id, submit_s, chips, duration_s. Optional: requested_s, user, queue,
 priority, accelerator, checkpoint_interval_s, status, recorded_wait_s. Rows that cannot be
-used are returned as (line, reason) rather than stopping the import.
+used are returned as (line, reason) rather than stopping the import. `chips` may be a
+fraction (a GPU share); it becomes chips when the trace is built into jobs.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from sim.workload.traces.common import STATUSES, Row, TraceError, TraceInfo, number, open_text
+
+__all__ = ["COLUMNS", "OPTIONAL", "REQUIRED", "STATUSES", "Row", "TraceError", "read", "format_row"]
 
 REQUIRED = ("job_id", "submit_s", "chips", "duration_s")
 OPTIONAL = ("requested_s", "user", "queue", "priority", "accelerator", "checkpoint_interval_s", "status",
             "recorded_wait_s")
-STATUSES = ("completed", "failed", "killed")
+COLUMNS = REQUIRED + OPTIONAL
 
 
-class TraceError(Exception):
-    """The file as a whole cannot be read (missing, no header, missing columns)."""
-
-
-@dataclass(slots=True)
-class Row:
-    line: int
-    job_id: str
-    submit_s: float
-    accelerators: float
-    duration_s: float
-    requested_s: float | None
-    user: str | None
-    queue: str | None
-    priority: int
-    accelerator: tuple[str, ...] | None
-    checkpoint_interval_s: float | str | None
-    status: str
-    recorded_wait_s: float | None
-
-
-def _number(text: str, name: str, *, minimum: float | None = None, positive: bool = False) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{name} is not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name} is not finite: {text!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {text!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum:g}, got {text!r}")
-    return value
-
-
-def _optional(row: dict[str, str | None], name: str) -> str | None:
-    value = row.get(name)
-    return value.strip() if value is not None and value.strip() != "" else None
-
-
-def read(path: Path) -> Iterator[Row | tuple[int, str]]:
+def read(path: Path, info: TraceInfo | None = None) -> Iterator[Row | tuple[int, str]]:
     """Yield a Row per usable line and (line, reason) per unusable one."""
-    try:
-        fh = open(path, newline="")
-    except OSError as exc:
-        raise TraceError(f"cannot read trace {path}: {exc.strerror}") from None
+    if info is not None:
+        info.format = "csv"
+    fh = open_text(path)
     with fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames
+        reader = csv.reader(fh)
+        header = next(reader, None)
         if not header:
             raise TraceError(f"{path}: empty file (expected a header {','.join(REQUIRED)})")
+        header = [h.strip() for h in header]
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise TraceError(f"{path}:1: missing column(s) {', '.join(missing)}")
-        for row in reader:
+        at = {name: header.index(name) for name in COLUMNS if name in header}
+        width = len(header)
+        for fields in reader:
             line = reader.line_num
-            if None in row:
-                yield line, f"{len(header) + len(row[None])} fields for {len(header)} columns"
+            if not fields:
                 continue
+            if len(fields) > width:
+                yield line, f"{len(fields)} fields for {width} columns"
+                continue
+            n = len(fields)  # a short row leaves its last columns empty
+            row = {name: fields[i].strip() if i < n else "" for name, i in at.items()}
             try:
                 yield _parse(row, line)
             except ValueError as exc:
                 yield line, str(exc)
 
 
-def _parse(row: dict[str, str | None], line: int) -> Row:
-    job_id = _optional(row, "job_id")
-    if job_id is None:
+def _optional(row: dict[str, str], name: str) -> str | None:
+    value = row.get(name)
+    return value if value else None
+
+
+def _parse(row: dict[str, str], line: int) -> Row:
+    job_id = row["job_id"]
+    if not job_id:
         raise ValueError("job_id is empty")
-    for name in REQUIRED[1:]:
-        if _optional(row, name) is None:
-            raise ValueError(f"{name} is empty")
-    submit = _number(row["submit_s"], "submit_s")
-    chips = _number(row["chips"], "chips", positive=True)
-    duration = _number(row["duration_s"], "duration_s", minimum=0)
+    submit = number(row["submit_s"], "submit_s")
+    chips = number(row["chips"], "chips", positive=True)
+    duration = number(row["duration_s"], "duration_s", minimum=0)
     requested = _optional(row, "requested_s")
     priority = _optional(row, "priority")
     accel = _optional(row, "accelerator")
@@ -102,6 +73,7 @@ def _parse(row: dict[str, str | None], line: int) -> Row:
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     wait = _optional(row, "recorded_wait_s")
+    priority_value = 0
     if priority is not None:
         try:
             priority_value = int(priority)
@@ -109,12 +81,28 @@ def _parse(row: dict[str, str | None], line: int) -> Row:
             raise ValueError(f"priority is not an integer: {priority!r}") from None
     return Row(
         line=line, job_id=job_id, submit_s=submit, accelerators=chips, duration_s=duration,
-        requested_s=None if requested is None else _number(requested, "requested_s", minimum=0),
+        requested_s=None if requested is None else number(requested, "requested_s", minimum=0),
         user=_optional(row, "user"), queue=_optional(row, "queue"),
-        priority=0 if priority is None else priority_value,
+        priority=priority_value,
         accelerator=None if accel is None else tuple(a.strip() for a in accel.split("|") if a.strip()),
         checkpoint_interval_s=None if ckpt is None else (
-            ckpt if ckpt in ("young", "daly") else _number(ckpt, "checkpoint_interval_s", positive=True)),
+            ckpt if ckpt in ("young", "daly") else number(ckpt, "checkpoint_interval_s", positive=True)),
         status=status,
-        recorded_wait_s=None if wait is None else _number(wait, "recorded_wait_s", minimum=0),
+        recorded_wait_s=None if wait is None else number(wait, "recorded_wait_s", minimum=0),
     )
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def format_row(row: Row) -> list[str]:
+    """A Row as the fields of one line of the neutral table (columns in COLUMNS order)."""
+    ckpt = row.checkpoint_interval_s
+    return [row.job_id, _num(row.submit_s), _num(row.accelerators), _num(row.duration_s), _num(row.requested_s),
+            row.user or "", row.queue or "", str(row.priority) if row.priority else "",
+            "|".join(row.accelerator) if row.accelerator else "",
+            ckpt if isinstance(ckpt, str) else _num(ckpt), row.status,
+            _num(row.recorded_wait_s)]
