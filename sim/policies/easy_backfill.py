@@ -41,8 +41,8 @@ class EasyBackfill(Policy):
             else:
                 head = job
                 break
-        if head is None:
-            return
+        if head is None or not any(view.free_chips(p) for p in range(len(view.pool_names))):
+            return  # nothing queued behind a blocked head could start: no free chip anywhere
         reserved = self.reservation(view, head)
         if reserved is None:
             return
@@ -59,6 +59,8 @@ class EasyBackfill(Policy):
                     if view.can_place(job, pool):
                         yield Start(job, pool)
                         break
+                    continue
+                if now_r.free_chips < view.chips_on(job, pool):
                     continue
                 alloc = view.place_on(now_r, job, pool)
                 if alloc is None:
