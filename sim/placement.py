@@ -3,21 +3,215 @@
 Allocation rule (DESIGN): a job of at most one instance's chips shares an instance at chip
 granularity and is never split; a larger job gets whole free instances, rounded up.
 
-Free chips per instance are kept in a max segment tree, so the lowest-index instance with
-enough free chips is found in O(log n) — placement cost stays flat from ten thousand to
-millions of chips. Per-element state is in Python lists, not numpy: one element is read or
-written per step, where lists are several times faster (STYLE.md, point 4).
+Three placements share one `PoolState` (registered by name in `PLACEMENTS`):
+
+- `first_fit`: the lowest-index instance with room. Free chips per instance live in a max
+  segment tree, so that instance is found in O(log n) — the engine's hot path.
+- `best_fit`: the instance with the fewest free chips that still fits, found in buckets of
+  instances by free-chip count.
+- `topology_aware`: the lowest tier (UltraServer, pod, spine group, cluster) with room, and the
+  best-fitting domain of that tier, found in buckets of domains by whole-free-instance count.
+
+The buckets and per-tier counters are built by `PoolState.track()` the first time `best_fit` or
+`topology_aware` runs on a pool, in O(n) with numpy, and then kept current on every allocate and
+release; a pool only `first_fit` touches never pays for them. Every cost above is independent
+of the number of domains, so placement stays flat from ten thousand to millions of chips.
+`PoolState.copy()` (look-ahead for backfill) is a handful of flat list copies, O(n).
+
+Per-element state is in Python lists and ints, not numpy: one element is read or written per
+step, where lists are several times faster (STYLE.md, point 4).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 from sim.topology import CompiledPool
 
 TIER_NAMES = ("instance", "ultraserver", "pod", "spine", "cluster")
 INSTANCE, ULTRASERVER, POD, SPINE, CLUSTER = range(5)
+
+
+class Buckets:
+    """m numbered sets of integers in [0, n) — bucket b holds the elements whose key is b — with
+    lowest-member and successor queries.
+
+    Each set is a 64-ary bit tree: level 0 has one bit per element in 64-bit words (Python
+    ints), each level above one bit per non-empty word below, up to a single word. All sets
+    live in one flat list (set b at `b * stride`), so a copy is one list copy. Bit b of `mask`
+    is set while set b is non-empty: the first non-empty bucket at or above b is the lowest set
+    bit of `mask >> b`. `add`, `discard`, `move`, `first` and `next_at_least` cost O(log_64 n):
+    three or four small-int operations for a million elements.
+    """
+
+    __slots__ = ("words", "stride", "offsets", "lengths", "mask")
+
+    def __init__(self, keys: np.ndarray, m: int):
+        """Element i in bucket `keys[i]` (in none if outside 0..m-1); O(m n), vectorised."""
+        keys = np.asarray(keys, dtype=np.int64)
+        lengths = []
+        size = len(keys)
+        while True:
+            size = (size + 63) >> 6 or 1
+            lengths.append(size)
+            if size == 1:
+                break
+        self.lengths: tuple[int, ...] = tuple(lengths)  # words per level, leaf first
+        self.offsets: tuple[int, ...] = tuple(int(x) for x in np.cumsum([0, *lengths[:-1]]))
+        self.stride = sum(lengths)
+        words: list[int] = []
+        mask = 0
+        for b in range(m):
+            bits = keys == b
+            if bits.any():
+                mask |= 1 << b
+            for length in lengths:
+                padded = np.zeros(64 * length, dtype=bool)
+                padded[: len(bits)] = bits
+                level = np.packbits(padded, bitorder="little").view("<u8")
+                words.extend(level.tolist())
+                bits = level != 0
+        self.words = words
+        self.mask = mask
+
+    def copy(self) -> Buckets:
+        new = object.__new__(Buckets)
+        new.words, new.stride, new.offsets, new.lengths, new.mask = (
+            self.words.copy(), self.stride, self.offsets, self.lengths, self.mask)
+        return new
+
+    def add(self, b: int, i: int) -> None:
+        words = self.words
+        base = b * self.stride
+        for off in self.offsets:
+            w = i >> 6
+            k = base + off + w
+            old = words[k]
+            words[k] = old | (1 << (i & 63))
+            if old:  # the word was already non-empty: the levels above know
+                return
+            i = w
+        self.mask |= 1 << b  # the set was empty
+
+    def discard(self, b: int, i: int) -> None:
+        words = self.words
+        base = b * self.stride
+        for off in self.offsets:
+            w = i >> 6
+            k = base + off + w
+            new = words[k] & ~(1 << (i & 63))
+            words[k] = new
+            if new:  # the word is still non-empty: the levels above stay
+                return
+            i = w
+        self.mask &= ~(1 << b)  # emptied up to the top
+
+    def move(self, i: int, old: int, new: int) -> None:
+        """Element i's key changes from `old` to `new` (`discard` and `add`, inlined: hot)."""
+        words = self.words
+        offsets = self.offsets
+        base = old * self.stride
+        j = i
+        for off in offsets:
+            w = j >> 6
+            k = base + off + w
+            left = words[k] & ~(1 << (j & 63))
+            words[k] = left
+            if left:
+                break
+            j = w
+        else:
+            self.mask &= ~(1 << old)
+        base = new * self.stride
+        j = i
+        for off in offsets:
+            w = j >> 6
+            k = base + off + w
+            was = words[k]
+            words[k] = was | (1 << (j & 63))
+            if was:
+                return
+            j = w
+        self.mask |= 1 << new
+
+    def first(self, b: int) -> int:
+        """The lowest member of set b, or -1."""
+        if not self.mask >> b & 1:
+            return -1
+        words = self.words
+        base = b * self.stride
+        i = 0
+        for off in reversed(self.offsets):
+            x = words[base + off + i]
+            i = (i << 6) | ((x & -x).bit_length() - 1)
+        return i
+
+    def next_at_least(self, b: int, lo: int) -> int:
+        """The lowest member of set b that is >= lo, or -1."""
+        words = self.words
+        base = b * self.stride
+        offsets = self.offsets
+        i = lo
+        for depth, length in enumerate(self.lengths):
+            w = i >> 6
+            if w >= length:
+                return -1
+            shift = i & 63
+            x = words[base + offsets[depth] + w] >> shift
+            if x:
+                i = (w << 6) | (shift + (x & -x).bit_length() - 1)
+                for below in range(depth - 1, -1, -1):  # descend along the lowest set bits
+                    x = words[base + offsets[below] + i]
+                    i = (i << 6) | ((x & -x).bit_length() - 1)
+                return i
+            i = w + 1
+        return -1
+
+    def members(self, b: int) -> Iterator[int]:
+        i = self.first(b)
+        while i >= 0:
+            yield i
+            i = self.next_at_least(b, i + 1)
+
+
+class DomainTier:
+    """One tier of domains (UltraServers, pods or spine groups) of a pool: whole-free counters.
+
+    Domains are contiguous index ranges of instances (as `topology.build_graph` numbers them):
+    domain d holds instances `start[d] .. start[d] + size[d] - 1`. `whole_free[d]` counts its
+    instances with every chip free, and `by_count` buckets domains by that count, so the
+    best-fitting domain for k instances (fewest whole-free, at least k) is the lowest member of
+    the first non-empty bucket at or above k: O(1) in the number of domains to find the bucket
+    (a shift of `by_count.mask`), O(log_64 domains) for its lowest member.
+    """
+
+    __slots__ = ("tier", "parent", "start", "size", "whole_free", "by_count")
+
+    def __init__(self, tier: int, parent: np.ndarray, whole: np.ndarray):
+        n = len(parent)
+        step = np.diff(parent)
+        if parent[0] != 0 or np.any((step != 0) & (step != 1)):
+            raise ValueError(f"{TIER_NAMES[tier]} domains are not contiguous, in-order index ranges")
+        starts = np.flatnonzero(np.concatenate([[True], step != 0]))
+        sizes = np.diff(np.concatenate([starts, [n]]))
+        counts = np.add.reduceat(whole.astype(np.int64), starts)
+        self.tier = tier
+        self.parent: list[int] = parent.tolist()
+        self.start: list[int] = starts.tolist()
+        self.size: list[int] = sizes.tolist()
+        self.whole_free: list[int] = counts.tolist()
+        self.by_count = Buckets(counts, int(sizes.max()) + 1)
+
+    def copy(self) -> DomainTier:
+        """An independent copy of the counters (the index ranges are shared: they never change)."""
+        new = object.__new__(DomainTier)
+        new.tier, new.parent, new.start, new.size = self.tier, self.parent, self.start, self.size
+        new.whole_free = self.whole_free.copy()
+        new.by_count = self.by_count.copy()
+        return new
 
 
 @dataclass(slots=True)
@@ -32,7 +226,13 @@ class Allocation:
 
 
 class PoolState:
-    """Free chips of one pool, with the running counters placement and metrics need."""
+    """Free chips of one pool, with the running counters placement and metrics need.
+
+    Always kept: free chips per instance (the leaves of a max segment tree), `free_chips` and
+    `whole_free` (instances with every chip free). After `track()`, also: `by_free`, instances
+    bucketed by free chips (bucket `cpi` = the whole-free ones), and `domains`, one `DomainTier`
+    per tier the pool has, lowest first (ultraserver if any, pod, spine).
+    """
 
     def __init__(self, compiled: CompiledPool):
         shape = compiled.shape
@@ -55,6 +255,9 @@ class PoolState:
         self.ultraserver_of = compiled.ultraserver_of.tolist()
         self.pod_of = compiled.pod_of.tolist()
         self.spine_of = compiled.spine_of.tolist()
+        self.tracked = False
+        self.by_free: Buckets | None = None
+        self.domains: list[DomainTier] = []
 
     # --- the tree ---------------------------------------------------------------------------
     def free(self, i: int) -> int:
@@ -79,6 +282,62 @@ class PoolState:
                 break
             tree[j] = best
             j >>= 1
+
+    def _set_tracked(self, i: int, value: int) -> None:
+        """`_set` that also moves instance i between free-count buckets and, when it becomes
+        or stops being whole-free, its domains between whole-free buckets: O(log n + tiers ×
+        log_64 n)."""
+        tree = self._tree
+        j = self._size + i
+        old = tree[j]
+        if old == value:
+            return
+        self.by_free.move(i, old, value)
+        cpi = self.cpi
+        if old == cpi or value == cpi:
+            delta = 1 if value == cpi else -1
+            self.whole_free += delta
+            for tier in self.domains:
+                d = tier.parent[i]
+                c = tier.whole_free[d]
+                tier.whole_free[d] = c + delta
+                tier.by_count.move(d, c, c + delta)
+        tree[j] = value
+        j >>= 1
+        while j:
+            best = tree[2 * j] if tree[2 * j] >= tree[2 * j + 1] else tree[2 * j + 1]
+            if tree[j] == best:
+                break
+            tree[j] = best
+            j >>= 1
+
+    def track(self) -> None:
+        """Build the free-count buckets and per-tier whole-free counters from the current free
+        chips (O(n), vectorised, once) and keep them current from now on."""
+        if self.tracked:
+            return
+        free = np.asarray(self.free_per_instance(), dtype=np.int64)
+        self.by_free = Buckets(free, self.cpi + 1)
+        whole = free == self.cpi
+        self.domains = [DomainTier(tier, np.asarray(parent, dtype=np.int64), whole)
+                        for tier, parent in ((ULTRASERVER, self.ultraserver_of), (POD, self.pod_of),
+                                             (SPINE, self.spine_of))
+                        if parent[0] >= 0]
+        self._set = self._set_tracked  # an instance attribute: release() and placements use it
+        self.tracked = True
+
+    def copy(self) -> PoolState:
+        """An independent copy of the free state, to try placements and releases on (backfill
+        projections). O(n) list copies: the tree, and the buckets and counters if tracked; the
+        shape and parent arrays are shared, as they never change."""
+        new = object.__new__(PoolState)
+        new.__dict__.update(self.__dict__)
+        new._tree = self._tree.copy()
+        if self.tracked:
+            new.by_free = self.by_free.copy()
+            new.domains = [d.copy() for d in self.domains]
+            new._set = new._set_tracked  # not the original's bound method
+        return new
 
     def first_with(self, chips: int) -> int:
         """Lowest-index instance with at least `chips` free, or -1."""
@@ -105,6 +364,16 @@ class PoolState:
 
     def fits_at_all(self, chips: int) -> bool:
         return chips <= self.capacity
+
+    def occupy(self, alloc: Allocation) -> None:
+        """Take `alloc.chips_each` chips on each of its instances (the inverse of `release`)."""
+        each = alloc.chips_each
+        for i in alloc.instances:
+            left = self.free(i) - each
+            if left < 0:
+                raise ValueError(f"instance {i} of pool {self.name} has only {self.free(i)} chips free")
+            self._set(i, left)
+        self.free_chips -= each * len(alloc.instances)
 
     def release(self, alloc: Allocation) -> None:
         each = alloc.chips_each
@@ -140,7 +409,11 @@ class PoolState:
 
 
 def first_fit(pool: PoolState, chips: int) -> Allocation | None:
-    """Lowest-index placement: the first instance with room, or the first whole free instances."""
+    """Lowest-index placement: the first instance with room, or the first whole free instances.
+
+    Cost: O(log n) for a job sharing an instance (one segment-tree descent and update);
+    O(k log n) for a job of k whole instances.
+    """
     if chips <= pool.cpi:
         tree = pool._tree
         if tree[1] < chips:
@@ -168,4 +441,99 @@ def first_fit(pool: PoolState, chips: int) -> Allocation | None:
     return Allocation(taken, cpi, pool.tier_of(taken))
 
 
-PLACEMENTS: dict[str, Callable[[PoolState, int], Allocation | None]] = {"first_fit": first_fit}
+def _take_whole(pool: PoolState, k: int, lo: int) -> list[int]:
+    """Take the k lowest-index whole-free instances from index `lo` on (there must be k)."""
+    cpi = pool.cpi
+    by_free = pool.by_free
+    taken = []
+    i = lo
+    for _ in range(k):
+        i = by_free.next_at_least(cpi, i)
+        pool._set(i, 0)  # it leaves the whole-free set
+        taken.append(i)
+    pool.free_chips -= k * cpi
+    return taken
+
+
+def best_fit(pool: PoolState, chips: int) -> Allocation | None:
+    """Fewest free chips that still fit: the tightest instance for a job sharing one (ties:
+    lowest index), which keeps whole instances free for larger jobs.
+
+    A job of k whole instances gets the k lowest-index whole-free instances, as in first_fit
+    (best fit has nothing to choose among whole instances; `topology_aware` looks at tiers).
+    Cost: O(log n + tiers × log_64 n) for a job sharing an instance (the lowest set bit of
+    `by_free.mask` above the request picks the bucket, its lowest member the instance, and the
+    update keeps the buckets and tier counters current); k times that for k instances. The
+    first call on a pool builds the buckets (`PoolState.track`, O(n) once, vectorised).
+    """
+    if not pool.tracked:
+        pool.track()
+    cpi = pool.cpi
+    if chips <= cpi:
+        m = pool.by_free.mask >> chips
+        if not m:
+            return None
+        c = chips + (m & -m).bit_length() - 1
+        i = pool.by_free.first(c)
+        pool._set(i, c - chips)
+        pool.free_chips -= chips
+        return Allocation([i], chips, INSTANCE)
+    k = -(-chips // cpi)
+    if pool.whole_free < k:
+        return None
+    taken = _take_whole(pool, k, 0)
+    return Allocation(taken, cpi, pool.tier_of(taken))
+
+
+def topology_aware(pool: PoolState, chips: int) -> Allocation | None:
+    """The smallest tier that can hold the job, then the best fit inside it.
+
+    A job of k whole instances goes to the lowest tier — UltraServer (pools that have them, k
+    up to its size), pod, spine group, else the whole cluster — with a domain holding at least
+    k whole-free instances; among that tier's domains, to the one with the fewest whole-free
+    instances that still has k (ties: lowest index), and there to its k lowest-index whole-free
+    instances. So the job's tier is the lowest that had room at that moment.
+
+    A job sharing an instance is placed by best fit (fewest free chips that fit). When that
+    means breaking a whole-free instance, it takes one from the lowest-tier domain with the
+    fewest whole-free instances, so fully free UltraServers (or pods) stay whole.
+
+    Cost: O(tiers + k × (log n + tiers × log_64 n)) — choosing a domain is a shift and a
+    lowest-set-bit on one tier's `by_count.mask` plus one `Buckets.first`, never a walk over domains.
+    The first call on a pool builds the buckets (`PoolState.track`, O(n) once, vectorised).
+    """
+    if not pool.tracked:
+        pool.track()
+    cpi = pool.cpi
+    if chips <= cpi:
+        m = pool.by_free.mask >> chips
+        if not m:
+            return None
+        c = chips + (m & -m).bit_length() - 1
+        if c == cpi and pool.domains:
+            lowest = pool.domains[0]
+            m = lowest.by_count.mask >> 1  # domains with at least one whole-free instance
+            d = lowest.by_count.first((m & -m).bit_length())  # the fewest
+            i = pool.by_free.next_at_least(cpi, lowest.start[d])
+        else:
+            i = pool.by_free.first(c)
+        pool._set(i, c - chips)
+        pool.free_chips -= chips
+        return Allocation([i], chips, INSTANCE)
+    k = -(-chips // cpi)
+    if pool.whole_free < k:
+        return None
+    for tier in pool.domains:
+        m = tier.by_count.mask >> k
+        if m:
+            c = k + (m & -m).bit_length() - 1
+            d = tier.by_count.first(c)
+            return Allocation(_take_whole(pool, k, tier.start[d]), cpi, tier.tier)
+    return Allocation(_take_whole(pool, k, 0), cpi, CLUSTER)
+
+
+PLACEMENTS: dict[str, Callable[[PoolState, int], Allocation | None]] = {
+    "first_fit": first_fit,
+    "best_fit": best_fit,
+    "topology_aware": topology_aware,
+}

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from sim.scenario.common import Seconds, Section
+from sim.scenario.keypath import did_you_mean
+
+Placement = Literal["first_fit", "best_fit", "topology_aware"]
+PLACEMENT_NAMES: tuple[str, ...] = typing.get_args(Placement)  # sim.placement.PLACEMENTS has these keys
 
 
 class Estimate(Section):
@@ -33,7 +38,12 @@ class Scheduler(Section):
     model_config = ConfigDict(extra="allow")
 
     policy: str = Field("fifo", description="Policy name from the registry (trnsim policies), or module:Class.")
-    placement: Literal["first_fit"] = Field("first_fit", description="Placement function.")
+    placement: Placement = Field("first_fit", description=(
+        "Which instances a started job gets. first_fit: the lowest-index instance with room, or the "
+        "lowest-index whole free instances (the fastest). best_fit: the instance with the fewest free "
+        "chips that still fits; whole free instances, lowest index first, for larger jobs. "
+        "topology_aware: the lowest tier (UltraServer, pod, spine group, cluster) with room for the "
+        "job, and there the domain with the fewest whole free instances that still holds it."))
     estimate: Estimate = Estimate()
     kill_at_limit: bool = Field(False, description="Kill jobs that reach their requested time.")
     backfill_depth: int = Field(500, ge=1, description="Jobs a backfill pass scans at most.")
@@ -41,6 +51,14 @@ class Scheduler(Section):
     map: Literal["scale_chips", "keep_chips"] = Field(
         "scale_chips", description="Moving a job to another accelerator scales its chips (or its duration)."
     )
+
+    @field_validator("placement", mode="before")
+    @classmethod
+    def _known_placement(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in PLACEMENT_NAMES:
+            raise ValueError(f"unknown placement {value!r}{did_you_mean(value, PLACEMENT_NAMES)}; "
+                             f"use {', '.join(PLACEMENT_NAMES[:-1])} or {PLACEMENT_NAMES[-1]}")
+        return value
 
     @property
     def options(self) -> dict[str, Any]:
