@@ -257,4 +257,6 @@ def jobs_table(result: Any) -> pa.Table:
         "preemptions": pa.array(np.zeros(len(a.state), dtype=np.int64)),
         "lost_chip_s": pa.array(np.zeros(len(a.state))),
         "state": pa.array([STATE_NAMES[s] if s >= 0 else "queued" for s in a.state], pa.string()),
+        # beyond DESIGN's list: the wait a trace recorded (null elsewhere), for comparison plots
+        "recorded_wait_s": pa.array(jobs.recorded_wait, pa.float64()),
     })

@@ -70,7 +70,8 @@ def write(result: Any, out: Path, *, force: bool = False, timeseries_step: float
     try:
         (tmp / "scenario.yaml").write_text(result.loaded.resolved_yaml(result.seed))
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, default=_json_default) + "\n")
-        pq.write_table(metrics.jobs_table(result), tmp / "jobs.parquet")
+        jobs = metrics.jobs_table(result)
+        pq.write_table(jobs, tmp / "jobs.parquet")
         table = series_table(result.outcome.series, timeseries_step, result.outcome.end_time)
         with open(tmp / "timeseries.csv", "wb") as fh:
             fh.write((",".join(SERIES_COLUMNS) + "\n").encode())
@@ -80,7 +81,10 @@ def write(result: Any, out: Path, *, force: bool = False, timeseries_step: float
         capacity = result.summary["chips"]
         plots.utilisation(result.outcome.series, capacity, f"{result.loaded.model.name}: chips busy and queued",
                           tmp / "plots" / "utilisation.png")
-        (tmp / "report.md").write_text(markdown.render(result, ["utilisation.png"]))
+        waits = jobs.column("wait_s").drop_null().to_numpy()
+        recorded = jobs.column("recorded_wait_s").drop_null().to_numpy()
+        plots.wait_cdf(waits, recorded, f"{result.loaded.model.name}: wait CDF", tmp / "plots" / "wait_cdf.png")
+        (tmp / "report.md").write_text(markdown.render(result, ["utilisation.png", "wait_cdf.png"]))
         os.chmod(tmp, 0o755)
         if out.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))

@@ -44,7 +44,7 @@ COST_KEYS = {"cost_usd", "usd_per_useful_chip_hour", "usd_per_useful_pflop_day"}
 JOB_COLUMNS = [
     "job_id", "entry", "user", "queue", "pool", "submit_s", "start_s", "end_s", "requested_s",
     "chips_requested", "chips_allocated", "wait_s", "jct_s", "run_s", "tier", "restarts",
-    "preemptions", "lost_chip_s", "state",
+    "preemptions", "lost_chip_s", "state", "recorded_wait_s",
 ]
 STATES = {"completed", "failed", "killed", "running", "queued", "rejected"}
 TIERS = {"instance", "ultraserver", "pod", "spine", "cluster"}

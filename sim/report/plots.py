@@ -56,3 +56,24 @@ def utilisation(series: dict[str, Any], capacity: int, title: str, path: Path) -
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def wait_cdf(simulated_s: np.ndarray, recorded_s: np.ndarray, title: str, path: Path) -> Path:
+    """Cumulative distribution of waits (hours): the run's, and the trace's own where it has them."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.8), dpi=110)
+    for label, waits, style in (("simulated", simulated_s, "-"), ("recorded by the trace", recorded_s, "--")):
+        if len(waits):
+            x = np.sort(np.asarray(waits, dtype=float)) / 3600.0
+            ax.plot(x, np.arange(1, len(x) + 1) / len(x), style, label=f"{label} ({len(x):,} jobs)")
+    ax.set_xscale("symlog", linthresh=0.01)
+    ax.set_xlabel("wait (hours, symmetric log scale)")
+    ax.set_ylabel("fraction of jobs")
+    ax.set_ylim(0, 1.01)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

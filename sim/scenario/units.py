@@ -100,5 +100,6 @@ def format_duration(seconds: float) -> str:
         return "n/a"
     for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
         if abs(seconds) >= size:
-            return f"{seconds / size:.3g}{unit}"
+            value = seconds / size
+            return f"{value:,.0f}{unit}" if abs(value) >= 1000 else f"{value:.3g}{unit}"
     return f"{seconds:.3g}s"
