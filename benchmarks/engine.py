@@ -30,7 +30,6 @@ import io
 import json
 import math
 import os
-import platform
 import pstats
 import resource
 import shlex
@@ -42,6 +41,8 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from machine import describe  # benchmarks/machine.py (the script's own folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = 16
@@ -257,32 +258,9 @@ def best_of(runner: str, n: int, seed: int, repeat: int) -> dict[str, Any]:
 
 
 def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "unknown"
-    try:
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f"{kib / 2**20:.1f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    import numpy
-    import simpy
-
-    try:
-        commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-                                cwd=ROOT).stdout.strip() or "unknown"
-    except OSError:
-        commit = "unknown"
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return {"nproc": str(len(os.sched_getaffinity(0))), "cpu": cpu, "memory": mem, "load": load,
-            "python": platform.python_version(), "simpy": simpy.__version__, "numpy": numpy.__version__,
-            "commit": commit}
+    info = describe("simpy", "numpy")
+    info["load"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return info
 
 
 RUNNERS = ("baseline-upfront", "baseline-source", "trnsim")

@@ -28,7 +28,6 @@ import datetime as dt
 import gc
 import json
 import os
-import platform
 import resource
 import shlex
 import subprocess
@@ -38,6 +37,8 @@ import time
 from collections import deque
 from pathlib import Path
 from typing import Any
+
+from machine import describe  # benchmarks/machine.py (the script's own folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"10k": "chips: 10000", "100k": "chips: 100000", "1M": "chips: 1000000", "5GW": "power: 5GW"}
@@ -182,30 +183,7 @@ def run_child(size: str, jobs: int) -> dict[str, Any]:
 
 
 def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "unknown"
-    try:
-        mem = f"{int(Path('/proc/meminfo').read_text().split()[1]) / 2**20:.1f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    import networkx
-    import numpy
-
-    try:
-        commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-                                cwd=ROOT).stdout.strip() or "unknown"
-    except OSError:
-        commit = "unknown"
-    return {"nproc": str(len(os.sched_getaffinity(0))), "cpu": cpu, "memory": mem,
-            "python": platform.python_version(), "networkx": networkx.__version__, "numpy": numpy.__version__,
-            "commit": commit}
+    return describe("networkx", "numpy")
 
 
 def report(rows: list[dict[str, Any]], command: str, info: dict[str, str], load_start: str, load_end: str,

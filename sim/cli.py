@@ -14,6 +14,7 @@ from rich.table import Table
 
 from sim import __version__
 from sim.errors import InputError, Problem
+from sim.outdir import check_out
 from sim.scenario import loader, units
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -95,7 +96,7 @@ def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: t
         effective_seed = loaded.model.seed if seed is None else seed
         key = run_key(loader.scenario_sha256(loaded.resolved_yaml(effective_seed)), effective_seed)
         target = out if out is not None else rundir.default_out(loaded.model.name, key)
-        rundir.check_out(target, force)
+        check_out(target, force)
         progress = _Progress(not quiet and sys.stdout.isatty())
         try:
             result = simulation.simulate(loaded, effective_seed, progress=progress)
@@ -165,7 +166,6 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool) -> No
 def topology(scenario: Path, out: Path | None, force: bool, sets: tuple[str, ...], ci: bool) -> None:
     """What SCENARIO's cluster resolves to: sizes, tiers, peak power, $/h, and every assumption used."""
     from sim.report import sizing
-    from sim.rundir import check_out
 
     try:
         loaded = loader.load(scenario, sets, ci=ci)

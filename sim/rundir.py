@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +17,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from sim import metrics
-from sim.errors import InputError, Problem
+from sim.outdir import atomic_dir
 from sim.report import markdown, plots
 
 SERIES_COLUMNS = ("t_s", "busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w")
 INTEGER_COLUMNS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips")
-
-
-def check_out(out: Path, force: bool, *, flag: str = "--out") -> None:
-    """An existing non-empty output directory is bad input unless --force."""
-    if out.exists() and not out.is_dir():
-        raise InputError(Problem(f"{flag} {out}: exists and is not a directory"))
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise InputError(Problem(f"{flag} {out}: directory is not empty (use --force to replace it)"))
 
 
 def default_out(name: str, run_key: str, root: Path = Path("runs")) -> Path:
@@ -63,11 +52,7 @@ def _json_default(x: Any) -> Any:
 
 def write(result: Any, out: Path, *, force: bool = False, timeseries_step: float | None = None) -> Path:
     """Write the run directory for `result` at `out` (atomically: temp sibling, then rename)."""
-    out = Path(out)
-    check_out(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out, force=force) as tmp:
         (tmp / "scenario.yaml").write_text(result.loaded.resolved_yaml(result.seed))
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, default=_json_default) + "\n")
         jobs = metrics.jobs_table(result)
@@ -85,15 +70,4 @@ def write(result: Any, out: Path, *, force: bool = False, timeseries_step: float
         recorded = jobs.column("recorded_wait_s").drop_null().to_numpy()
         plots.wait_cdf(waits, recorded, f"{result.loaded.model.name}: wait CDF", tmp / "plots" / "wait_cdf.png")
         (tmp / "report.md").write_text(markdown.render(result, ["utilisation.png", "wait_cdf.png"]))
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            out.rename(trash / "old")
-            tmp.rename(out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)

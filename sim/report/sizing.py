@@ -9,9 +9,6 @@ text is printed and written as topology.md; topology.json holds the numbers.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,13 +198,9 @@ def markdown(sheet: Sheet) -> str:
 
 def write(sheet: Sheet, graph: nx.DiGraph, text: str, out: Path, *, force: bool = False) -> Path:
     """topology.md, topology.json and (small clusters) topology.png, via a temp sibling renamed into place."""
-    from sim.rundir import check_out
+    from sim.outdir import atomic_dir
 
-    out = Path(out)
-    check_out(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out, force=force) as tmp:
         (tmp / "topology.md").write_text(text)
         (tmp / "topology.json").write_text(json.dumps(sheet.as_json(), indent=2) + "\n")
         if sheet.drawing:
@@ -215,15 +208,4 @@ def write(sheet: Sheet, graph: nx.DiGraph, text: str, out: Path, *, force: bool 
 
             topology_plot.draw(graph, f"{sheet.name}: {sheet.total['chips']:,} chips, "
                                       f"{sheet.total['instances']:,} instances", tmp / sheet.drawing)
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            out.rename(trash / "old")
-            tmp.rename(out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
