@@ -141,6 +141,7 @@ class Engine:
         self._tracks_queue = policy.tracks_queue
         self._running: list[dict[int, None]] = [{} for _ in pools]  # running jobs per pool, start order
         self._est_end = [math.inf] * n
+        self._pool_version = [0] * len(pools)  # bumped by every start and end on the pool
         self._capacity = sum(p.capacity for p in pools)
 
     # --- arrivals --------------------------------------------------------------------------
@@ -229,6 +230,9 @@ class Engine:
     def running_on(self, pool: int) -> Iterable[int]:
         return self._running[pool].keys()
 
+    def pool_version(self, pool: int) -> int:
+        return self._pool_version[pool]
+
     def allocation(self, job: int) -> Allocation | None:
         return self.alloc[job]
 
@@ -295,6 +299,7 @@ class Engine:
         self.run_s[j] = run
         self._started.append(j)
         self._running[p][j] = None
+        self._pool_version[p] += 1
         self._est_end[j] = self.env._now + plan.estimate_on[j][k] * slow
         if self._tracks_queue:
             self.policy.dequeued(j)
@@ -322,6 +327,7 @@ class Engine:
         self.pools[p].release(alloc)
         self.alloc[j] = None
         del self._running[p][j]
+        self._pool_version[p] += 1
         self.state[j] = final
         self.end[j] = self.env._now
         self.completed += 1

@@ -59,6 +59,7 @@ class Capacity(Protocol):
     def chips_on(self, job: int, pool: int) -> int: ...
     def free_chips(self, pool: int) -> int: ...
     def running_on(self, pool: int) -> Iterable[int]: ...
+    def pool_version(self, pool: int) -> int: ...
     def allocation(self, job: int) -> Any: ...
     def estimated_end(self, job: int) -> float: ...
     def estimate(self, job: int, pool: int, allocation: Any) -> float: ...
@@ -77,7 +78,7 @@ class QueueView:
     """
 
     __slots__ = ("_capacity", "_pending", "_state", "jobs", "pool_names", "can_place", "chips_on", "free_chips",
-                 "running_on", "allocation", "estimated_end", "estimate", "projection", "place_on")
+                 "running_on", "pool_version", "allocation", "estimated_end", "estimate", "projection", "place_on")
 
     def __init__(self, capacity: Capacity, pending: dict[int, None], state: list[int], jobs: JobTable,
                  pool_names: tuple[str, ...]):
@@ -94,6 +95,8 @@ class QueueView:
         self.free_chips: Callable[[int], int] = capacity.free_chips
         self.running_on: Callable[[int], Iterable[int]] = capacity.running_on
         """Jobs running on `pool`, in start order."""
+        self.pool_version: Callable[[int], int] = capacity.pool_version
+        """A counter bumped whenever a job starts or ends on `pool`: equal values, same running set."""
         self.allocation: Callable[[int], Any] = capacity.allocation
         """A running job's placement (instances, chips on each, tier)."""
         self.estimated_end: Callable[[int], float] = capacity.estimated_end

@@ -43,7 +43,7 @@ class EasyBackfill(Policy):
                 break
         if head is None or not any(view.free_chips(p) for p in range(len(view.pool_names))):
             return  # nothing queued behind a blocked head could start: no free chip anywhere
-        reserved = self.reservation(view, head)
+        reserved = self._reservation_cached(view, head)
         if reserved is None:
             return
         pool_r, shadow, at_shadow = reserved
@@ -75,14 +75,36 @@ class EasyBackfill(Policy):
                 at_shadow.release(alloc)
                 now_r.release(alloc)
 
+    def _reservation_cached(self, view: QueueView, head: int) -> tuple[int, float, Any] | None:
+        """The head's reservation, reused while nothing started or ended on its pools.
+
+        Valid until the earliest estimated end among the running jobs it was computed from:
+        after that, an overrunning job's estimated end moves with the clock.
+        """
+        key = (head, tuple(view.pool_version(p) for p in view.jobs.pools[head]))
+        cached = getattr(self, "_cached", None)
+        now = view.now
+        if cached is not None and cached[0] == key and now < cached[1]:
+            return cached[2]
+        reserved, valid_until = self.reservation(view, head)
+        self._cached = (key, valid_until, reserved)
+        return reserved
+
     @staticmethod
-    def reservation(view: QueueView, head: int) -> tuple[int, float, Any] | None:
-        """(pool, shadow time, projected free state at that time) for the head's earliest start."""
+    def reservation(view: QueueView, head: int) -> tuple[tuple[int, float, Any] | None, float]:
+        """((pool, shadow time, projected free state then), valid until) for the head's earliest start.
+
+        The projected state is reused by later passes while it is valid: callers that change it
+        (backfilled jobs occupying it) start those jobs, which invalidates it.
+        """
         best = None
+        valid_until = float("inf")
         for pool in view.jobs.pools[head]:
             chips = view.chips_on(head, pool)
             projected = view.projection(pool)
             ends = sorted((view.estimated_end(job), job) for job in view.running_on(pool))
+            if ends:
+                valid_until = min(valid_until, ends[0][0])
             shadow = None
             for end, job in ends:
                 projected.release(view.allocation(job))
@@ -91,4 +113,4 @@ class EasyBackfill(Policy):
                     break
             if shadow is not None and (best is None or shadow < best[1]):
                 best = (pool, shadow, projected)
-        return best
+        return best, valid_until
