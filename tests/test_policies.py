@@ -136,3 +136,16 @@ def test_easy_trusts_requests_when_told_to(tmp_path):
     (tmp_path / "exact").mkdir()
     run = run_scenario(tmp_path / "exact", one_instance("easy_backfill", jobs, estimate="exact"))
     assert starts(run)["c"] == 2.0
+
+
+def test_easy_after_an_estimate_overruns_the_head_may_start_any_moment(tmp_path):
+    jobs = [
+        {"id": "a", "submit": "0s", "chips": 12, "duration": "10h", "requested": "5h"},  # overruns
+        {"id": "b", "submit": "1s", "chips": 16, "duration": "2h"},
+        {"id": "c", "submit": "2s", "chips": 4, "duration": "1h"},
+        {"id": "d", "submit": "6h", "chips": 4, "duration": "1h"},
+    ]
+    run = run_scenario(tmp_path, one_instance("easy_backfill", jobs, estimate="trace"))
+    # by a's request b's reservation is 5 h, so c (ends 1 h after 2 s) is backfilled at once. At 6 h
+    # a has overrun: b could start at any moment, so d (1 h) would delay it and waits for b.
+    assert starts(run) == {"a": 0.0, "b": 10 * H, "c": 2.0, "d": 12 * H}

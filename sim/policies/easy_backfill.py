@@ -13,8 +13,10 @@ the head will need. Estimates follow `scheduler.estimate` (exact, a factor, or t
 request), scaled by the slowdown of the projected placement and by checkpoint writes.
 
 Cost per pass: O(started) while the head fits; when it blocks, one copy of the reserved
-pool's free state per pool the head accepts, plus O(r log r) for its r running jobs, plus
-one placement per scanned job (≤ backfill_depth).
+pool's free state, plus one placement per scanned job that could fit the free chips
+(≤ backfill_depth). The head's reservation (a copy per pool it accepts, O(r log r) for the r
+running jobs, and their releases) is recomputed only when a job starts or ends on its pools,
+or an estimate runs out.
 """
 
 from __future__ import annotations
