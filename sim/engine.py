@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from bisect import insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from heapq import heappush
@@ -20,6 +21,7 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL, Event
 
+from sim import failures
 from sim.placement import Allocation, PoolState
 from sim.policies.base import (
     COMPLETED,
@@ -30,6 +32,7 @@ from sim.policies.base import (
     RUNNING,
     JobTable,
     Policy,
+    Preempt,
     QueueView,
     Start,
 )
@@ -56,6 +59,7 @@ class JobPlan:
     estimate_on: list[tuple[float, ...]]  # what the scheduler expects run_on to be (scheduler.estimate)
     limit_on: list[tuple[float, ...] | None]  # kill_at_limit run-time limits, or None
     final_state: list[int]  # state a job ends in when it runs to the end (trace status)
+    checkpoint_s: list[float] | None = None  # checkpoint interval per job (inf: none); None: no job has one
 
 
 @dataclass
@@ -82,6 +86,10 @@ class Outcome:
     series: dict[str, np.ndarray]
     end_time: float
     events: int
+    segment_start: list[float]  # start of each job's current (last) stretch on chips
+    earlier: list[tuple]  # stretches cut short by preemption: (job, start, end, chips, lost_s, overhead_s)
+    preemptions: list[int]
+    restarts: list[int]
 
 
 class Engine:
@@ -142,6 +150,15 @@ class Engine:
         self._running: list[dict[int, None]] = [{} for _ in pools]  # running jobs per pool, start order
         self._est_end = [math.inf] * n
         self._pool_version = [0] * len(pools)  # bumped by every start and end on the pool
+        # preemption: sparse, only for jobs that were ever stopped
+        self._done: dict[int, float] = {}  # fraction of its work a stopped job has kept
+        self._segment_start: dict[int, float] = {}
+        self._overhead: dict[int, float] = {}  # overhead paid at the start of the current stretch
+        self._preemptions: dict[int, int] = {}
+        self._restarts: dict[int, int] = {}
+        self._earlier: list[tuple] = []
+        self._requeued: list[int] = []
+        self._preempt_overhead = 0.0 if policy.scheduler is None else float(policy.scheduler.preempt_overhead)
         self._capacity = sum(p.capacity for p in pools)
 
     # --- arrivals --------------------------------------------------------------------------
@@ -208,6 +225,8 @@ class Engine:
             for decision in self.policy.schedule(self.view):
                 if type(decision) is Start:
                     start(decision[0], decision[1])
+                elif type(decision) is Preempt:
+                    self._preempt(decision[0])
                 else:
                     raise PolicyError(f"unknown decision {decision!r}")
             started = self._started
@@ -216,6 +235,8 @@ class Engine:
                 for j in started:
                     del pending[j]
                 started.clear()
+            if self._requeued:
+                self._requeue()
         self._record()
         if self.progress is not None and not self.events & 8191:
             self.progress(self.env._now, self.completed, self.n, self.events)
@@ -285,11 +306,22 @@ class Engine:
         run = plan.run_on[j][k] * slow
         limits = plan.limit_on[j]
         final = plan.final_state[j]
-        if limits is not None and limits[k] * slow < run:
-            run = limits[k] * slow
+        limit = None if limits is None else limits[k] * slow
+        done = self._done.get(j)
+        if done is None:
+            self.start[j] = self.env._now
+        else:  # a restart after preemption: the rest of the work, after the overhead
+            left = 1.0 - done
+            overhead = self._preempt_overhead
+            run = run * left + overhead
+            limit = None if limit is None else limit * left + overhead
+            self._overhead[j] = overhead
+            self._segment_start[j] = self.env._now
+            self._restarts[j] = self._restarts.get(j, 0) + 1
+        if limit is not None and limit < run:
+            run = limit
             final = KILLED
         self.state[j] = RUNNING
-        self.start[j] = self.env._now
         self.pool[j] = p
         self.alloc[j] = alloc
         n_chips = alloc.chips_each * len(alloc.instances)
@@ -297,7 +329,10 @@ class Engine:
         self.tier[j] = tier
         self.slowdown[j] = slow
         self.run_s[j] = run
-        self._started.append(j)
+        if self._requeued and j in self._requeued:
+            self._requeued.remove(j)  # stopped and started again in this pass: it never left the queue's place
+        else:
+            self._started.append(j)
         self._running[p][j] = None
         self._pool_version[p] += 1
         self._est_end[j] = self.env._now + plan.estimate_on[j][k] * slow
@@ -317,6 +352,56 @@ class Engine:
         ev._value = (j, gen, final)
         heappush(self._queue, (self.env._now + run, NORMAL, next(self._eid), ev))
 
+    def _preempt(self, j: int) -> None:
+        """Stop job j: keep the work up to its last checkpoint, release its chips, requeue it."""
+        if self.state[j] != RUNNING:
+            raise PolicyError(f"policy preempted job {j}, which is not running")
+        now = self.env._now
+        p = self.pool[j]
+        alloc = self.alloc[j]
+        begun = self._segment_start.get(j, self.start[j])
+        elapsed = now - begun
+        overhead = min(elapsed, self._overhead.pop(j, 0.0))
+        work = elapsed - overhead
+        checkpoint = math.inf if self.plan.checkpoint_s is None else self.plan.checkpoint_s[j]
+        saved = failures.saved_work(work, checkpoint)
+        pools = self._job_pools[j]
+        full = self.plan.run_on[j][pools.index(p)] * self.slowdown[j]  # all the work, at this placement
+        self._done[j] = min(1.0, self._done.get(j, 0.0) + saved / full) if full > 0 else 1.0
+        n_chips = self.chips_allocated[j]
+        self._earlier.append((j, begun, now, n_chips, work - saved, overhead))
+        self._preemptions[j] = self._preemptions.get(j, 0) + 1
+        self.pools[p].release(alloc)
+        self.alloc[j] = None
+        del self._running[p][j]
+        self._pool_version[p] += 1
+        self.gen[j] += 1  # its completion event is now stale
+        self.busy -= n_chips
+        self.running -= 1
+        if self.watts is not None:
+            self.watts -= n_chips * self._per_chip_w[p]
+        self.state[j] = QUEUED
+        self.queued += 1
+        self.queued_chips += self._chips[j]
+        if j in self._started:  # started and stopped in this very pass: still in the queue
+            self._started.remove(j)
+        else:
+            self._requeued.append(j)
+        if self._tracks_queue:
+            self.policy.enqueued(j)
+
+    def _requeue(self) -> None:
+        """Put preempted jobs back in the queue in submission order (they keep their submit time).
+
+        O(queue) per pass that preempted: the queue is rebuilt in place, as the view holds it.
+        """
+        keys = list(self.pending)
+        for j in self._requeued:
+            insort(keys, j)
+        self._requeued.clear()
+        self.pending.clear()
+        self.pending.update(dict.fromkeys(keys))
+
     def _finish(self, ev: simpy.Event) -> None:
         j, gen, final = ev._value
         if gen != self.gen[j]:
@@ -326,6 +411,8 @@ class Engine:
         p = self.pool[j]
         self.pools[p].release(alloc)
         self.alloc[j] = None
+        if self._overhead:
+            self._overhead.pop(j, None)
         del self._running[p][j]
         self._pool_version[p] += 1
         self.state[j] = final
@@ -389,8 +476,18 @@ class Engine:
         if self.progress is not None:
             self.progress(self.env.now, self.completed, self.n, self.events)
         now = self.env.now
+        segment_start = list(self.start)
+        for j, t in self._segment_start.items():
+            segment_start[j] = t
         for j in range(self.n):
             if self.state[j] == RUNNING:
-                self.run_s[j] = now - self.start[j]
+                self.run_s[j] = now - segment_start[j]
+        preemptions = [0] * self.n
+        for j, c in self._preemptions.items():
+            preemptions[j] = c
+        restarts = [0] * self.n
+        for j, c in self._restarts.items():
+            restarts[j] = c
         return Outcome(self.state, self.start, self.end, self.pool, self.chips_allocated, self.tier, self.run_s,
-                       self.slowdown, self.series(), self.env.now, self.events)
+                       self.slowdown, self.series(), self.env.now, self.events, segment_start, self._earlier,
+                       preemptions, restarts)

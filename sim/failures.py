@@ -39,3 +39,13 @@ def checkpoint_interval(spec: float | str | None, mtbf_s: float = math.inf,
 def checkpoint_factor(interval_s: float, write_s: float = CHECKPOINT_WRITE_S) -> float:
     """How much longer checkpoint writes make a run: 1 + C/T."""
     return 1.0 if math.isinf(interval_s) else 1.0 + write_s / interval_s
+
+
+def saved_work(work_elapsed_s: float, interval_s: float, write_s: float = CHECKPOINT_WRITE_S) -> float:
+    """Of `work_elapsed_s` seconds of a run that checkpoints every `interval_s` (each write taking
+    `write_s`), the seconds whose progress survives a stop: whole checkpoint cycles. Without
+    checkpoints nothing survives (DESIGN: a preempted job loses all progress)."""
+    if math.isinf(interval_s) or work_elapsed_s <= 0:
+        return 0.0
+    cycle = interval_s + write_s
+    return math.floor(work_elapsed_s / cycle) * cycle

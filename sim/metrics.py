@@ -79,7 +79,6 @@ class Arrays:
         self.submit = np.asarray(jobs.submit, dtype=float)
         self.start = np.asarray(o.start, dtype=float)
         self.end = np.asarray(o.end, dtype=float)
-        self.run = np.asarray(o.run_s, dtype=float)
         self.alloc = np.asarray(o.chips_allocated, dtype=float)
         self.slowdown = np.nan_to_num(np.asarray(o.slowdown, dtype=float), nan=1.0)
         self.pool = np.asarray(o.pool)
@@ -87,12 +86,50 @@ class Arrays:
         self.req_on_pool = np.asarray([plan.chips_on[j][k[j]] for j in range(len(k))], dtype=float)
         self.ckpt = np.asarray([failures.checkpoint_factor(failures.checkpoint_interval(c))
                                 for c in jobs.checkpoint_interval], dtype=float)
-        self.ideal_run = self.run / self.slowdown / self.ckpt  # at ideal placement, no checkpoint writes
         started = ~np.isnan(self.start)
         self.started = started
-        # end of the chip-holding interval: end, or the end of the run for jobs still running
+        n = len(self.state)
+        # the current (last) stretch on chips: from segment_start to the end, or to the end of the
+        # run for jobs still running; stretches cut short by preemption are in `earlier`
+        self.segment_start = np.asarray(o.segment_start, dtype=float)
         self.hold_end = np.where(self.state == RUNNING, o.end_time, np.nan_to_num(self.end, nan=-np.inf))
-        self.hold_end = np.where(started, self.hold_end, -np.inf)
+        holding = started & ((self.state == RUNNING) | ~np.isnan(self.end))
+        self.hold_end = np.where(holding, self.hold_end, -np.inf)
+        held_now = np.where(holding, self.hold_end - np.nan_to_num(self.segment_start, nan=0.0), 0.0)
+        earlier = np.asarray(o.earlier, dtype=float).reshape(-1, 6)
+        self.e_job = earlier[:, 0].astype(np.int64)
+        self.e_start, self.e_end, self.e_chips = earlier[:, 1], earlier[:, 2], earlier[:, 3]
+        held_before = np.bincount(self.e_job, weights=self.e_end - self.e_start, minlength=n)
+        self.lost_s = np.bincount(self.e_job, weights=earlier[:, 4], minlength=n)
+        self.lost_chip_s = np.bincount(self.e_job, weights=earlier[:, 4] * self.e_chips, minlength=n)
+        self.preemptions = np.asarray(o.preemptions, dtype=np.int64)
+        self.restarts = np.asarray(o.restarts, dtype=np.int64)
+        overhead_now = np.where(self.restarts > 0, np.minimum(held_now, plan_overhead(result)), 0.0)
+        self.overhead_s = np.bincount(self.e_job, weights=earlier[:, 5], minlength=n) + overhead_now
+        self.run = held_before + held_now  # time holding chips, every stretch
+        self.work = np.maximum(self.run - self.lost_s - self.overhead_s, 0.0)  # time whose work was kept
+        self.ideal_run = self.work / self.slowdown / self.ckpt  # at ideal placement, no checkpoint writes
+        ref = np.where(np.isnan(self.end), o.end_time, self.end)
+        self.wait = np.where(started, ref - self.submit - self.run, np.nan)
+
+    def held(self, lo: float, hi: float) -> np.ndarray:
+        """Per job, seconds holding chips inside [lo, hi], every stretch."""
+        inside = overlap(self.segment_start, self.hold_end, lo, hi)
+        if len(self.e_job):
+            inside = inside + np.bincount(self.e_job, weights=overlap(self.e_start, self.e_end, lo, hi),
+                                          minlength=len(inside))
+        return inside
+
+    def busy(self, lo: float, hi: float) -> float:
+        """Allocated chip-seconds inside [lo, hi]."""
+        total = float(np.sum(self.alloc * overlap(self.segment_start, self.hold_end, lo, hi)))
+        if len(self.e_job):
+            total += float(np.sum(self.e_chips * overlap(self.e_start, self.e_end, lo, hi)))
+        return total
+
+
+def plan_overhead(result: Any) -> float:
+    return float(result.loaded.model.scheduler.preempt_overhead)
 
 
 def arrays(result: Any) -> Arrays:
@@ -123,20 +160,21 @@ def summarise(result: Any) -> dict[str, Any]:
     capacity = sum(s.chips for s in shapes)
 
     after_warmup = a.submit >= warm
-    waits = (a.start - a.submit)[a.started & after_warmup]
+    waits = a.wait[a.started & after_warmup]
     done = (a.state == COMPLETED) & after_warmup
     jct = (a.end - a.submit)[done]
     run_done = a.run[done]
     tau = float(m.metrics.bsld_tau)
-    wait_done = (a.start - a.submit)[done]
+    wait_done = a.wait[done]
     bsld = np.maximum(1.0, (wait_done + run_done) / np.maximum(run_done, tau))
 
+    kept = np.divide(a.work, a.run, out=np.zeros_like(a.run), where=a.run > 0)  # share of held time kept
+    useful_mask = (a.state == COMPLETED) | (a.state == RUNNING) | (a.state == QUEUED)
+
     def busy_useful(lo: float, hi: float) -> tuple[float, float, np.ndarray]:
-        held = overlap(a.start, a.hold_end, lo, hi)
-        busy = float(np.sum(a.alloc * held))
-        useful_mask = (a.state == COMPLETED) | (a.state == RUNNING)
-        useful = float(np.sum((a.req_on_pool / a.ckpt * held)[useful_mask]))
-        return busy, useful, held
+        held = a.held(lo, hi)
+        useful = float(np.sum((a.req_on_pool / a.ckpt * held * kept)[useful_mask]))
+        return a.busy(lo, hi), useful, held
 
     busy, useful, held = busy_useful(ws, w1)
     span = w1 - ws
@@ -144,7 +182,7 @@ def summarise(result: Any) -> dict[str, Any]:
     _, useful_full, held_full = busy_useful(w0, w1)
 
     finished_ok = a.state == COMPLETED
-    actual = float(np.sum((a.alloc * a.run / a.ckpt)[finished_ok]))
+    actual = float(np.sum((a.alloc * a.work / a.ckpt)[finished_ok]))
     ideal = float(np.sum((a.alloc * a.ideal_run)[finished_ok]))
 
     s = result.outcome.series
@@ -200,10 +238,10 @@ def summarise(result: Any) -> dict[str, Any]:
         "goodput": _f(useful / busy) if busy > 0 else None,
         "placement_efficiency": _f(ideal / actual) if actual > 0 else None,
         "fragmentation_chips": _f(frag),
-        "preemptions": 0,
+        "preemptions": int(a.preemptions.sum()),
         "failures": 0,
-        "restarts": 0,
-        "lost_chip_s": 0.0,
+        "restarts": int(a.restarts.sum()),
+        "lost_chip_s": float(a.lost_chip_s.sum()),
         "jain_fairness": _f(jain),
         "energy_mwh": _f(energy_mwh),
         "peak_power_mw": _f(peak_mw),
@@ -235,7 +273,7 @@ def jobs_table(result: Any) -> pa.Table:
     def nullable(x: np.ndarray) -> pa.Array:
         return pa.array(x, mask=np.isnan(x), type=pa.float64())
 
-    wait = a.start - a.submit
+    wait = a.wait
     end = a.end
     return pa.table({
         "job_id": pa.array(jobs.id, pa.string()),
@@ -253,9 +291,9 @@ def jobs_table(result: Any) -> pa.Table:
         "jct_s": nullable(end - a.submit),
         "run_s": pa.array(a.run, pa.float64()),
         "tier": pa.array([TIER_NAMES[t] if t >= 0 else None for t in result.outcome.tier], pa.string()),
-        "restarts": pa.array(np.zeros(len(a.state), dtype=np.int64)),
-        "preemptions": pa.array(np.zeros(len(a.state), dtype=np.int64)),
-        "lost_chip_s": pa.array(np.zeros(len(a.state))),
+        "restarts": pa.array(a.restarts),
+        "preemptions": pa.array(a.preemptions),
+        "lost_chip_s": pa.array(a.lost_chip_s, pa.float64()),
         "state": pa.array([STATE_NAMES[s] if s >= 0 else "queued" for s in a.state], pa.string()),
         # beyond DESIGN's list: the wait a trace recorded (null elsewhere), for comparison plots
         "recorded_wait_s": pa.array(jobs.recorded_wait, pa.float64()),

@@ -81,6 +81,7 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         by_accelerator[s.accelerator] = by_accelerator.get(s.accelerator, ()) + (s.index,)
     pools_of: dict[tuple[str, ...] | None, tuple[int, ...]] = {None: all_pools}
     ckpt_of: dict[object, float] = {}
+    interval_of: dict[object, float] = {}
     estimate = m.scheduler.estimate
     est_factor = estimate.factor if estimate.kind == "factor" else 1.0
     use_request = estimate.kind == "trace"
@@ -96,7 +97,8 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         spec = jobs.checkpoint_interval[j]
         ckpt = ckpt_of.get(spec)
         if ckpt is None:
-            ckpt = ckpt_of[spec] = failures.checkpoint_factor(failures.checkpoint_interval(spec))
+            interval_of[spec] = failures.checkpoint_interval(spec)
+            ckpt = ckpt_of[spec] = failures.checkpoint_factor(interval_of[spec])
         chips_ref = jobs.chips[j]
         duration = jobs.duration[j]
         requested = jobs.requested[j]
@@ -155,7 +157,10 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         requested=tuple(r if r is not None else d for r, d in zip(jobs.requested, jobs.duration, strict=True)),
         priority=tuple(jobs.priority), user=tuple(u or "" for u in jobs.user),
         queue=tuple(q or "" for q in jobs.queue), pools=tuple(pools_col))
-    return JobPlan(table, rejected_flags, chips_on, run_on, estimate_on, limit_on, final), rejected
+    checkpoint_s = None
+    if any(not math.isinf(t) for t in interval_of.values()):
+        checkpoint_s = [interval_of[spec] for spec in jobs.checkpoint_interval]
+    return JobPlan(table, rejected_flags, chips_on, run_on, estimate_on, limit_on, final, checkpoint_s), rejected
 
 
 def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape]) -> list[str]:

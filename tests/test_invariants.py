@@ -80,10 +80,12 @@ def scenarios(draw) -> dict:
     largest = max(p["count"] for p in pools) * CHIPS_PER_INSTANCE
     capacity = sum(p["count"] for p in pools) * CHIPS_PER_INSTANCE
     # a short hand-made list hypothesis can shrink, then bulk jobs and maybe a generator
-    explicit = draw(st.lists(st.tuples(times, sizes, durations), min_size=1, max_size=40))
+    explicit = draw(st.lists(st.tuples(times, sizes, durations, st.sampled_from([0, 0, 5, 10]),
+                                       st.sampled_from([None, "30m", "2h"])), min_size=1, max_size=40))
     workload = [{"name": "hand", "jobs": [
-        {"id": f"j{k}", "submit": seconds(s), "chips": min(c, largest), "duration": seconds(d)}
-        for k, (s, c, d) in enumerate(explicit)]}]
+        {"id": f"j{k}", "submit": seconds(s), "chips": min(c, largest), "duration": seconds(d), "priority": pr,
+         **({"checkpoint_interval": ck} if ck else {})}
+        for k, (s, c, d, pr, ck) in enumerate(explicit)]}]
     room = MAX_JOBS - len(explicit)
     n_bulk = draw(st.integers(0, room))
     if n_bulk:
@@ -184,14 +186,20 @@ def test_run_invariants(scenario):
 
     # everything fits some pool and there is no horizon: every job runs to completion
     assert set(jobs["state"]) == {"completed"}
-    assert ledger.placed == ledger.released == n
+    restarts = np.asarray(jobs["restarts"])
+    assert np.array_equal(restarts, np.asarray(jobs["preemptions"])), "every preempted job restarted"
+    assert ledger.placed == ledger.released == n + int(restarts.sum())
     assert all(v == 0 for v in ledger.used.values()), "chips still held after the run"
 
     submit, start, end = (np.asarray(jobs[k], dtype=float) for k in ("submit_s", "start_s", "end_s"))
     run_s = np.asarray(jobs["run_s"], dtype=float)
     assert np.all(submit <= start), "a job started before it was submitted"
     assert np.all(start <= end), "a job ended before it started"
-    assert np.allclose(end - start, run_s, rtol=1e-9, atol=1e-6)
+    whole = restarts == 0  # never stopped: one stretch on chips
+    assert np.allclose((end - start)[whole], run_s[whole], rtol=1e-9, atol=1e-6)
+    assert np.all(end - start >= run_s - 1e-6), "held chips longer than it existed"
+    wait = np.asarray(jobs["wait_s"], dtype=float)
+    assert np.allclose(wait, end - submit - run_s, rtol=1e-9, atol=1e-6) and np.all(wait >= -1e-6)
 
     # allocation rule: a job of at most one instance's chips is never split; larger jobs get whole instances
     chips = np.asarray(jobs["chips_requested"])

@@ -149,3 +149,45 @@ def test_easy_after_an_estimate_overruns_the_head_may_start_any_moment(tmp_path)
     # by a's request b's reservation is 5 h, so c (ends 1 h after 2 s) is backfilled at once. At 6 h
     # a has overrun: b could start at any moment, so d (1 h) would delay it and waits for b.
     assert starts(run) == {"a": 0.0, "b": 10 * H, "c": 2.0, "d": 12 * H}
+
+
+def _run_by_id(run, column: str) -> dict:
+    return dict(zip(run.jobs["job_id"].to_pylist(), run.jobs[column].to_pylist(), strict=True))
+
+
+def test_priority_preempts_and_the_victim_resumes_from_its_checkpoint(tmp_path):
+    jobs = [
+        {"id": "low", "submit": "0s", "chips": 16, "duration": "10h", "checkpoint_interval": "1h"},
+        {"id": "high", "submit": "2h", "chips": 16, "duration": "1h", "priority": 10},
+    ]
+    run = run_scenario(tmp_path, one_instance("priority", jobs))
+    # low checkpoints every hour of work, each write 60 s: a cycle is 3,660 s and its whole run
+    # 10 h x (1 + 60/3600) = 36,600 s. At 2 h (7,200 s of work) one cycle is saved (3,660 s =
+    # 10 % of the run) and 3,540 s are lost. high runs 2-3 h; low restarts at 3 h with 90 % left
+    # plus the 60 s preemption overhead: 32,940 + 60 = 33,000 s, ending at 43,800 s.
+    assert starts(run) == {"low": 0.0, "high": 2 * H}
+    assert _run_by_id(run, "end_s") == pytest.approx({"low": 43_800.0, "high": 3 * H})
+    assert _run_by_id(run, "preemptions") == {"low": 1, "high": 0}
+    assert _run_by_id(run, "restarts") == {"low": 1, "high": 0}
+    assert _run_by_id(run, "lost_chip_s")["low"] == pytest.approx(3_540.0 * 16)
+    assert _run_by_id(run, "wait_s")["low"] == pytest.approx(1 * H)  # queued only while high ran
+    assert run.summary["preemptions"] == 1 and run.summary["restarts"] == 1
+    assert run.summary["lost_chip_s"] == pytest.approx(3_540.0 * 16)
+    assert run.summary["goodput"] < 1.0
+
+
+def test_priority_without_checkpoints_loses_everything_and_stops_only_lower_classes(tmp_path):
+    jobs = [
+        {"id": "low", "submit": "0s", "chips": 8, "duration": "10h"},
+        {"id": "mid", "submit": "0s", "chips": 8, "duration": "10h", "priority": 5},
+        {"id": "high", "submit": "2h", "chips": 8, "duration": "1h", "priority": 10},
+        {"id": "late", "submit": "2h", "chips": 8, "duration": "1h", "priority": 5},
+    ]
+    run = run_scenario(tmp_path, one_instance("priority", jobs))
+    # high stops low (the lowest class), not mid. late (priority 5) does not preempt mid (equal
+    # class), waits for high (ends 3 h), then runs 3-4 h. low restarts at 4 h from scratch:
+    # 10 h + 60 s overhead, ending at 14 h + 60 s; it held chips for 2 h before, for nothing.
+    assert starts(run) == {"low": 0.0, "mid": 0.0, "high": 2 * H, "late": 3 * H}
+    assert _run_by_id(run, "end_s")["low"] == pytest.approx(14 * H + 60)
+    assert _run_by_id(run, "lost_chip_s")["low"] == pytest.approx(2 * H * 8)
+    assert _run_by_id(run, "preemptions") == {"low": 1, "mid": 0, "high": 0, "late": 0}

@@ -28,7 +28,14 @@ class Start(NamedTuple):
     pool: int
 
 
-Decision = Start
+class Preempt(NamedTuple):
+    """Stop running `job` now: it loses the work since its last checkpoint, requeues keeping its
+    submit time and priority, and pays `scheduler.preempt_overhead` when it starts again."""
+
+    job: int
+
+
+Decision = Start | Preempt
 
 
 class NoOptions(BaseModel):
@@ -155,7 +162,7 @@ class Policy:
 
 
 _REGISTRY: dict[str, type[Policy]] = {}
-_BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf", "sim.policies.easy_backfill")
+_BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf", "sim.policies.easy_backfill", "sim.policies.priority")
 
 
 def register(cls: type[Policy]) -> type[Policy]:
