@@ -20,40 +20,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sortedcontainers import SortedList
-
-from sim.policies.base import Decision, Policy, Preempt, QueueView, Start, register
+from sim.policies.base import Decision, Preempt, QueueView, Start, register
+from sim.policies.ordered import OrderedQueue
 
 
 @register
-class StrictPriority(Policy):
+class StrictPriority(OrderedQueue):
     name = "priority"
-    tracks_queue = True
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._order: SortedList = SortedList()
-        self._priority = None
-
-    def bind(self, view: QueueView) -> None:
-        self._priority = view.jobs.priority
-
-    def enqueued(self, job: int) -> None:
-        self._order.add((-self._priority[job], job))
-
-    def dequeued(self, job: int) -> None:
-        self._order.remove((-self._priority[job], job))
+    def key(self, job: int) -> tuple[int, int]:
+        return (-self.view.jobs.priority[job], job)
 
     def schedule(self, view: QueueView) -> Iterator[Decision]:
         pools_of = view.jobs.pools
-        order = self._order
-        last = None
-        while True:
-            i = 0 if last is None else order.bisect_right(last)  # starting a job removes it from order
-            if i >= len(order):
-                return
-            last = order[i]
-            job = last[1]
+        for job in self.in_order():
             pool = next((p for p in pools_of[job] if view.can_place(job, p)), None)
             if pool is not None:
                 yield Start(job, pool)

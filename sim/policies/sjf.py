@@ -15,46 +15,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sortedcontainers import SortedList
-
-from sim.policies.base import Decision, Policy, QueueView, Start, register
+from sim.policies.base import Decision, QueueView, Start, register
+from sim.policies.ordered import OrderedQueue
 
 
 @register
-class ShortestJobFirst(Policy):
+class ShortestJobFirst(OrderedQueue):
     name = "sjf"
-    tracks_queue = True
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._order: SortedList = SortedList()
-        self._key: dict[int, tuple[float, int]] = {}
-        self._requested = None
-
-    def enqueued(self, job: int) -> None:
-        key = (self._requested[job], job)
-        self._key[job] = key
-        self._order.add(key)
-
-    def dequeued(self, job: int) -> None:
-        self._order.remove(self._key.pop(job))
-
-    def bind(self, view: QueueView) -> None:
-        self._requested = view.jobs.requested
+    def key(self, job: int) -> tuple[float, int]:
+        return (self.view.jobs.requested[job], job)
 
     def schedule(self, view: QueueView) -> Iterator[Decision]:
         n_pools = len(view.pool_names)
         pools_of = view.jobs.pools
-        order = self._order
         blocked: set[int] = set()
-        last = None
-        while True:
-            # the next key after the last one looked at; starting a job removes it from `order`
-            i = 0 if last is None else order.bisect_right(last)
-            if i >= len(order):
-                return
-            last = order[i]
-            job = last[1]
+        for job in self.in_order():
             placed = False
             for pool in pools_of[job]:
                 if pool not in blocked and view.can_place(job, pool):
