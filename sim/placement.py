@@ -287,29 +287,19 @@ class PoolState:
         """`_set` that also moves instance i between free-count buckets and, when it becomes
         or stops being whole-free, its domains between whole-free buckets: O(log n + tiers ×
         log_64 n)."""
-        tree = self._tree
-        j = self._size + i
-        old = tree[j]
+        old = self._tree[self._size + i]
         if old == value:
             return
         self.by_free.move(i, old, value)
         cpi = self.cpi
         if old == cpi or value == cpi:
             delta = 1 if value == cpi else -1
-            self.whole_free += delta
             for tier in self.domains:
                 d = tier.parent[i]
                 c = tier.whole_free[d]
                 tier.whole_free[d] = c + delta
                 tier.by_count.move(d, c, c + delta)
-        tree[j] = value
-        j >>= 1
-        while j:
-            best = tree[2 * j] if tree[2 * j] >= tree[2 * j + 1] else tree[2 * j + 1]
-            if tree[j] == best:
-                break
-            tree[j] = best
-            j >>= 1
+        PoolState._set(self, i, value)  # the tree and whole_free (the untracked update, not self._set)
 
     def track(self) -> None:
         """Build the free-count buckets and per-tier whole-free counters from the current free
