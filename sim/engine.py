@@ -81,7 +81,6 @@ class Outcome:
     pool: list[int]
     chips_allocated: list[int]
     tier: list[int]
-    run_s: list[float]
     slowdown: list[float]
     series: dict[str, np.ndarray]
     end_time: float
@@ -115,7 +114,6 @@ class Engine:
         self.alloc: list[Allocation | None] = [None] * n
         self.chips_allocated = [0] * n
         self.tier = [-1] * n
-        self.run_s = [0.0] * n
         self.slowdown = [math.nan] * n
         self.gen = [0] * n
         self.pending: dict[int, None] = {}
@@ -328,7 +326,6 @@ class Engine:
         self.chips_allocated[j] = n_chips
         self.tier[j] = tier
         self.slowdown[j] = slow
-        self.run_s[j] = run
         if self._requeued and j in self._requeued:
             self._requeued.remove(j)  # stopped and started again in this pass: it never left the queue's place
         else:
@@ -475,19 +472,15 @@ class Engine:
             self.env.run()
         if self.progress is not None:
             self.progress(self.env.now, self.completed, self.n, self.events)
-        now = self.env.now
         segment_start = list(self.start)
         for j, t in self._segment_start.items():
             segment_start[j] = t
-        for j in range(self.n):
-            if self.state[j] == RUNNING:
-                self.run_s[j] = now - segment_start[j]
         preemptions = [0] * self.n
         for j, c in self._preemptions.items():
             preemptions[j] = c
         restarts = [0] * self.n
         for j, c in self._restarts.items():
             restarts[j] = c
-        return Outcome(self.state, self.start, self.end, self.pool, self.chips_allocated, self.tier, self.run_s,
+        return Outcome(self.state, self.start, self.end, self.pool, self.chips_allocated, self.tier,
                        self.slowdown, self.series(), self.env.now, self.events, segment_start, self._earlier,
                        preemptions, restarts)
