@@ -445,6 +445,19 @@ def _take_whole(pool: PoolState, k: int, lo: int) -> list[int]:
     return taken
 
 
+def _lowest_at_least(mask: int, x: int) -> int:
+    """The lowest set bit of `mask` at or above bit x (a non-empty bucket's count), or -1."""
+    m = mask >> x
+    return x + (m & -m).bit_length() - 1 if m else -1
+
+
+def _share(pool: PoolState, i: int, free: int, chips: int) -> Allocation:
+    """Take `chips` on instance i, which has `free` chips free."""
+    pool._set(i, free - chips)
+    pool.free_chips -= chips
+    return Allocation([i], chips, INSTANCE)
+
+
 def best_fit(pool: PoolState, chips: int) -> Allocation | None:
     """Fewest free chips that still fit: the tightest instance for a job sharing one (ties:
     lowest index), which keeps whole instances free for larger jobs.
@@ -460,14 +473,8 @@ def best_fit(pool: PoolState, chips: int) -> Allocation | None:
         pool.track()
     cpi = pool.cpi
     if chips <= cpi:
-        m = pool.by_free.mask >> chips
-        if not m:
-            return None
-        c = chips + (m & -m).bit_length() - 1
-        i = pool.by_free.first(c)
-        pool._set(i, c - chips)
-        pool.free_chips -= chips
-        return Allocation([i], chips, INSTANCE)
+        c = _lowest_at_least(pool.by_free.mask, chips)
+        return None if c < 0 else _share(pool, pool.by_free.first(c), c, chips)
     k = -(-chips // cpi)
     if pool.whole_free < k:
         return None
@@ -496,27 +503,23 @@ def topology_aware(pool: PoolState, chips: int) -> Allocation | None:
         pool.track()
     cpi = pool.cpi
     if chips <= cpi:
-        m = pool.by_free.mask >> chips
-        if not m:
+        c = _lowest_at_least(pool.by_free.mask, chips)
+        if c < 0:
             return None
-        c = chips + (m & -m).bit_length() - 1
         if c == cpi and pool.domains:
             lowest = pool.domains[0]
-            m = lowest.by_count.mask >> 1  # domains with at least one whole-free instance
-            d = lowest.by_count.first((m & -m).bit_length())  # the fewest
+            # the domain with the fewest whole-free instances, at least one
+            d = lowest.by_count.first(_lowest_at_least(lowest.by_count.mask, 1))
             i = pool.by_free.next_at_least(cpi, lowest.start[d])
         else:
             i = pool.by_free.first(c)
-        pool._set(i, c - chips)
-        pool.free_chips -= chips
-        return Allocation([i], chips, INSTANCE)
+        return _share(pool, i, c, chips)
     k = -(-chips // cpi)
     if pool.whole_free < k:
         return None
     for tier in pool.domains:
-        m = tier.by_count.mask >> k
-        if m:
-            c = k + (m & -m).bit_length() - 1
+        c = _lowest_at_least(tier.by_count.mask, k)
+        if c >= 0:
             d = tier.by_count.first(c)
             return Allocation(_take_whole(pool, k, tier.start[d]), cpi, tier.tier)
     return Allocation(_take_whole(pool, k, 0), cpi, CLUSTER)
