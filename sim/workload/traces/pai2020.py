@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sim.workload.traces.common import Row, TraceError, TraceInfo, number, open_text
@@ -53,6 +53,24 @@ def _time(text: str) -> float | None:
     return None if value == 0 else value
 
 
+def _records(path: Path, columns: int, wrong_count: Callable[[int], str]
+             ) -> Iterator[tuple[int, list[str] | str]]:
+    """(line, fields) of a headerless table, or (line, reason) for a row with the wrong field
+    count; blank lines and a header row added by hand are passed over."""
+    with open_text(path) as fh:
+        reader = csv.reader(fh)
+        for f in reader:
+            line = reader.line_num
+            if not f:
+                continue
+            if len(f) != columns:
+                if line == 1 and f[0].strip() == "job_name":
+                    continue  # a header row added by hand
+                yield line, wrong_count(len(f))
+                continue
+            yield line, f
+
+
 def read(path: Path, info: TraceInfo | None = None, *, tasks: Path | None = None
          ) -> Iterator[Row | tuple[int, str]]:
     info = info if info is not None else TraceInfo()
@@ -62,81 +80,68 @@ def read(path: Path, info: TraceInfo | None = None, *, tasks: Path | None = None
     job_path, task_path = tables(path, tasks)
     index: dict[str, int] = {}
     gpus, first_start = array("d"), array("d")
-    with open_text(task_path) as fh:
-        reader = csv.reader(fh)
-        for f in reader:
-            line = reader.line_num
-            if not f:
-                continue
-            if len(f) != len(TASK_COLUMNS):
-                if line == 1 and f and f[0].strip() == "job_name":
-                    continue  # a header row added by hand
-                yield line, f"in task table {task_path.name}: {len(f)} fields (expected {len(TASK_COLUMNS)})"
-                continue
-            try:
-                inst = number(f[2], "inst_num", minimum=0)
-                plan = f[8].strip()
-                share = inst * number(plan, "plan_gpu", minimum=0) / 100 if plan else 0.0
-                start = _time(f[4])
-            except ValueError as exc:
-                yield line, f"in task table {task_path.name}: {exc}"
-                continue
-            name = f[0].strip()
-            k = index.get(name)
-            if k is None:
-                index[name] = len(gpus)
-                gpus.append(share)
-                first_start.append(-1.0 if start is None else start)
-            else:
-                gpus[k] += share
-                if start is not None and (first_start[k] < 0 or start < first_start[k]):
-                    first_start[k] = start
-    with open_text(job_path) as fh:
-        reader = csv.reader(fh)
-        for f in reader:
-            line = reader.line_num
-            if not f:
-                continue
-            if len(f) != len(JOB_COLUMNS):
-                if line == 1 and f and f[0].strip() == "job_name":
-                    continue
-                yield line, f"{len(f)} fields (a PAI job row has {len(JOB_COLUMNS)})"
-                continue
-            name, _, user, status, start_text, end_text = (x.strip() for x in f)
-            if status == "Running":
-                yield line, "still running at the end of the trace (status Running)"
-                continue
-            if status == "Waiting":
-                yield line, "never started (status Waiting)"
-                continue
-            if status not in ("Terminated", "Failed"):
-                yield line, f"unknown status {status!r}"
-                continue
-            try:
-                submit = number(start_text, "start_time") if start_text else 0.0
-                end = number(end_text, "end_time") if end_text else 0.0
-            except ValueError as exc:
-                yield line, str(exc)
-                continue
-            if submit == 0 or end == 0:
-                yield line, "start_time or end_time missing (0)"
-                continue
-            k = index.get(name)
-            if k is None:
-                yield line, "no task rows for this job"
-                continue
-            total = gpus[k]
-            if total <= 0:
-                yield line, "CPU-only job (no plan_gpu)"
-                continue
-            began = first_start[k] if first_start[k] >= 0 else submit
-            if end < began:
-                yield line, "end_time is before the first task's start_time"
-                continue
-            repair = None
-            if total < 1:
-                repair = f"GPU share ({total:g} GPU) counted as one chip"
-                total = 1.0
-            wait = began - submit if first_start[k] >= 0 and began >= submit else None
-            yield Row(line, name, submit, total, end - began, None, user or None, None, 0, None, None,
-                      "completed" if status == "Terminated" else "failed", wait, repair)
+    for line, f in _records(task_path, len(TASK_COLUMNS),
+                            lambda n: f"in task table {task_path.name}: {n} fields (expected {len(TASK_COLUMNS)})"):
+        if isinstance(f, str):
+            yield line, f
+            continue
+        try:
+            inst = number(f[2], "inst_num", minimum=0)
+            plan = f[8].strip()
+            share = inst * number(plan, "plan_gpu", minimum=0) / 100 if plan else 0.0
+            start = _time(f[4])
+        except ValueError as exc:
+            yield line, f"in task table {task_path.name}: {exc}"
+            continue
+        name = f[0].strip()
+        k = index.get(name)
+        if k is None:
+            index[name] = len(gpus)
+            gpus.append(share)
+            first_start.append(-1.0 if start is None else start)
+        else:
+            gpus[k] += share
+            if start is not None and (first_start[k] < 0 or start < first_start[k]):
+                first_start[k] = start
+    for line, f in _records(job_path, len(JOB_COLUMNS), lambda n: f"{n} fields (a PAI job row has {len(JOB_COLUMNS)})"):
+        if isinstance(f, str):
+            yield line, f
+            continue
+        name, _, user, status, start_text, end_text = (x.strip() for x in f)
+        if status == "Running":
+            yield line, "still running at the end of the trace (status Running)"
+            continue
+        if status == "Waiting":
+            yield line, "never started (status Waiting)"
+            continue
+        if status not in ("Terminated", "Failed"):
+            yield line, f"unknown status {status!r}"
+            continue
+        try:
+            submit = number(start_text, "start_time") if start_text else 0.0
+            end = number(end_text, "end_time") if end_text else 0.0
+        except ValueError as exc:
+            yield line, str(exc)
+            continue
+        if submit == 0 or end == 0:
+            yield line, "start_time or end_time missing (0)"
+            continue
+        k = index.get(name)
+        if k is None:
+            yield line, "no task rows for this job"
+            continue
+        total = gpus[k]
+        if total <= 0:
+            yield line, "CPU-only job (no plan_gpu)"
+            continue
+        began = first_start[k] if first_start[k] >= 0 else submit
+        if end < began:
+            yield line, "end_time is before the first task's start_time"
+            continue
+        repair = None
+        if total < 1:
+            repair = f"GPU share ({total:g} GPU) counted as one chip"
+            total = 1.0
+        wait = began - submit if first_start[k] >= 0 and began >= submit else None
+        yield Row(line, name, submit, total, end - began, None, user or None, None, 0, None, None,
+                  "completed" if status == "Terminated" else "failed", wait, repair)
