@@ -29,14 +29,14 @@ def peak_power_w(cluster: Cluster, shapes: list[PoolShape]) -> float | None:
     return sum(k * s.instances * s.instance_peak_watts for s in shapes)
 
 
-def cost_usd(shapes: list[PoolShape], window_s: float) -> float | None:
-    """Installed capacity is paid for busy or idle: pool $/h x hours of the window."""
-    if any(s.usd_per_h is None for s in shapes):
-        return None
-    return sum(s.usd_per_h for s in shapes) * window_s / 3600.0
-
-
 def usd_per_h(shapes: list[PoolShape]) -> float | None:
+    """What the installed capacity costs per hour, at each pool's pricing; None if a price is unknown."""
     if any(s.usd_per_h is None for s in shapes):
         return None
     return sum(s.usd_per_h for s in shapes)
+
+
+def cost_usd(shapes: list[PoolShape], window_s: float) -> float | None:
+    """Installed capacity is paid for busy or idle: $/h x hours of the window."""
+    rate = usd_per_h(shapes)
+    return None if rate is None else rate * window_s / 3600.0

@@ -352,9 +352,6 @@ class PoolState:
             return self._tree[1] >= chips
         return self.whole_free * self.cpi >= chips
 
-    def fits_at_all(self, chips: int) -> bool:
-        return chips <= self.capacity
-
     def occupy(self, alloc: Allocation) -> None:
         """Take `alloc.chips_each` chips on each of its instances (the inverse of `release`)."""
         each = alloc.chips_each

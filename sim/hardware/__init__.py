@@ -68,10 +68,6 @@ class Catalogue:
         sizes = [d.instances for d in self.domains.values() if d.instance == instance and d.instances]
         return max(sizes, default=1)
 
-    def accelerator_of(self, instance: str) -> Accelerator | None:
-        name = self.instances[instance].accelerator
-        return self.accelerators.get(name) if name else None
-
 
 FIELDS = {
     "accelerators": {f.name for f in fields(Accelerator)},
