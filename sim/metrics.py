@@ -84,8 +84,9 @@ class Arrays:
         self.pool = np.asarray(o.pool)
         k = [plan.table.pools[j].index(p) if p >= 0 else 0 for j, p in enumerate(o.pool)]
         self.req_on_pool = np.asarray([plan.chips_on[j][k[j]] for j in range(len(k))], dtype=float)
-        self.ckpt = np.asarray([failures.checkpoint_factor(failures.checkpoint_interval(c))
-                                for c in jobs.checkpoint_interval], dtype=float)
+        # checkpoint writes lengthen a run by 1 + C/T (the intervals were resolved by the plan)
+        self.ckpt = (np.ones(len(jobs)) if plan.checkpoint_s is None else
+                     np.asarray([failures.checkpoint_factor(t) for t in plan.checkpoint_s], dtype=float))
         started = ~np.isnan(self.start)
         self.started = started
         n = len(self.state)
