@@ -137,9 +137,12 @@ CASES: dict[str, Case] = {
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory) -> dict[str, Outcome]:
+    # pytest's temp factory is not thread-safe: make every directory here, before the threads
+    directories = {name: tmp_path_factory.mktemp(name) for name in CASES}
+
     def start(name: str) -> tuple[str, Outcome]:
         case = CASES[name]
-        directory = tmp_path_factory.mktemp(name)
+        directory = directories[name]
         path = write_scenario(directory, case.text)
         parent = directory / "runs"
         parent.mkdir()
