@@ -2,7 +2,8 @@
 
 Facility power = PUE x (1 + network_fraction) x sum over up instances of
 (busy chips x W + idle chips x idle_fraction x W + host W), host W = host_fraction x the
-instance's chip watts. It is linear in busy chips per pool, which the engine tracks.
+instance's chip watts; down instances draw 0. It is linear in busy chips and down instances per
+pool, which the engine tracks.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ def power_model(cluster: Cluster, shapes: list[PoolShape]) -> PowerModel:
     k = cluster.pue * (1 + cluster.network_fraction)
     base = sum(k * (s.chips * cluster.idle_fraction * s.chip_watts + s.instances * s.host_watts) for s in shapes)
     per_chip = [k * s.chip_watts * (1 - cluster.idle_fraction) for s in shapes]
-    return PowerModel(base, per_chip)
+    # a down instance draws nothing: the engine takes off what it drew idle (its jobs were stopped)
+    per_down = [k * (s.chips_per_instance * cluster.idle_fraction * s.chip_watts + s.host_watts) for s in shapes]
+    return PowerModel(base, per_chip, per_down)
 
 
 def peak_power_w(cluster: Cluster, shapes: list[PoolShape]) -> float | None:

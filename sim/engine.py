@@ -60,6 +60,7 @@ class JobPlan:
     limit_on: list[tuple[float, ...] | None]  # kill_at_limit run-time limits, or None
     final_state: list[int]  # state a job ends in when it runs to the end (trace status)
     checkpoint_s: list[float] | None = None  # checkpoint interval per job (inf: none); None: no job has one
+    checkpoint_write_s: float = failures.CHECKPOINT_WRITE_S  # C: what one checkpoint write takes
 
 
 @dataclass
@@ -71,6 +72,7 @@ class PowerModel:
 
     base_w: float | None
     per_busy_chip_w: Sequence[float]
+    per_down_instance_w: Sequence[float] = ()  # what an idle instance draws, which a down one does not
 
 
 @dataclass
@@ -89,13 +91,17 @@ class Outcome:
     earlier: list[tuple]  # stretches cut short by preemption: (job, start, end, chips, lost_s, overhead_s)
     preemptions: list[int]
     restarts: list[int]
+    last_overhead: list[float]  # restart overhead paid at the start of each job's last stretch
+    failures: int = 0
 
 
 class Engine:
     def __init__(self, plan: JobPlan, pools: list[PoolState], policy: Policy,
                  place: Callable[[PoolState, int], Allocation | None], slowdown: Sequence[float],
                  power: PowerModel, horizon: float | None = None,
-                 progress: Callable[[float, int, int, int], None] | None = None):
+                 progress: Callable[[float, int, int, int], None] | None = None,
+                 failing: list[failures.PoolFailures] | None = None,
+                 restart_overhead: float = failures.RESTART_OVERHEAD_S):
         self.plan = plan
         self.pools = pools
         self.policy = policy
@@ -158,6 +164,13 @@ class Engine:
         self._requeued: list[int] = []
         self._preempt_overhead = 0.0 if policy.scheduler is None else float(policy.scheduler.preempt_overhead)
         self._capacity = sum(p.capacity for p in pools)
+        # failures (sim.failures): per pool process state, or None when the scenario has none
+        self._failing = failing
+        self._restart_overhead = restart_overhead
+        self._overhead_next: dict[int, float] = {}  # overhead a stopped job pays when it restarts
+        self._write_s = plan.checkpoint_write_s
+        self.failures = 0
+        self.down = 0  # chips on down instances
 
     # --- arrivals --------------------------------------------------------------------------
     def _schedule_arrival(self) -> None:
@@ -310,7 +323,7 @@ class Engine:
             self.start[j] = self.env._now
         else:  # a restart after preemption: the rest of the work, after the overhead
             left = 1.0 - done
-            overhead = self._preempt_overhead
+            overhead = self._overhead_next.pop(j, self._preempt_overhead)
             run = run * left + overhead
             limit = None if limit is None else limit * left + overhead
             self._overhead[j] = overhead
@@ -332,6 +345,8 @@ class Engine:
             self._started.append(j)
         self._running[p][j] = None
         self._pool_version[p] += 1
+        if self._failing is not None:
+            self._failing[p].placed(j, alloc.instances, alloc.chips_each)
         self._est_end[j] = self.env._now + plan.estimate_on[j][k] * slow
         if self._tracks_queue:
             self.policy.dequeued(j)
@@ -353,6 +368,12 @@ class Engine:
         """Stop job j: keep the work up to its last checkpoint, release its chips, requeue it."""
         if self.state[j] != RUNNING:
             raise PolicyError(f"policy preempted job {j}, which is not running")
+        self._stop(j)
+        self._preemptions[j] = self._preemptions.get(j, 0) + 1
+
+    def _stop(self, j: int) -> None:
+        """Stop running job j (preempted, or killed by a failure): it keeps the work up to its
+        last checkpoint, releases its chips and requeues."""
         now = self.env._now
         p = self.pool[j]
         alloc = self.alloc[j]
@@ -361,14 +382,15 @@ class Engine:
         overhead = min(elapsed, self._overhead.pop(j, 0.0))
         work = elapsed - overhead
         checkpoint = math.inf if self.plan.checkpoint_s is None else self.plan.checkpoint_s[j]
-        saved = failures.saved_work(work, checkpoint)
+        saved = failures.saved_work(work, checkpoint, self._write_s)
         pools = self._job_pools[j]
         full = self.plan.run_on[j][pools.index(p)] * self.slowdown[j]  # all the work, at this placement
         self._done[j] = min(1.0, self._done.get(j, 0.0) + saved / full) if full > 0 else 1.0
         n_chips = self.chips_allocated[j]
         self._earlier.append((j, begun, now, n_chips, work - saved, overhead))
-        self._preemptions[j] = self._preemptions.get(j, 0) + 1
         self.pools[p].release(alloc)
+        if self._failing is not None:
+            self._failing[p].released(j, alloc.instances, alloc.chips_each)
         self.alloc[j] = None
         del self._running[p][j]
         self._pool_version[p] += 1
@@ -407,9 +429,9 @@ class Engine:
         alloc = self.alloc[j]
         p = self.pool[j]
         self.pools[p].release(alloc)
+        if self._failing is not None:
+            self._failing[p].released(j, alloc.instances, alloc.chips_each)
         self.alloc[j] = None
-        if self._overhead:
-            self._overhead.pop(j, None)
         del self._running[p][j]
         self._pool_version[p] += 1
         self.state[j] = final
@@ -420,6 +442,72 @@ class Engine:
         self.running -= 1
         if self.watts is not None:
             self.watts -= n_chips * self._per_chip_w[p]
+        self._request_pass()
+
+    # --- failures and repair (sim.failures) ----------------------------------------------------
+    def _work_left(self) -> bool:
+        """Whether anything can still happen to jobs: without a horizon, failures stop after the
+        last job (a horizon keeps them going to the end of the window, which it defines)."""
+        return (self.horizon is not None or self._next_arrival < self.n or bool(self.pending)
+                or self.running > 0 or bool(self._requeued))
+
+    def _schedule_failure(self, p: int) -> None:
+        """(Re)draw pool p's next failure at its current up count; earlier draws become stale."""
+        process = self._failing[p]
+        process.generation += 1
+        if not self._work_left():
+            return
+        gap = process.next_gap()
+        if math.isinf(gap):
+            return
+        ev = Event(self.env)
+        ev.callbacks.append(self._fail)
+        ev._ok = True
+        ev._value = (p, process.generation)
+        heappush(self._queue, (self.env._now + gap, NORMAL, next(self._eid), ev))
+
+    def _fail(self, ev: simpy.Event) -> None:
+        """An instance of pool p fails: its jobs stop (and pay the restart overhead when they
+        start again), it is taken out of the placement state until its repair."""
+        p, generation = ev._value
+        process = self._failing[p]
+        if generation != process.generation:
+            return  # stale: the up count changed since this was drawn
+        self.events += 1
+        if not self._work_left():
+            return
+        i = process.fail()
+        self.failures += 1
+        for j in process.jobs_on(i):
+            self._stop(j)
+            self._overhead_next[j] = self._restart_overhead
+        pool = self.pools[p]
+        pool.occupy(Allocation([i], pool.cpi, 0))  # every chip of a down instance is taken
+        self._pool_version[p] += 1
+        self.down += pool.cpi
+        if self.watts is not None:
+            self.watts -= self.power.per_down_instance_w[p]
+        ev = Event(self.env)
+        ev.callbacks.append(self._repair)
+        ev._ok = True
+        ev._value = (p, i)
+        heappush(self._queue, (self.env._now + process.repair_s, NORMAL, next(self._eid), ev))
+        self._schedule_failure(p)
+        if self._requeued:
+            self._requeue()
+        self._request_pass()
+
+    def _repair(self, ev: simpy.Event) -> None:
+        p, i = ev._value
+        self.events += 1
+        pool = self.pools[p]
+        pool.release(Allocation([i], pool.cpi, 0))
+        self._failing[p].repaired(i)
+        self._pool_version[p] += 1
+        self.down -= pool.cpi
+        if self.watts is not None:
+            self.watts += self.power.per_down_instance_w[p]
+        self._schedule_failure(p)
         self._request_pass()
 
     # --- recording ---------------------------------------------------------------------------
@@ -441,7 +529,7 @@ class Engine:
             frag = self._fragmentation()
         else:
             frag = 0.0
-        row = (self.busy, 0, self.running, self.queued, self.queued_chips,
+        row = (self.busy, self.down, self.running, self.queued, self.queued_chips,
                -1.0 if self.watts is None else self.watts, frag)
         flat = self._flat
         if self._last_t == now:
@@ -465,6 +553,8 @@ class Engine:
         self._record()
         if self.n:
             self._schedule_arrival()
+        for p in range(len(self.pools) if self._failing is not None else 0):
+            self._schedule_failure(p)
         if self.horizon is not None:
             self.env.run(until=self.horizon)
             self._record()
@@ -481,6 +571,9 @@ class Engine:
         restarts = [0] * self.n
         for j, c in self._restarts.items():
             restarts[j] = c
+        last_overhead = [0.0] * self.n
+        for j, t in self._overhead.items():
+            last_overhead[j] = t
         return Outcome(self.state, self.start, self.end, self.pool, self.chips_allocated, self.tier,
                        self.slowdown, self.series(), self.env.now, self.events, segment_start, self._earlier,
-                       preemptions, restarts)
+                       preemptions, restarts, last_overhead, self.failures)

@@ -1,16 +1,42 @@
-"""Checkpoint and restart accounting.
+"""Instance failures, repair, and checkpoint/restart accounting.
 
-Without a `failures:` block (the only mode this version models) a job's checkpoint interval
-is either fixed or `young`/`daly` with M = infinity, which writes no checkpoints. A fixed
-interval T lengthens the run by the factor (1 + C/T), C = the checkpoint write time.
+Failures are off unless the scenario has a `failures:` block. Then each pool has one
+superposed Poisson failure process at rate (up instances) / `mtbf_instance` — never a process
+per instance: a 5 GW campus has ~345k of them. The engine redraws the next failure whenever
+the up count changes (the process is memoryless) and discards stale draws by a generation
+counter. The victim is a uniformly drawn up instance, busy or idle; it is down for `repair`.
+`PoolFailures` keeps the up instances in a list with positions (O(1) draw, removal and
+return) and which jobs hold chips on which instance, so a failure finds its victims in O(1).
+
+Default `mtbf_instance` (ESTIMATE): 1 / (chips per instance x 4.7e-4 failures per chip-day),
+from Llama 3 405B's 419 unexpected interruptions in 54 days on 16,384 H100 (FACTS.md 5.1):
+about 133 days for a 16-chip Trainium instance, 266 days for an 8-GPU instance. It is
+H100-derived: the only public Trainium figure, HLAT's 98.81 % job uptime with automatic
+recovery on 4,096 Trainium1 chips (FACTS.md 5.2), is an uptime, not a failure rate; it says
+restarts were cheap there, which the 300 s restart overhead reflects.
+
+A job's checkpoint interval is fixed or `young`/`daly` with M = `mtbf_instance` / the job's
+instances (M = infinity without a `failures:` block: no checkpoints). Checkpoint writes
+lengthen the run by the factor (1 + C/T); the work a stop loses is computed from the time
+since the last checkpoint — no event per checkpoint.
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 
-CHECKPOINT_WRITE_S = 60.0  # C, DESIGN default (ESTIMATE)
-RESTART_OVERHEAD_S = 300.0  # R, DESIGN default (ESTIMATE)
+import numpy as np
+
+CHECKPOINT_WRITE_S = 60.0  # C, DESIGN default (ESTIMATE; mlsysim's default)
+RESTART_OVERHEAD_S = 300.0  # R, DESIGN default (ESTIMATE; mlsysim's default)
+REPAIR_S = 4 * 3600.0  # DESIGN default (ESTIMATE)
+FAILURES_PER_CHIP_DAY = 419 / (16384 * 54)  # Llama 3 405B, all unexpected interruptions (4.7e-4)
+
+
+def default_mtbf_instance(chips_per_instance: int) -> float:
+    """Seconds between failures of one instance: 1 / (chips x 4.7e-4 per chip-day) (ESTIMATE)."""
+    return 86400.0 / (chips_per_instance * 4.7e-4)
 
 
 def young_interval(write_s: float, mtbf_s: float) -> float:
@@ -19,14 +45,17 @@ def young_interval(write_s: float, mtbf_s: float) -> float:
 
 
 def daly_interval(write_s: float, mtbf_s: float) -> float:
-    """Daly (2006): T = sqrt(2CM) [1 + (1/3) sqrt(C/2M) + (C/2M)/9] - C."""
+    """Daly (2006): T = sqrt(2CM) [1 + (1/3) sqrt(C/2M) + (C/2M)/9] - C, and M when C >= 2M."""
     x = write_s / (2 * mtbf_s)
+    if x >= 1:
+        return mtbf_s
     return math.sqrt(2 * write_s * mtbf_s) * (1 + math.sqrt(x) / 3 + x / 9) - write_s
 
 
 def checkpoint_interval(spec: float | str | None, mtbf_s: float = math.inf,
                         write_s: float = CHECKPOINT_WRITE_S) -> float:
-    """The interval in seconds a job checkpoints at (infinity: never)."""
+    """The interval in seconds a job checkpoints at (infinity: never). `mtbf_s` is the job's
+    own mean time between failures (the instance's divided by the job's instances)."""
     if spec is None or (isinstance(spec, str) and math.isinf(mtbf_s)):
         return math.inf
     if spec == "young":
@@ -49,3 +78,97 @@ def saved_work(work_elapsed_s: float, interval_s: float, write_s: float = CHECKP
         return 0.0
     cycle = interval_s + write_s
     return math.floor(work_elapsed_s / cycle) * cycle
+
+
+def expected_failures(instances: int, mtbf_s: float, span_s: float, repair_s: float) -> float:
+    """Mean failures of a pool in `span_s` when every instance alternates up (exponential, mean
+    `mtbf_s`) and down (`repair_s`): instances x span / (mtbf + repair), the renewal rate."""
+    return instances * span_s / (mtbf_s + repair_s)
+
+
+class PoolFailures:
+    """One pool's failure process state: its up instances, and the jobs on each instance."""
+
+    __slots__ = ("index", "instances", "chips_per_instance", "mtbf_s", "repair_s", "rng", "up", "pos",
+                 "whole", "shared", "generation", "_gaps", "_picks")
+
+    BATCH = 4096  # random numbers drawn at a time (one numpy call, not one per failure)
+
+    def __init__(self, index: int, instances: int, chips_per_instance: int, mtbf_s: float, repair_s: float,
+                 rng: np.random.Generator):
+        self.index = index
+        self.instances = instances
+        self.chips_per_instance = chips_per_instance
+        self.mtbf_s = mtbf_s
+        self.repair_s = repair_s
+        self.rng = rng
+        self.up: list[int] = list(range(instances))  # up instances, in no particular order
+        self.pos: list[int] = list(range(instances))  # where each up instance sits in `up`
+        self.whole: list[int] = [-1] * instances  # the job holding every chip of an instance, or -1
+        self.shared: dict[int, dict[int, None]] = {}  # instance -> jobs sharing it (by chips)
+        self.generation = 0
+        self._gaps: list[float] = []
+        self._picks: list[float] = []
+
+    def next_gap(self) -> float:
+        """Time to the next failure of the pool at its current up count (infinity if none is up)."""
+        if not self.up:
+            return math.inf
+        if not self._gaps:
+            self._gaps = self.rng.exponential(1.0, self.BATCH).tolist()
+        return self._gaps.pop() * self.mtbf_s / len(self.up)
+
+    def fail(self) -> int:
+        """Draw the victim uniformly among up instances and mark it down; O(1)."""
+        if not self._picks:
+            self._picks = self.rng.random(self.BATCH).tolist()
+        up = self.up
+        k = min(int(self._picks.pop() * len(up)), len(up) - 1)
+        victim = up[k]
+        last = up.pop()
+        if last != victim:
+            up[k] = last
+            self.pos[last] = k
+        self.pos[victim] = -1
+        return victim
+
+    def repaired(self, instance: int) -> None:
+        self.pos[instance] = len(self.up)
+        self.up.append(instance)
+
+    def placed(self, job: int, instances: list[int], chips_each: int) -> None:
+        if chips_each == self.chips_per_instance:
+            whole = self.whole
+            for i in instances:
+                whole[i] = job
+        else:
+            self.shared.setdefault(instances[0], {})[job] = None
+
+    def released(self, job: int, instances: list[int], chips_each: int) -> None:
+        if chips_each == self.chips_per_instance:
+            whole = self.whole
+            for i in instances:
+                whole[i] = -1
+        else:
+            on = self.shared[instances[0]]
+            del on[job]
+            if not on:
+                del self.shared[instances[0]]
+
+    def jobs_on(self, instance: int) -> list[int]:
+        j = self.whole[instance]
+        if j >= 0:
+            return [j]
+        return list(self.shared.get(instance, ()))
+
+
+def pool_failures(spec, shapes, seed: int) -> list[PoolFailures]:
+    """Per pool, its failure process; `spec` is the scenario's `failures:` block."""
+    out = []
+    for s in shapes:
+        mtbf = spec.mtbf_instance if spec.mtbf_instance is not None else default_mtbf_instance(
+            s.chips_per_instance)
+        rng = np.random.default_rng(np.random.SeedSequence(
+            seed, spawn_key=(zlib.crc32(f"failures.{s.name}".encode()),)))
+        out.append(PoolFailures(s.index, s.instances, s.chips_per_instance, mtbf, spec.repair, rng))
+    return out

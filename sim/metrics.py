@@ -86,7 +86,8 @@ class Arrays:
         self.req_on_pool = np.asarray([plan.chips_on[j][k[j]] for j in range(len(k))], dtype=float)
         # checkpoint writes lengthen a run by 1 + C/T (the intervals were resolved by the plan)
         self.ckpt = (np.ones(len(jobs)) if plan.checkpoint_s is None else
-                     np.asarray([failures.checkpoint_factor(t) for t in plan.checkpoint_s], dtype=float))
+                     np.asarray([failures.checkpoint_factor(t, plan.checkpoint_write_s) for t in plan.checkpoint_s],
+                                dtype=float))
         started = ~np.isnan(self.start)
         self.started = started
         n = len(self.state)
@@ -105,7 +106,7 @@ class Arrays:
         self.lost_chip_s = np.bincount(self.e_job, weights=earlier[:, 4] * self.e_chips, minlength=n)
         self.preemptions = np.asarray(o.preemptions, dtype=np.int64)
         self.restarts = np.asarray(o.restarts, dtype=np.int64)
-        overhead_now = np.where(self.restarts > 0, np.minimum(held_now, plan_overhead(result)), 0.0)
+        overhead_now = np.minimum(held_now, np.asarray(o.last_overhead, dtype=float))
         self.overhead_s = np.bincount(self.e_job, weights=earlier[:, 5], minlength=n) + overhead_now
         self.run = held_before + held_now  # time holding chips, every stretch
         self.work = np.maximum(self.run - self.lost_s - self.overhead_s, 0.0)  # time whose work was kept
@@ -127,10 +128,6 @@ class Arrays:
         if len(self.e_job):
             total += float(np.sum(self.e_chips * overlap(self.e_start, self.e_end, lo, hi)))
         return total
-
-
-def plan_overhead(result: Any) -> float:
-    return float(result.loaded.model.scheduler.preempt_overhead)
 
 
 def arrays(result: Any) -> Arrays:
@@ -180,14 +177,16 @@ def summarise(result: Any) -> dict[str, Any]:
     busy, useful, held = busy_useful(ws, w1)
     span = w1 - ws
     utilisation = busy / (capacity * span) if span > 0 and capacity else None
+    s = result.outcome.series
+    t = np.asarray(s["t_s"], dtype=float)
+    up_chip_s = capacity * span - step_integral(t, np.asarray(s["down_chips"], dtype=float), ws, w1)
+    utilisation_of_up = busy / up_chip_s if up_chip_s > 0 else None
     _, useful_full, held_full = busy_useful(w0, w1)
 
     finished_ok = a.state == COMPLETED
     actual = float(np.sum((a.alloc * a.work / a.ckpt)[finished_ok]))
     ideal = float(np.sum((a.alloc * a.ideal_run)[finished_ok]))
 
-    s = result.outcome.series
-    t = np.asarray(s["t_s"], dtype=float)
     frag = step_integral(t, np.asarray(s["fragmentation_chips"], dtype=float), ws, w1) / span if span > 0 else None
     power = np.asarray(s["power_w"], dtype=float)
     known_power = bool(len(power)) and bool(np.all(power >= 0))
@@ -235,12 +234,12 @@ def summarise(result: Any) -> dict[str, Any]:
         "avg_bounded_slowdown": _f(bsld.mean()) if len(bsld) else None,
         "makespan_s": w1 - w0,
         "utilisation": _f(utilisation),
-        "utilisation_of_up": _f(utilisation),
+        "utilisation_of_up": _f(utilisation_of_up),
         "goodput": _f(useful / busy) if busy > 0 else None,
         "placement_efficiency": _f(ideal / actual) if actual > 0 else None,
         "fragmentation_chips": _f(frag),
         "preemptions": int(a.preemptions.sum()),
-        "failures": 0,
+        "failures": result.outcome.failures,
         "restarts": int(a.restarts.sum()),
         "lost_chip_s": float(a.lost_chip_s.sum()),
         "jain_fairness": _f(jain),

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from sim.scenario.catalogue import CatalogueSection
 from sim.scenario.cluster import Cluster
 from sim.scenario.common import PositiveSeconds, Section
+from sim.scenario.failures import Failures
 from sim.scenario.metrics import Metrics
 from sim.scenario.scheduler import Scheduler
 from sim.scenario.workload import Workload
@@ -27,16 +28,9 @@ class Scenario(Section):
     cluster: Cluster
     workload: Workload
     scheduler: Scheduler = Scheduler()
-    failures: Any = Field(None, description="Failure model (not modelled yet: the block is refused).")
+    failures: Failures | None = Field(None, description="Instance failures and repair; off without the block.")
     metrics: Metrics = Metrics()
     ci: dict[str, Any] | None = Field(None, description="PATH: VALUE overrides that make the CI form.")
-
-    @field_validator("failures")
-    @classmethod
-    def _no_failures_yet(cls, v: Any) -> Any:
-        if v is not None:
-            raise ValueError("failure modelling is not in this version of trnsim; remove the failures: block")
-        return v
 
     @field_validator("name")
     @classmethod
