@@ -32,6 +32,7 @@ import numpy as np
 from sim.topology import CompiledPool
 
 TIER_NAMES = ("instance", "ultraserver", "pod", "spine", "cluster")
+BULK = 32  # allocations of at least this many instances update the tree in one sweep (untracked pools)
 INSTANCE, ULTRASERVER, POD, SPINE, CLUSTER = range(5)
 
 
@@ -283,6 +284,64 @@ class PoolState:
             tree[j] = best
             j >>= 1
 
+    def _set_whole_untracked(self, instances: list[int], value: int) -> None:
+        """Set many instances (ascending) to `value` free chips, recomputing each of their
+        ancestors in the tree once rather than once per instance: for large allocations on an
+        untracked pool (a 256k-chip job is 16,384 instances, and failures stop and restart such
+        jobs often). The same tree and counters as `_set` on each instance in turn."""
+        tree = self._tree
+        size = self._size
+        cpi = self.cpi
+        whole = 0
+        for i in instances:
+            j = size + i
+            whole += (value == cpi) - (tree[j] == cpi)
+            tree[j] = value
+        self.whole_free += whole
+        level = []
+        last = -1
+        for i in instances:
+            q = (size + i) >> 1
+            if q != last:
+                level.append(q)
+                last = q
+        while level[0]:
+            up = []
+            last = -1
+            for j in level:
+                a = tree[2 * j]
+                b = tree[2 * j + 1]
+                tree[j] = a if a >= b else b
+                q = j >> 1
+                if q != last:
+                    up.append(q)
+                    last = q
+            level = up
+
+    def lowest_whole_free(self, k: int) -> list[int]:
+        """The k lowest-index instances with every chip free (there must be k): one in-order walk
+        of the tree that skips subtrees without a whole-free instance, O(k + log n) nodes for
+        instances that lie together."""
+        tree = self._tree
+        size = self._size
+        cpi = self.cpi
+        out: list[int] = []
+        stack = [1]
+        pop = stack.pop
+        push = stack.append
+        while stack:
+            j = pop()
+            if tree[j] < cpi:
+                continue
+            if j >= size:
+                out.append(j - size)
+                if len(out) == k:
+                    break
+                continue
+            push(2 * j + 1)
+            push(2 * j)
+        return out
+
     def _set_tracked(self, i: int, value: int) -> None:
         """`_set` that also moves instance i between free-count buckets and, when it becomes
         or stops being whole-free, its domains between whole-free buckets: O(log n + tiers ×
@@ -364,6 +423,11 @@ class PoolState:
 
     def release(self, alloc: Allocation) -> None:
         each = alloc.chips_each
+        if each == self.cpi and len(alloc.instances) >= BULK and not self.tracked and alloc.instances == sorted(
+                alloc.instances):
+            self._set_whole_untracked(alloc.instances, each)
+            self.free_chips += each * len(alloc.instances)
+            return
         tree = self._tree
         size = self._size
         for i in alloc.instances:
@@ -399,7 +463,8 @@ def first_fit(pool: PoolState, chips: int) -> Allocation | None:
     """Lowest-index placement: the first instance with room, or the first whole free instances.
 
     Cost: O(log n) for a job sharing an instance (one segment-tree descent and update);
-    O(k log n) for a job of k whole instances.
+    O(k log n) for a job of k whole instances, and for k >= BULK on a pool no other placement
+    has tracked, one in-order walk of the tree and one update per tree node: O(k + log n).
     """
     if chips <= pool.cpi:
         tree = pool._tree
@@ -418,8 +483,13 @@ def first_fit(pool: PoolState, chips: int) -> Allocation | None:
     k = -(-chips // pool.cpi)
     if pool.whole_free < k:
         return None
-    taken = []
     cpi = pool.cpi
+    if k >= BULK and not pool.tracked:  # the same instances, each tree node updated once
+        taken = pool.lowest_whole_free(k)
+        pool._set_whole_untracked(taken, 0)
+        pool.free_chips -= k * cpi
+        return Allocation(taken, cpi, pool.tier_of(taken))
+    taken = []
     for _ in range(k):
         i = pool.first_with(cpi)
         pool._set(i, 0)

@@ -486,3 +486,35 @@ def test_unknown_placement_is_refused(tmp_path):
         "scheduler.placement: unknown placement 'best_fitt' (did you mean 'best_fit'?); "
         "use first_fit, best_fit or topology_aware"), message
     assert not (tmp_path / "a").exists()
+
+
+# --- the bulk path for large whole-instance allocations -----------------------------------------
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, monkeypatch):
+    """first_fit and release of >= BULK instances sweep the tree once; the result must be the
+    instances, tree and counters that one update per instance gives."""
+    import sim.placement as placement_module
+
+    rng = random.Random(seed)
+    bulk, single = new_pool("trn2u.48xlarge", 1000), new_pool("trn2u.48xlarge", 1000)
+    live: list[tuple[Allocation, Allocation]] = []
+    for _ in range(400):
+        if live and rng.random() < 0.45:
+            a, b = live.pop(rng.randrange(len(live)))
+            bulk.release(a)
+            monkeypatch.setattr(placement_module, "BULK", 10**9)
+            single.release(b)
+            monkeypatch.setattr(placement_module, "BULK", 32)
+        else:
+            chips = rng.choice([1, 7, 16, 100, 512, 1024, 4096])
+            a = PLACEMENTS["first_fit"](bulk, chips)
+            monkeypatch.setattr(placement_module, "BULK", 10**9)
+            b = PLACEMENTS["first_fit"](single, chips)
+            monkeypatch.setattr(placement_module, "BULK", 32)
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert (a.instances, a.chips_each, a.tier) == (b.instances, b.chips_each, b.tier)
+                live.append((a, b))
+        assert bulk._tree == single._tree
+        assert (bulk.free_chips, bulk.whole_free) == (single.free_chips, single.whole_free)
