@@ -1,0 +1,99 @@
+"""The 5 GW campus for a year with failures (`scenarios/campus-5gw-year.yaml`): wall time and
+peak RSS of `trnsim run`, each horizon in its own subprocess (`ru_maxrss` is a high-water mark).
+
+    .venv/bin/python benchmarks/campus_year.py                       # the full year; writes campus-year-results.md
+    .venv/bin/python benchmarks/campus_year.py --horizons 1d,7d      # shorter windows of the same scenario
+
+Each run is `python -m sim run scenarios/campus-5gw-year.yaml --set horizon=H --quiet` into a
+temporary directory; the child's wall time and peak RSS (`RUSAGE_CHILDREN` after it exits, one
+child per process of this script's own) are recorded with the run's summary figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from machine import describe  # benchmarks/machine.py (the script's own folder is on sys.path)
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "scenarios" / "campus-5gw-year.yaml"
+KEYS = ("jobs_submitted", "jobs_completed", "failures", "restarts", "utilisation", "utilisation_of_up", "goodput",
+        "energy_mwh", "peak_power_mw", "cost_usd", "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "events")
+
+
+def measure(horizon: str) -> dict:
+    """One run in a child process (spawned from a fresh child, so RUSAGE_CHILDREN is its own)."""
+    code = f"""
+import json, resource, subprocess, sys, tempfile, time
+out = tempfile.mkdtemp() + "/run"
+t0 = time.perf_counter()
+proc = subprocess.run([sys.executable, "-m", "sim", "run", {str(SCENARIO)!r}, "--set", "horizon={horizon}",
+                       "--out", out, "--quiet"], capture_output=True, text=True)
+wall = time.perf_counter() - t0
+if proc.returncode:
+    sys.exit(proc.stderr)
+summary = json.load(open(out + "/summary.json"))
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({{"wall_s": wall, "peak_rss_mib": rss, "summary": summary}}))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    return json.loads(proc.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--horizons", default="1yr", help="comma-separated horizons (default: the full year)")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("campus-year-results.md")),
+                        help="results file ('-' for stdout only)")
+    args = parser.parse_args()
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    load0 = os.getloadavg()
+    rows = []
+    for h in args.horizons.split(","):
+        r = measure(h)
+        rows.append((h, r))
+        print(h, json.dumps({"wall_s": r["wall_s"], "peak_rss_mib": r["peak_rss_mib"],
+                             **{k: r["summary"][k] for k in KEYS}}), flush=True)
+    info = describe("numpy", "simpy")
+    lines = [
+        "# Campus-year benchmark: the 5 GW Trainium2 campus for a year, failures on",
+        "",
+        f"`.venv/bin/python benchmarks/campus_year.py --horizons {args.horizons}`",
+        "",
+        f"- date: {started}",
+        f"- machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM; load average "
+        f"{', '.join(f'{x:.2f}' for x in load0)} at the start, "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())} at the end (1, 5, 15 min)",
+        f"- Python {info['python']}, numpy {info['numpy']}, simpy {info['simpy']}, trnsim commit {info['commit']}",
+        "- each horizon: `python -m sim run scenarios/campus-5gw-year.yaml --set horizon=H --quiet`, in its own "
+        "subprocess; peak RSS is that process's `ru_maxrss`",
+        "",
+        "| horizon | wall s | peak RSS MiB | jobs submitted | completed | failures | restarts | events "
+        "| utilisation | of up | goodput | energy MWh | peak MW | cost $ | $/useful chip-h | $/useful PFLOP-day |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for h, r in rows:
+        s = r["summary"]
+        pflop = s["usd_per_useful_pflop_day"]
+        lines.append(
+            f"| {h} | {r['wall_s']:,.0f} | {r['peak_rss_mib']:,.0f} | {s['jobs_submitted']:,} | "
+            f"{s['jobs_completed']:,} | {s['failures']:,} | {s['restarts']:,} | {s['events']:,} | "
+            f"{s['utilisation']:.3f} | {s['utilisation_of_up']:.3f} | {s['goodput']:.3f} | {s['energy_mwh']:,.0f} | "
+            f"{s['peak_power_mw']:,.0f} | {s['cost_usd']:,.0f} | {s['usd_per_useful_chip_hour']:.2f} | "
+            f"{'-' if pflop is None else f'{pflop:,.0f}'} |")
+    text = "\n".join(lines) + "\n"
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text)
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
