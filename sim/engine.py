@@ -346,7 +346,7 @@ class Engine:
         self._running[p][j] = None
         self._pool_version[p] += 1
         if self._failing is not None:
-            self._failing[p].placed(j, alloc.instances, alloc.chips_each)
+            self._failing[p].placed(j, alloc)
         self._est_end[j] = self.env._now + plan.estimate_on[j][k] * slow
         if self._tracks_queue:
             self.policy.dequeued(j)
@@ -390,7 +390,7 @@ class Engine:
         self._earlier.append((j, begun, now, n_chips, work - saved, overhead))
         self.pools[p].release(alloc)
         if self._failing is not None:
-            self._failing[p].released(j, alloc.instances, alloc.chips_each)
+            self._failing[p].released(j, alloc)
         self.alloc[j] = None
         del self._running[p][j]
         self._pool_version[p] += 1
@@ -430,7 +430,7 @@ class Engine:
         p = self.pool[j]
         self.pools[p].release(alloc)
         if self._failing is not None:
-            self._failing[p].released(j, alloc.instances, alloc.chips_each)
+            self._failing[p].released(j, alloc)
         self.alloc[j] = None
         del self._running[p][j]
         self._pool_version[p] += 1

@@ -28,6 +28,8 @@ import zlib
 
 import numpy as np
 
+from sim.placement import Allocation
+
 CHECKPOINT_WRITE_S = 60.0  # C, DESIGN default (ESTIMATE; mlsysim's default)
 RESTART_OVERHEAD_S = 300.0  # R, DESIGN default (ESTIMATE; mlsysim's default)
 REPAIR_S = 4 * 3600.0  # DESIGN default (ESTIMATE)
@@ -136,19 +138,24 @@ class PoolFailures:
         self.pos[instance] = len(self.up)
         self.up.append(instance)
 
-    def placed(self, job: int, instances: list[int], chips_each: int) -> None:
-        if chips_each == self.chips_per_instance:
-            whole = self.whole
-            for i in instances:
-                whole[i] = job
-        else:
-            self.shared.setdefault(instances[0], {})[job] = None
+    def placed(self, job: int, alloc: Allocation) -> None:
+        self._hold(job, alloc, job)
 
-    def released(self, job: int, instances: list[int], chips_each: int) -> None:
-        if chips_each == self.chips_per_instance:
+    def released(self, job: int, alloc: Allocation) -> None:
+        self._hold(job, alloc, -1)
+
+    def _hold(self, job: int, alloc: Allocation, holder: int) -> None:
+        instances = alloc.instances
+        if alloc.chips_each == self.chips_per_instance:
             whole = self.whole
-            for i in instances:
-                whole[i] = -1
+            if alloc.runs is not None:  # large allocations: by slices
+                for lo, hi in alloc.runs:
+                    whole[lo:hi] = [holder] * (hi - lo)
+            else:
+                for i in instances:
+                    whole[i] = holder
+        elif holder >= 0:
+            self.shared.setdefault(instances[0], {})[job] = None
         else:
             on = self.shared[instances[0]]
             del on[job]

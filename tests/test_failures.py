@@ -219,9 +219,9 @@ failures: {mtbf_instance: 3d, repair: 2h}
 def test_nothing_is_placed_on_a_down_instance(tmp_path, policy, placement):
     real_placed = PoolFailures.placed
 
-    def placed(self, job, instances, chips_each):
-        assert all(self.pos[i] >= 0 for i in instances), f"job {job} placed on a down instance"
-        real_placed(self, job, instances, chips_each)
+    def placed(self, job, alloc):
+        assert all(self.pos[i] >= 0 for i in alloc.instances), f"job {job} placed on a down instance"
+        real_placed(self, job, alloc)
 
     with mock.patch.object(PoolFailures, "placed", placed):
         result = simulate_file(tmp_path, BUSY, f"scheduler.policy={policy}", f"scheduler.placement={placement}")

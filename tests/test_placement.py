@@ -492,12 +492,13 @@ def test_unknown_placement_is_refused(tmp_path):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, monkeypatch):
-    """first_fit and release of >= BULK instances sweep the tree once; the result must be the
-    instances, tree and counters that one update per instance gives."""
+    """first_fit and release of >= BULK instances fill runs of instances by slices; the result
+    must be the instances, tree and counters that one update per instance gives."""
     import sim.placement as placement_module
 
     rng = random.Random(seed)
-    bulk, single = new_pool("trn2u.48xlarge", 1000), new_pool("trn2u.48xlarge", 1000)
+    count = rng.choice([1000, 1024, 1004])  # a power of two, and not
+    bulk, single = new_pool("trn2u.48xlarge", count), new_pool("trn2u.48xlarge", count)
     live: list[tuple[Allocation, Allocation]] = []
     for _ in range(400):
         if live and rng.random() < 0.45:
@@ -518,3 +519,4 @@ def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, monkeypa
                 live.append((a, b))
         assert bulk._tree == single._tree
         assert (bulk.free_chips, bulk.whole_free) == (single.free_chips, single.whole_free)
+        assert bulk._whole == single._whole == bytearray(f == CPI for f in bulk.free_per_instance())
