@@ -60,6 +60,10 @@ def main() -> None:
         rows.append((h, r))
         print(h, json.dumps({"wall_s": r["wall_s"], "peak_rss_mib": r["peak_rss_mib"],
                              **{k: r["summary"][k] for k in KEYS}}), flush=True)
+        write(args, started, load0, rows)  # after every horizon: a long run cut short keeps the rest
+
+
+def write(args: argparse.Namespace, started: str, load0: tuple[float, float, float], rows: list) -> None:
     info = describe("numpy", "simpy")
     lines = [
         "# Campus-year benchmark: the 5 GW Trainium2 campus for a year, failures on",
@@ -92,8 +96,6 @@ def main() -> None:
         sys.stdout.write(text)
     else:
         Path(args.out).write_text(text)
-        print(f"wrote {args.out}")
-
 
 if __name__ == "__main__":
     main()
