@@ -3,6 +3,7 @@ counts, invariants under failures, and the `failures:` block through the CLI."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from unittest import mock
@@ -296,3 +297,14 @@ def test_a_bad_failures_value_is_refused(tmp_path):
     proc = run_cli("run", write_scenario(tmp_path, text), "--out", tmp_path / "out", "--quiet")
     assert proc.returncode == 2
     assert ": failures.repair: " in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_failures_are_the_same_across_hash_seeds(tmp_path):
+    path = write_scenario(tmp_path, BUSY)
+    summaries = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"out{hash_seed}"
+        run_cli("run", path, "--out", out, "--quiet", env={"PYTHONHASHSEED": hash_seed}, check=True)
+        summary = (out / "summary.json").read_text()
+        summaries.append({k: v for k, v in json.loads(summary).items() if k != "wall_s"})
+    assert summaries[0] == summaries[1]
