@@ -261,3 +261,35 @@ def test_fair_share_borrowing_limit_caps_what_a_queue_takes_from_idle_quota(tmp_
     run = run_scenario(tmp_path, scenario)
     # b may hold 8 + 4 chips: three jobs at once, the fourth when one ends
     assert starts(run) == {"b0": 0.0, "b1": 0.0, "b2": 0.0, "b3": 1 * H}
+
+
+def two_pools(policy: str, **scheduler) -> dict:
+    """An H100 pool (listed first) and a Trn2 pool; both jobs accept either accelerator."""
+    both = ["trainium2", "h100-sxm"]
+    return {
+        "name": f"known-{policy}", "seed": 1,
+        "cluster": {"pools": [{"name": "h100", "instance": "p5.48xlarge", "count": 2},
+                              {"name": "trn2", "instance": "trn2.48xlarge", "count": 1}]},
+        "workload": [{"jobs": [
+            {"id": "a", "submit": "0s", "chips": 16, "duration": "10h", "accelerator": both},
+            {"id": "b", "submit": "1s", "chips": 16, "duration": "10h", "accelerator": both},
+        ]}],
+        "scheduler": {"policy": policy, **scheduler},
+    }
+
+
+def test_hetero_places_on_the_best_throughput_per_dollar_that_fits(tmp_path):
+    # catalogue: Trn2 667 TFLOPS x 0.4 MFU at $35.76/h for 16 chips (119 per $/chip-h) against
+    # H100 989 x 0.4 at $55.04/h for 8 (57 per $): a goes to Trn2; b finds Trn2 full and takes
+    # H100: ceil(16 x 667 / 989) = 11 GPUs, rounded up to two whole 8-GPU instances
+    run = run_scenario(tmp_path, two_pools("hetero"))
+    assert _run_by_id(run, "pool") == {"a": "trn2", "b": "h100"}
+    assert _run_by_id(run, "chips_allocated") == {"a": 16, "b": 16}
+    # fifo takes the first pool in scenario order that fits
+    (tmp_path / "fifo").mkdir()
+    run = run_scenario(tmp_path / "fifo", two_pools("fifo"))
+    assert _run_by_id(run, "pool") == {"a": "h100", "b": "trn2"}
+    # a throughput matrix that favours H100 enough turns the choice round
+    (tmp_path / "matrix").mkdir()
+    run = run_scenario(tmp_path / "matrix", two_pools("hetero", throughput={"default": {"h100-sxm": 10, "trn2": 1}}))
+    assert _run_by_id(run, "pool") == {"a": "h100", "b": "trn2"}

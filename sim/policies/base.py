@@ -181,7 +181,7 @@ class Policy:
 
 _REGISTRY: dict[str, type[Policy]] = {}
 _BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf", "sim.policies.easy_backfill", "sim.policies.priority",
-                    "sim.policies.las", "sim.policies.fair_share")
+                    "sim.policies.las", "sim.policies.fair_share", "sim.policies.hetero")
 
 
 def register(cls: type[Policy]) -> type[Policy]:
