@@ -73,10 +73,15 @@ class DiscretisedLas(Policy):
         self._attained: dict[int, float] = {}  # chip-seconds before the current stretch (since promotion)
         self._since: dict[int, float] = {}  # running job -> start of its current stretch
         self._chips: dict[int, int] = {}  # running job -> chips held
+        self._pool: dict[int, int] = {}  # running job -> its pool
+        self._held: list[dict[int, int]] = [{} for _ in range(len(self._thresholds) + 1)]  # level -> pool -> chips
         self._last_span: dict[int, float] = {}
         self._stretch: dict[int, int] = {}  # counts a job's starts: tells a stale crossing timer
         self._waits: dict[int, int] = {}  # counts a job's entries to the queue: tells a stale promotion
         self._promoted: set[int] = set()  # in the top queue until they end
+        # (pool, level) -> ((pool version, demotions), fewest chips that preempting could not place)
+        self._failed: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
+        self._demotions = 0
         self._running: list[dict[int, None]] = [{} for _ in range(len(self._thresholds) + 1)]  # per level
         self._crossings: list[tuple[float, int, int]] = []  # (time, job, stretch)
         self._promotions: list[tuple[float, int, int]] = []  # (time, job, wait)
@@ -98,9 +103,10 @@ class DiscretisedLas(Policy):
         level = self._level.get(job, 0)
         if job in self._since:  # it was running: preempted, or killed by a failure
             span = now - self._since.pop(job)
-            self._attained[job] = self._attained.get(job, 0.0) + self._chips.pop(job) * span
+            chips = self._chips[job]
+            self._attained[job] = self._attained.get(job, 0.0) + chips * span
             self._last_span[job] = span
-            self._running[level].pop(job, None)
+            self._stop_running(job, level)
             if job not in self._promoted:
                 level = max(level, self.level_of(self._attained[job]))
         self._level[job] = level
@@ -114,19 +120,30 @@ class DiscretisedLas(Policy):
         self._order.remove((self._level[job], job))
 
     def ended(self, job: int) -> None:
-        self._running[self._level.pop(job)].pop(job, None)
-        for d in (self._attained, self._since, self._chips, self._last_span, self._stretch, self._waits):
+        self._stop_running(job, self._level.pop(job))
+        for d in (self._attained, self._since, self._last_span, self._stretch, self._waits):
             d.pop(job, None)
         self._promoted.discard(job)
 
-    def _started(self, view: QueueView, job: int) -> None:
+    def _stop_running(self, job: int, level: int) -> None:
+        del self._running[level][job]
+        pool = self._pool.pop(job)
+        self._held[level][pool] -= self._chips.pop(job)
+
+    def _run_at(self, job: int, level: int) -> None:
+        self._running[level][job] = None
+        held = self._held[level]
+        pool = self._pool[job]
+        held[pool] = held.get(pool, 0) + self._chips[job]
+
+    def _started(self, view: QueueView, job: int, pool: int) -> None:
         now = view.now
         alloc = view.allocation(job)
-        chips = alloc.chips_each * len(alloc.instances)
         level = self._level[job]
         self._since[job] = now
-        self._chips[job] = chips
-        self._running[level][job] = None
+        self._chips[job] = alloc.chips_each * len(alloc.instances)
+        self._pool[job] = pool
+        self._run_at(job, level)
         stretch = self._stretch[job] = self._stretch.get(job, 0) + 1
         self._push_crossing(job, level, now, stretch)
 
@@ -145,9 +162,11 @@ class DiscretisedLas(Policy):
             if self._stretch.get(job) != stretch or job not in self._since:
                 continue  # it ended or stopped since
             level = self._level[job]
+            self._demotions += 1
             del self._running[level][job]
+            self._held[level][self._pool[job]] -= self._chips[job]
             self._level[job] = level + 1
-            self._running[level + 1][job] = None
+            self._run_at(job, level + 1)
             self._push_crossing(job, level + 1, now, stretch)
 
     def _promote_due(self, now: float) -> None:
@@ -170,52 +189,68 @@ class DiscretisedLas(Policy):
         n_pools = len(view.pool_names)
         depth = self.scheduler.backfill_depth if self.scheduler is not None else 500
         order = self._order
-        last = None
-        scanned = 0
-        while scanned < depth:
-            i = 0 if last is None else order.bisect_right(last)
-            if i >= len(order):
-                break
-            last = order[i]
-            level, job = last
-            scanned += 1
-            lower = any(self._running[k] for k in range(level + 1, len(self._running)))
-            if not lower and not any(view.free_chips(p) for p in range(n_pools)):
+        levels = len(self._running)
+        failed = self._failed
+        no_fit: dict[int, int] = {}  # pool -> fewest chips that did not fit this pass (starts only shrink room)
+        since = self._since
+        running = self._running
+        lower_by_level = [any(running[k] for k in range(level + 1, levels)) for level in range(levels)]
+        free = view.free_chips
+        any_free = any(free(p) for p in range(n_pools))
+        for level, job in list(order.islice(0, depth)):  # jobs preempted in this pass wait for the next
+            if job in since:
+                continue  # started in this pass
+            lower = lower_by_level[level]
+            if not lower and not any_free:
                 break  # no chip free and nobody to preempt: no later job (same or lower queue) can start
-            pool = next((p for p in pools_of[job] if view.can_place(job, p)), None)
+            pool = None
+            for p in pools_of[job]:
+                chips = view.chips_on(job, p)
+                if chips < no_fit.get(p, chips + 1):
+                    if view.can_place(job, p):
+                        pool = p
+                        break
+                    no_fit[p] = chips
             if pool is not None:
                 yield Start(job, pool)
-                self._started(view, job)
+                self._started(view, job, pool)
+                any_free = any(free(p) for p in range(n_pools))
                 continue
             if not lower:
                 continue
             for pool in pools_of[job]:
-                victims = fewest_victims(view, job, pool, self._victim_order(view, pool, level))
-                if victims is not None:
-                    for victim in victims:
-                        yield Preempt(victim)
-                    yield Start(job, pool)
-                    self._started(view, job)
-                    break
+                chips = view.chips_on(job, pool)
+                stamp = (view.pool_version(pool), self._demotions)
+                seen = failed.get((pool, level))
+                if seen is not None and seen[0] == stamp and chips >= seen[1]:
+                    continue  # nothing ran, ended or moved queue since preemption could not place fewer chips
+                lower_chips = sum(self._held[k].get(pool, 0) for k in range(level + 1, levels))
+                if view.free_chips(pool) + lower_chips < chips:
+                    continue  # even stopping every lower job would not make room
+                victims = fewest_victims(view, job, pool, self._victim_order(pool, level))
+                if victims is None:
+                    failed[(pool, level)] = (stamp, chips)
+                    continue
+                for victim in victims:
+                    yield Preempt(victim)
+                yield Start(job, pool)
+                self._started(view, job, pool)
+                no_fit.pop(pool, None)  # the victims may have left room beyond what the job took
+                any_free = any(free(p) for p in range(n_pools))
+                lower_by_level = [any(running[k] for k in range(lv + 1, levels)) for lv in range(levels)]
+                break
         if self._crossings:
             view.wake_at(self._crossings[0][0])
         if self._promotions:
             view.wake_at(self._promotions[0][0])
 
-    def _victim_order(self, view: QueueView, pool: int, level: int) -> list[int]:
+    def _victim_order(self, pool: int, level: int) -> list[int]:
         """Running jobs on `pool` in queues below `level`: the lowest queue first, then the most
         recently started."""
         out = []
+        since = self._since
         for k in range(len(self._running) - 1, level, -1):
-            on_pool = [j for j in self._running[k] if view.allocation(j) is not None and _pool_of(view, j) == pool]
-            on_pool.sort(key=lambda j: -self._since[j])
+            on_pool = [j for j in self._running[k] if self._pool[j] == pool]
+            on_pool.sort(key=lambda j: -since[j])
             out.extend(on_pool)
         return out
-
-
-def _pool_of(view: QueueView, job: int) -> int:
-    pools = view.jobs.pools[job]
-    if len(pools) == 1:
-        return pools[0]
-    return next(p for p in pools if job in view.running_on(p))
-
