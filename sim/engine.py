@@ -227,7 +227,7 @@ class Engine:
             start = self._start
             for decision in self.policy.schedule(self.view):
                 if type(decision) is Start:
-                    start(decision[0], decision[1])
+                    start(decision[0], decision[1], decision[2])
                 elif type(decision) is Preempt:
                     self._preempt(decision[0])
                 else:
@@ -308,7 +308,7 @@ class Engine:
             return self.pools[pool].can_place(self._chips_on[job][0])
         return self.pools[pool].can_place(self._chips_on[job][pools.index(pool)])
 
-    def _start(self, j: int, p: int) -> None:
+    def _start(self, j: int, p: int, given: Allocation | None = None) -> None:
         if self.state[j] != QUEUED:
             raise PolicyError(f"policy started job {j} which is not queued")
         pools = self._job_pools[j]
@@ -320,7 +320,10 @@ class Engine:
             raise PolicyError(f"policy started job {j} on pool {p}, which it does not accept")
         chips = self._chips_on[j][k]
         pool = self.pools[p]
-        alloc = self.place(pool, chips)
+        if given is None:
+            alloc = self.place(pool, chips)
+        else:
+            alloc = self._given(pool, j, chips, given)
         if alloc is None:
             raise PolicyError(f"policy started job {j} on pool {pool.name}, which has no room for {chips} chips")
         tier = alloc.tier
@@ -373,6 +376,19 @@ class Engine:
         ev._ok = True
         ev._value = (j, gen, final)
         heappush(self._queue, (self.env._now + run, NORMAL, next(self._eid), ev))
+
+    @staticmethod
+    def _given(pool: PoolState, j: int, chips: int, alloc: Allocation) -> Allocation:
+        """Take the allocation a policy chose, after checking it is one the pool could give."""
+        k = len(alloc.instances)
+        want = (1, chips) if chips <= pool.cpi else (-(-chips // pool.cpi), pool.cpi)
+        if (k, alloc.chips_each) != want or len(set(alloc.instances)) != k:
+            raise PolicyError(f"policy gave job {j} ({chips} chips) an allocation of {k} x {alloc.chips_each} chips")
+        try:
+            pool.occupy(alloc)
+        except (ValueError, IndexError) as exc:
+            raise PolicyError(f"policy gave job {j} an allocation that is not free: {exc}") from None
+        return Allocation(list(alloc.instances), alloc.chips_each, pool.tier_of(list(alloc.instances)))
 
     def _preempt(self, j: int) -> None:
         """Stop job j: keep the work up to its last checkpoint, release its chips, requeue it."""

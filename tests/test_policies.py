@@ -293,3 +293,43 @@ def test_hetero_places_on_the_best_throughput_per_dollar_that_fits(tmp_path):
     (tmp_path / "matrix").mkdir()
     run = run_scenario(tmp_path / "matrix", two_pools("hetero", throughput={"default": {"h100-sxm": 10, "trn2": 1}}))
     assert _run_by_id(run, "pool") == {"a": "h100", "b": "trn2"}
+
+
+# Two 16-chip instances. a and a2 leave 8 chips of instance 1 free; b (head) waits for instance 0;
+# c needs both instances; d would fit instance 1 now, for 12 h.
+SECOND_IN_LINE = [
+    {"id": "a", "submit": "0s", "chips": 16, "duration": "4h"},
+    {"id": "a2", "submit": "0s", "chips": 8, "duration": "10h"},
+    {"id": "b", "submit": "1s", "chips": 16, "duration": "1h"},
+    {"id": "c", "submit": "2s", "chips": 32, "duration": "1h"},
+    {"id": "d", "submit": "3s", "chips": 8, "duration": "12h"},
+]
+
+
+def test_easy_protects_only_the_head_and_may_delay_the_second_in_line(tmp_path):
+    run = run_scenario(tmp_path, instances("easy_backfill", 2, SECOND_IN_LINE))
+    # d does not touch instance 0, where b is reserved at 4 h: backfilled at 3 s. c, head from 4 h,
+    # needs instance 1 whole, which d holds until 12 h 3 s.
+    assert starts(run) == {"a": 0.0, "a2": 0.0, "b": 4 * H, "c": 12 * H + 3, "d": 3.0}
+
+
+def test_conservative_backfill_delays_no_reservation(tmp_path):
+    run = run_scenario(tmp_path, instances("conservative_backfill", 2, SECOND_IN_LINE))
+    # reservations in order: b at 4 h (instance 0), c at 10 h (both instances: a2 ends then), and d
+    # would overlap c's hour on instance 1 if it started now: it is reserved after c, at 11 h
+    assert starts(run) == {"a": 0.0, "a2": 0.0, "b": 4 * H, "c": 10 * H, "d": 11 * H}
+
+
+def test_conservative_backfill_fills_holes_that_delay_nobody(tmp_path):
+    run = run_scenario(tmp_path, one_instance("conservative_backfill", BACKFILL_HOLE))
+    # as EASY: c (5 h) ends before b's reservation at 10 h; d (20 h) would overlap it
+    assert starts(run) == {"a": 0.0, "b": 10 * H, "c": 2.0, "d": 12 * H}
+
+
+def test_conservative_backfill_compresses_when_a_job_ends_before_its_estimate(tmp_path):
+    jobs = [dict(j) for j in BACKFILL_HOLE]
+    jobs[0]["requested"] = "20h"  # a ends at 10 h, not 20 h as requested
+    run = run_scenario(tmp_path, one_instance("conservative_backfill", jobs, estimate="trace"))
+    # planned: b at 20 h; a's early end at 10 h rebuilds the plan and b starts then. d (20 h) was
+    # reserved after b and starts when b and c have ended
+    assert starts(run) == {"a": 0.0, "b": 10 * H, "c": 2.0, "d": 12 * H}

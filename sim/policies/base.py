@@ -22,10 +22,13 @@ STATE_NAMES = ("queued", "running", "completed", "failed", "killed", "rejected")
 
 
 class Start(NamedTuple):
-    """Start `job` on pool index `pool` (the engine places it with the scenario's placement)."""
+    """Start `job` on pool index `pool`. The engine places it with the scenario's placement, or,
+    when `allocation` is given (one a policy found with `place_on` on a projection), exactly
+    there — for policies that must keep instances free for reservations."""
 
     job: int
     pool: int
+    allocation: Any = None
 
 
 class Preempt(NamedTuple):
@@ -181,7 +184,8 @@ class Policy:
 
 _REGISTRY: dict[str, type[Policy]] = {}
 _BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf", "sim.policies.easy_backfill", "sim.policies.priority",
-                    "sim.policies.las", "sim.policies.fair_share", "sim.policies.hetero")
+                    "sim.policies.las", "sim.policies.fair_share", "sim.policies.hetero",
+                    "sim.policies.conservative_backfill")
 
 
 def register(cls: type[Policy]) -> type[Policy]:
