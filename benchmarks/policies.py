@@ -189,7 +189,8 @@ def main() -> None:
         return
     from sim.policies import base as policies
 
-    names = args.policies.split(",") if args.policies else ["fifo"] + [p for p in policies.names() if p != "fifo"]
+    chosen = args.policies.split(",") if args.policies else policies.names()
+    names = ["fifo"] + [p for p in chosen if p != "fifo"]  # fifo always: the other ratio's reference
     command = shlex.join(["benchmarks/policies.py", *sys.argv[1:]])
     base = run_child("baseline", args.jobs)
     print(f"baseline {args.jobs / base['wall_s']:,.0f} jobs/s", file=sys.stderr)

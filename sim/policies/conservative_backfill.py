@@ -6,7 +6,8 @@ submission order, each at the earliest time at which one placement of it stays f
 whole estimated run, given the running jobs' estimated ends and the reservations before it.
 A job whose reservation is now starts — at exactly the reserved instances (`Start` with an
 allocation), so later reservations stay valid. Placements are found with the scenario's real
-placement function on a projection: the per-instance minimum of free chips over the window.
+placement function: where it would place the job at that time, if that stays free for the
+run; otherwise on a projection holding the per-instance minimum of free chips over the run.
 
 The plan (one profile per pool: a copy of the free state per breakpoint in time) is kept
 between passes. An arrival adds one reservation behind the others. When reality leaves the
@@ -175,6 +176,14 @@ class ConservativeBackfill(Policy):
             window = profile.window(a, t + shortest)
             if any(not states[i].can_place(chips) for i in window):
                 continue
+            # first where the placement would put it at t; if that is not free for the whole run,
+            # the placement on the window's per-instance minimum of free chips
+            alloc = view.place_on(states[a].copy(), job, pool)
+            if alloc is None:
+                continue
+            end = t + view.estimate(job, pool, alloc)
+            if all(_holds(states[i], alloc) for i in profile.window(a, end)):
+                return t, a, end, alloc
             projected = states[a].copy()
             for i in window:
                 if i != a:
