@@ -127,14 +127,19 @@ def make_executor(scheduler: str | None, workers: int, serial: bool):
               help="A key path and its values (commas outside brackets split them); repeat for more axes.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Sweep directory: rows/, sweep.parquet (a rerun resumes here).")
+@click.option("--metric", "metrics", multiple=True, metavar="KEY",
+              help="Summary key to draw in sweep.png against the first --grid axis (repeatable; "
+                   "default p95_wait_s and utilisation).")
 @executor_options
-def sweep(scenario: Path, grids: tuple[str, ...], out: Path, seeds: int | None, seed: int | None,
-          sets: tuple[str, ...], ci: bool, scheduler: str | None, workers: int, serial: bool, force: bool,
-          quiet: bool) -> None:
+def sweep(scenario: Path, grids: tuple[str, ...], out: Path, metrics: tuple[str, ...], seeds: int | None,
+          seed: int | None, sets: tuple[str, ...], ci: bool, scheduler: str | None, workers: int, serial: bool,
+          force: bool, quiet: bool) -> None:
     """Run SCENARIO at every combination of --grid values, for --seeds seeds each."""
     from sim import sweep as sweeping
+    from sim.report import fan
 
     try:
+        drawn = fan.metrics_of(metrics)
         axes = [sweeping.parse_grid(g) for g in grids]
         sweeping.grid_points(axes)  # duplicate paths are bad input before anything runs
         base = loader.load(scenario, sets, ci=ci)
@@ -152,13 +157,16 @@ def sweep(scenario: Path, grids: tuple[str, ...], out: Path, seeds: int | None, 
     except InputError as exc:
         fail_input(exc)
     failed = report_errors(result.rows)
+    figure = fan.draw(result.rows, [a.path for a in axes], out / "sweep.png", title=f"{base.model.name}: sweep",
+                      metrics=drawn)
     if quiet:
         click.echo(str(out))
     else:
         print_sweep(result.rows, [a.path for a in axes])
         click.echo(f"ran {result.ran} runs ({where}), reused {result.skipped} from {out / 'rows'}; "
                    f"{failed} failed")
-        click.echo(f"results: {result.table}  ({len(result.rows)} rows; one per run in {out / 'rows'})")
+        click.echo(f"results: {result.table}  ({len(result.rows)} rows; one per run in {out / 'rows'})"
+                   + (f"; fan of curves: {figure}" if figure else ""))
     sys.exit(1 if failed else 0)
 
 
