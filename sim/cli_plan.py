@@ -87,7 +87,9 @@ def describe(result: Any, scenario: Path, where: str) -> list[str]:
                      f"({probe.chips or 0:,} chips)")
     lines.append(f"searched {vary.path} = {show_size(vary, 0)} .. {show_size(vary, len(vary.values) - 1)} "
                  f"({len(vary.values)} sizes{'; ' + vary.step_note if vary.step_note else ''}): "
-                 f"{len(result.probes)} sizes run, {len(result.probes) * n} runs ({where})")
+                 f"{len(result.probes)} sizes run, {len(result.probes) * n} runs"
+                 + (f" ({result.ran} new, {len(result.probes) * n - result.ran} reused)"
+                    if result.ran != len(result.probes) * n else "") + f" ({where})")
     lines.append("")
     lines.append(f"| SLO | mean | 90 % bound | met at {show_size(vary, probe.index)} |")
     lines.append("|---|---:|---:|---|")

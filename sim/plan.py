@@ -296,6 +296,7 @@ class Plan:
     slos: list[Slo]
     seeds: list[int]
     probes: dict[int, Probe] = field(default_factory=dict)
+    ran: int = 0  # runs made by this command; the others were reused from --out's rows
     answer: int | None = None  # index into vary.values
     closest: int | None = None
     verdict: str = ""
@@ -359,6 +360,7 @@ def plan(scenario: Path, vary_text: str, slo_texts: list[str], seeds: list[int],
         return probe
 
     result.answer, result.closest, result.verdict = search(vary, slos, evaluate)
+    result.ran = rows.added
     rows.rebuild()
     return result
 

@@ -194,6 +194,7 @@ class Rows:
     def __init__(self, out: Path | None):
         self.out = out
         self.rows: dict[str, dict[str, Any]] = {}
+        self.added = 0  # rows written by this command (the rest were there already)
         if out is not None and (out / "rows").is_dir():
             import pyarrow.parquet as pq
 
@@ -210,6 +211,7 @@ class Rows:
 
     def add(self, row: dict[str, Any]) -> None:
         self.rows[row["run_key"]] = row
+        self.added += 1
         if self.out is None:
             return
         import pyarrow.parquet as pq

@@ -172,7 +172,7 @@ def test_lesson_7_plan_with_a_surge_and_recovery(tmp_path):
     assert first[0].startswith("answer: cluster.pools.0.ultraservers = 6 (384 chips) meets p95_wait<=2h")
     assert first[1].startswith("answer: cluster.pools.0.ultraservers = 7 (448 chips) meets p99_wait<=4h")
     assert first[2].startswith("answer: cluster.pools.0.ultraservers = 6 (384 chips) meets p99_wait<=4h")
-    assert "5 sizes run, 25 runs" in out[1].stdout and (tmp_path / "lesson7" / "knee.png").is_file()
+    assert "5 sizes run, 25 runs (5 new, 20 reused)" in out[1].stdout and (tmp_path / "lesson7" / "knee.png").is_file()
     assert len(list((tmp_path / "lesson7" / "rows").glob("*.parquet"))) == 30, "the p99 plan reused the p95 runs"
     from sim.scenario.units import parse_time
 
