@@ -289,8 +289,12 @@ class Executor:
         self.cluster = None
 
     def __enter__(self) -> Executor:
-        if self.serial:
-            return self
+        return self
+
+    def start(self) -> None:
+        """Start (or connect to) the dask cluster: on the first run to do, not for a full resume."""
+        if self.serial or self.client is not None:
+            return
         quiet_dask()
         import dask
         from dask.distributed import Client, LocalCluster
@@ -307,7 +311,6 @@ class Executor:
             self.__exit__(None, None, None)
             where = f"--scheduler {self.scheduler}" if self.scheduler else "local dask cluster"
             raise InputError(Problem(f"{where}: cannot connect: {exc}")) from None
-        return self
 
     def __exit__(self, *exc: object) -> None:
         with contextlib.suppress(Exception):
@@ -321,6 +324,8 @@ class Executor:
     def describe(self) -> str:
         if self.serial:
             return "in this process"
+        if self.client is None:
+            return "no cluster needed: every run was already done"
         if self.scheduler:
             n = len(self.client.scheduler_info().get("workers", {})) if self.client else 0
             return f"{self.scheduler} ({n} workers)"
@@ -334,6 +339,7 @@ class Executor:
             return
         from dask.distributed import as_completed
 
+        self.start()
         futures = {self.client.submit(run_one, t.scenario, t.seed, key=f"trnsim-run-{t.key}", pure=False): t
                    for t in tasks}
         for future in as_completed(futures):
