@@ -158,6 +158,10 @@ class Engine:
         self._requeued: list[int] = []
         self._preempt_overhead = 0.0 if policy.scheduler is None else float(policy.scheduler.preempt_overhead)
         self._capacity = sum(p.capacity for p in pools)
+        self._tracks_running = policy.tracks_running
+        self._wakes: set[float] = set()  # times a policy asked for a pass at (wake_at), not yet reached
+        self._wake_callbacks = [self._wake]
+        self._last_change = 0.0  # time of the last arrival or completion: the run's end without a horizon
 
     # --- arrivals --------------------------------------------------------------------------
     def _schedule_arrival(self) -> None:
@@ -191,6 +195,7 @@ class Engine:
             if tracks:
                 self.policy.enqueued(j)
         self._next_arrival = hi
+        self._last_change = self.env._now
         if hi < n:
             self._schedule_arrival()
         self._request_pass()
@@ -238,6 +243,26 @@ class Engine:
         self._record()
         if self.progress is not None and not self.events & 8191:
             self.progress(self.env._now, self.completed, self.n, self.events)
+
+    def wake_at(self, t: float) -> None:
+        """A policy's timer: run a scheduling pass at time t (a LAS threshold crossing, a promotion).
+
+        One event per distinct time; a timer that turns out not to be needed costs one empty pass.
+        """
+        if t <= self.env._now or t in self._wakes or t == math.inf or (self.horizon is not None and t > self.horizon):
+            return
+        self._wakes.add(t)
+        ev = Event(self.env)
+        ev.callbacks = self._wake_callbacks
+        ev._ok = True
+        ev._value = t
+        heappush(self._queue, (t, NORMAL, next(self._eid), ev))
+
+    def _wake(self, ev: simpy.Event) -> None:
+        self._wakes.discard(ev._value)
+        if self.pending or self.running:
+            self.events += 1
+            self._request_pass()
 
     # --- what the policy's view shows (sim.policies.base.Capacity) ---------------------------
     def now(self) -> float:
@@ -413,13 +438,15 @@ class Engine:
         del self._running[p][j]
         self._pool_version[p] += 1
         self.state[j] = final
-        self.end[j] = self.env._now
+        self.end[j] = self._last_change = self.env._now
         self.completed += 1
         n_chips = self.chips_allocated[j]
         self.busy -= n_chips
         self.running -= 1
         if self.watts is not None:
             self.watts -= n_chips * self._per_chip_w[p]
+        if self._tracks_running:
+            self.policy.ended(j)
         self._request_pass()
 
     # --- recording ---------------------------------------------------------------------------
@@ -470,6 +497,7 @@ class Engine:
             self._record()
         else:
             self.env.run()
+        end_time = self.env.now if self.horizon is not None else self._last_change
         if self.progress is not None:
             self.progress(self.env.now, self.completed, self.n, self.events)
         segment_start = list(self.start)
@@ -482,5 +510,5 @@ class Engine:
         for j, c in self._restarts.items():
             restarts[j] = c
         return Outcome(self.state, self.start, self.end, self.pool, self.chips_allocated, self.tier,
-                       self.slowdown, self.series(), self.env.now, self.events, segment_start, self._earlier,
+                       self.slowdown, self.series(), end_time, self.events, segment_start, self._earlier,
                        preemptions, restarts)

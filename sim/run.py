@@ -156,7 +156,7 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         submit=tuple(jobs.submit), chips=tuple(jobs.chips),
         requested=tuple(r if r is not None else d for r, d in zip(jobs.requested, jobs.duration, strict=True)),
         priority=tuple(jobs.priority), user=tuple(u or "" for u in jobs.user),
-        queue=tuple(q or "" for q in jobs.queue), pools=tuple(pools_col))
+        queue=tuple(q or "" for q in jobs.queue), entry=tuple(jobs.entry), pools=tuple(pools_col))
     checkpoint_s = None
     if any(not math.isinf(t) for t in interval_of.values()):
         checkpoint_s = [interval_of[spec] for spec in jobs.checkpoint_interval]
@@ -207,13 +207,15 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
     plan, rejected = plan_jobs(loaded, jobs, shapes)
     policy_cls = policies.get(m.scheduler.policy)
     policy = policy_cls(policy_cls.Options.model_validate(m.scheduler.options), m.scheduler)
+    policy.pools = tuple(shapes)
     slow = m.cluster.topology.slowdown
     engine = Engine(plan, pools, policy, PLACEMENTS[m.scheduler.placement],
                     [getattr(slow, t) for t in TIER_NAMES], economics.power_model(m.cluster, shapes),
                     horizon=m.horizon, progress=progress)
     outcome = engine.run()
     wall = time.perf_counter() - t0
-    result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected, assumptions(loaded, shapes), wall, {})
+    result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected,
+                    assumptions(loaded, shapes) + policy.assumptions(), wall, {})
     result.summary = metrics.summarise(result)
     result.summary["version"] = __version__
     result.summary["scenario_sha256"] = scenario_sha256(loaded.resolved_yaml(seed))
