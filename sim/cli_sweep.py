@@ -94,7 +94,7 @@ def report_errors(rows: list[dict[str, Any]]) -> int:
 
 _executor_options = [
     click.option("--seeds", type=click.IntRange(min=1), default=None,
-                 help="Seeds per point: seed ... seed+N-1."),
+                 help="Seeds per point: seed ... seed+N-1 (default: 1 for sweep, 5 for plan)."),
     click.option("--seed", type=click.IntRange(min=0), help="First seed (default: the scenario's seed:)."),
     click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable)."),
     click.option("--ci", is_flag=True, help="Apply the scenario's ci: block (its short form)."),
