@@ -220,3 +220,12 @@ def _add_trace_commands() -> None:
 
 
 _add_trace_commands()
+
+
+def _add_compare_command() -> None:
+    from sim.cli_compare import compare
+
+    main.add_command(compare)
+
+
+_add_compare_command()
