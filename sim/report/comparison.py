@@ -178,6 +178,13 @@ def build(variants: list[Variant]) -> Document:
         blocks.append(Paragraph(f"The clusters differ in size ({', '.join(f'{c:,}' for c in sizes)} chips): "
                                 "utilisation is each run's busy chips over its own installed chips."))
     sections = [Section("Inputs", blocks)]
+    sections.append(Section("Figures", [
+        Figure("utilisation.png", "utilisation over time, overlaid",
+               "Busy chips as a share of installed chips, time-averaged over "
+               f"{BINS} bins of the longest run" + ("; the band spans the seeds." if seeds > 1 else ".")),
+        Figure("wait_cdf.png", "wait CDFs", "Waits of started jobs."),
+        Figure("metrics.png", "headline metrics",
+               "Error bars: 95 % confidence intervals over seeds." if seeds > 1 else "")]))
     sections.append(Section("Side by side", [
         Table(["metric"] + [v.label for v in variants],
               [[label] + [value(v.metric(key), kind) for v in variants] for key, label, kind in METRICS],
@@ -186,13 +193,6 @@ def build(variants: list[Variant]) -> Document:
         Table(["metric"] + [f"{v.label} − {base.label}" for v in variants[1:]],
               [[label] + [difference(base, v, key, kind) for v in variants[1:]] for key, label, kind in METRICS],
               set(range(1, len(variants))))]))
-    sections.append(Section("Figures", [
-        Figure("utilisation.png", "utilisation over time, overlaid",
-               "Busy chips as a share of installed chips, time-averaged over "
-               f"{BINS} bins of the longest run" + ("; the band spans the seeds." if seeds > 1 else ".")),
-        Figure("wait_cdf.png", "wait CDFs", "Waits of started jobs."),
-        Figure("metrics.png", "headline metrics",
-               "Error bars: 95 % confidence intervals over seeds." if seeds > 1 else "")]))
     notes = ["Run directories are read from their files (summary.json, jobs.parquet, timeseries.csv, "
              "scenario.yaml), never re-run.",
              "A scenario given here runs in this process with the seeds listed (`--seeds N`: seed … seed+N−1)."]

@@ -107,6 +107,18 @@ def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[s
              ["rows skipped (traces)", f"{s.get('rows_skipped', 0):,}"]]
     sections.append(Section("Headline", [Table(["metric", "value"], rows, {1})]))
 
+    # --- utilisation and queue
+    figs_blocks = []
+    if len(run.series["t_s"]):
+        plots.utilisation(run.series, run.chips, f"{run.name}: chips busy and queued", figs.path("utilisation.png"))
+        plots.queue_length(run.series, f"{run.name}: queue length", figs.path("queue.png"))
+        figs_blocks = [
+            figs.block("utilisation.png", "utilisation over time",
+                       "Busy chips, queued demand (chips requested by waiting jobs) stacked above, installed "
+                       "capacity dashed."),
+            figs.block("queue.png", "queue length over time", "Jobs waiting and jobs running.")]
+    sections.insert(0, Section("Utilisation and queue", figs_blocks))
+
     # --- scenario
     blocks: list[Any] = []
     if ctx.pools:
@@ -131,18 +143,6 @@ def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[s
     sections.append(Section("Scenario", blocks))
     if ctx.assumptions:
         sections.append(Section("Assumptions (ESTIMATE where marked)", [Bullets(ctx.assumptions)]))
-
-    # --- utilisation and queue
-    figs_blocks = []
-    if len(run.series["t_s"]):
-        plots.utilisation(run.series, run.chips, f"{run.name}: chips busy and queued", figs.path("utilisation.png"))
-        plots.queue_length(run.series, f"{run.name}: queue length", figs.path("queue.png"))
-        figs_blocks = [
-            figs.block("utilisation.png", "utilisation over time",
-                       "Busy chips, queued demand (chips requested by waiting jobs) stacked above, installed "
-                       "capacity dashed."),
-            figs.block("queue.png", "queue length over time", "Jobs waiting and jobs running.")]
-    sections.append(Section("Utilisation and queue", figs_blocks))
 
     # --- waits and JCT by size class
     class_rows = []
