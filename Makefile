@@ -8,7 +8,7 @@ run:
 	$(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q -e . && $(VENV)/bin/trnsim run scenarios/quickstart.yaml
 
 test:
-	$(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q -e '.[dev]' && $(VENV)/bin/python -m pytest -q
+	bash .ci/chromium.sh && $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q -e '.[dev]' && $(VENV)/bin/python -m pytest -q
 
 lint:
 	$(VENV)/bin/ruff check .

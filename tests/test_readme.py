@@ -15,9 +15,11 @@ def _readme() -> str:
 def test_ci_runs_the_readme_test_command():
     readme = _readme()
     ci = (ROOT / ".ci" / "run").read_text()
-    test_line = next(line for line in readme.splitlines() if "'.[dev]'" in line and line.startswith("python3"))
+    test_line = next(line for line in readme.splitlines()
+                     if "'.[dev]'" in line and "pytest" in line and not line.startswith(("#", "`")))
     command = test_line.replace("python3", "$PYTHON")
     assert command in ci, f"README test command {test_line!r} is not what .ci/run runs"
+    assert test_line.startswith("bash .ci/chromium.sh && python3 -m venv"), "the browser test needs chromium"
 
 
 def test_readme_run_command_runs_the_quickstart():
