@@ -149,9 +149,9 @@ def plan(inputs: list[Path], *, policies: str | None = None, seeds: int = 1, see
     if runs and seeds > 1:
         raise InputError(Problem(f"--seeds: {runs[0]} is a run directory (one seed, already run); "
                                  "--seeds applies to scenarios"))
-    if runs and (sets or ci or seed is not None):
+    if len(runs) == len(inputs) and (sets or ci or seed is not None):
         flag = "--set" if sets else "--ci" if ci else "--seed"
-        raise InputError(Problem(f"{flag}: applies to scenarios, and {runs[0]} is a run directory"))
+        raise InputError(Problem(f"{flag}: applies to scenarios, and every input is a run directory"))
     variants: list[Variant] = []
     problems: list[Problem] = []
     for path in inputs:

@@ -54,18 +54,31 @@ def _magnitude(x: float, kind: str) -> str:
     return f"{x:,.3g}"
 
 
-def difference(base: Variant, other: Variant, key: str, kind: str) -> str:
-    """other − base, with its relative size and (several seeds) a paired or unpaired 95 % CI."""
+def difference_estimate(base: Variant, other: Variant, key: str) -> tuple[float | None, float | None, bool]:
+    """(other − base, half-width of its 95 % CI or None, paired?).
+
+    Variants run with the same seeds are paired by seed (the same seed draws the same jobs, so
+    the per-seed differences cancel the workload's own noise); otherwise the two half-widths
+    are combined as independent.
+    """
     a, b = base.metric(key), other.metric(key)
     if a.mean is None or b.mean is None:
-        return "unknown"
+        return None, None, False
     d = b.mean - a.mean
-    half = None
-    if base.seeds == other.seeds and len(base.runs) > 1:  # paired by seed: same seed, same jobs
-        half = estimate([r2.summary[key] - r1.summary[key] for r1, r2 in zip(base.runs, other.runs,
-                                                                             strict=True)]).half
-    elif a.half is not None and b.half is not None:  # independent runs: combined, at the smaller df
-        half = float(np.hypot(a.half, b.half))
+    if base.seeds == other.seeds and len(base.runs) > 1:
+        diffs = [r2.summary[key] - r1.summary[key] for r1, r2 in zip(base.runs, other.runs, strict=True)]
+        return d, estimate(diffs).half, True
+    if a.half is not None and b.half is not None:
+        return d, float(np.hypot(a.half, b.half)), False
+    return d, None, False
+
+
+def difference(base: Variant, other: Variant, key: str, kind: str) -> str:
+    """other − base, with its relative size and (several seeds) its 95 % CI."""
+    d, half, _ = difference_estimate(base, other, key)
+    if d is None:
+        return "unknown"
+    a = base.metric(key)
     if d == 0 and not half:
         return "0"
     sign = "+" if d > 0 else "−" if d < 0 else "±"
@@ -208,8 +221,13 @@ def as_json(variants: list[Variant]) -> dict[str, Any]:
         for key, _, _ in METRICS:
             e = v.metric(key)
             metrics[key] = {"mean": e.mean, "ci95_half": e.half, "n": e.n}
+        diffs = {}
+        if v is not variants[0]:
+            for key, _, _ in METRICS:
+                d, half, paired = difference_estimate(variants[0], v, key)
+                diffs[key] = {"mean": d, "ci95_half": half, "paired": paired}
         out.append({"label": v.label, "source": v.source, "kind": v.kind, "policy": v.policy, "seeds": v.seeds,
-                    "metrics": metrics, "runs": [r.summary for r in v.runs]})
+                    "metrics": metrics, "difference_from_first": diffs, "runs": [r.summary for r in v.runs]})
     return {"variants": out}
 
 
