@@ -112,7 +112,7 @@ def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: t
         click.echo(str(written))
         return
     _print_summary(result.summary, loaded.model.name)
-    click.echo(f"results: {written}  (report.md, summary.json, jobs.parquet, timeseries.csv, plots/)")
+    click.echo(f"results: {written}  (report.html, report.md, summary.json, jobs.parquet, timeseries.csv, plots/)")
 
 
 def _print_summary(summary: dict, name: str) -> None:
