@@ -60,12 +60,20 @@ def cdf_points(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, np.arange(1, n + 1) / n
 
 
-def _finish(fig, ax, path: Path, title: str, legend: str | None = "best") -> Path:
+def margins(fig, left: float = 0.8, right: float = 0.2, top: float = 0.4, bottom: float = 0.55,
+            wspace: float | None = None, hspace: float | None = None) -> None:
+    """Fixed margins in inches: tight_layout measures every label and costs more than the drawing."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h, bottom=bottom / h,
+                        wspace=wspace, hspace=hspace)
+
+
+def _finish(fig, ax, path: Path, title: str, legend: str | None = "best", **margin: float) -> Path:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     if legend and ax.get_legend_handles_labels()[0]:
         ax.legend(loc=legend, fontsize=8)
-    fig.tight_layout()
+    margins(fig, **margin)
     fig.savefig(path)
     _pyplot().close(fig)
     return path
@@ -154,7 +162,7 @@ def tiers(shares: np.ndarray, tier_names: list[str], class_labels: list[str], ti
     ax.xaxis.set_major_formatter(_percent_formatter())
     ax.set_xlabel("share of the class's chip-hours, by the lowest tier holding the job")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    return _finish(fig, ax, path, title, None)
+    return _finish(fig, ax, path, title, None, left=1.25, right=1.3, bottom=0.6)
 
 
 def power_cost(series: dict[str, Any], capacity: int, cost_usd: float | None, window: tuple[float, float],
@@ -193,7 +201,7 @@ def power_cost(series: dict[str, Any], capacity: int, cost_usd: float | None, wi
         ax2.legend(loc="upper left", fontsize=8)
         ax2.set_ylim(bottom=0)
     axes[-1, 0].set_xlabel(f"simulated time ({unit})")
-    fig.tight_layout()
+    margins(fig, left=0.85, hspace=0.12)
     fig.savefig(path)
     plt.close(fig)
     return path
@@ -240,14 +248,15 @@ def failures(series: dict[str, Any], lost_chip_h: np.ndarray, restarts: np.ndarr
     ax.barh(y, lost_chip_h, color="#dd8452")
     for yi, (lost, r) in enumerate(zip(lost_chip_h, restarts, strict=True)):
         if lost > 0 or r > 0:
-            ax.text(lost, yi, f" {int(r):,} restarts", va="center", fontsize=8)
+            ax.text(lost, yi, f" {int(r):,} restart{'s' if r != 1 else ''}", va="center", fontsize=8)
+    ax.set_xlim(0, max(float(np.max(lost_chip_h)), 1e-9) * 1.4)
     ax.set_yticks(y, [f"{c} chip{'s' if c != '1' else ''}" for c in class_labels])
     ax.invert_yaxis()
     ax.set_xlabel("chip-hours of work lost")
     ax.grid(alpha=0.3, axis="x")
     ax.set_title("lost work by job size")
     fig.suptitle(title)
-    fig.tight_layout()
+    margins(fig, left=0.7 if show_down else 1.25, top=0.7, wspace=0.55 if show_down else None)
     fig.savefig(path)
     plt.close(fig)
     return path
