@@ -22,6 +22,7 @@ class _Progress:
         self.task = None
         self.current: tuple[str, int] | None = None
         self.finished = 0
+        self.run_events = 0
 
     def __call__(self, variant, k: int, now: float, done: int, total: int, events: int) -> None:
         if not self.enabled:
@@ -34,6 +35,7 @@ class _Progress:
                 self.finished += 1
             self.current = key
             self.run_t0 = time.perf_counter()
+            self.run_events = events
         if self.bar is None:
             if time.perf_counter() - self.t0 < 1.0:
                 return
@@ -50,10 +52,10 @@ class _Progress:
             self.bar.start()
             self.task = self.bar.add_task("", total=self.total)
         elapsed = time.perf_counter() - self.run_t0
-        rate = events / elapsed if elapsed > 0 else 0.0
+        rate = f"  {(events - self.run_events) / elapsed:,.0f} events/s" if elapsed > 0.2 else ""
         self.bar.update(self.task, completed=self.finished,
                         description=f"{variant.label} seed {variant.seeds[k]}: t={format_duration(now)}  "
-                                    f"jobs {done:,}/{total:,}  {rate:,.0f} events/s")
+                                    f"jobs {done:,}/{total:,}{rate}")
 
     def close(self) -> None:
         if self.bar is not None:

@@ -105,9 +105,17 @@ def _curves(variants: list[Variant]) -> tuple[np.ndarray, list[tuple[np.ndarray,
         for r in v.runs:
             avg = time_average(r.series, step, end)
             grid = avg["t_s"] + step / 2
-            fractions.append(avg["busy_chips"] / max(r.chips, 1))
+            f = avg["busy_chips"] / max(r.chips, 1)
+            last = float(r.series["t_s"][-1]) if len(r.series["t_s"]) else 0.0
+            f[avg["t_s"] >= last] = np.nan  # after a run has ended it has nothing to say
+            fractions.append(f)
         f = np.vstack(fractions)
-        out.append((f.mean(axis=0), f.min(axis=0), f.max(axis=0)))
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # bins after every seed has ended
+                out.append((np.nanmean(f, axis=0), np.nanmin(f, axis=0), np.nanmax(f, axis=0)))
     return grid, out
 
 
@@ -121,7 +129,7 @@ def _figure_utilisation(variants: list[Variant], path: Path) -> None:
         label = f"{v.label}" + (f" ({u:.1%})" if u is not None else "")
         ax.plot(x, 100 * mean, color=_colour(i), lw=1.4, label=label)
         if len(v.runs) > 1:
-            ax.fill_between(x, 100 * lo, 100 * hi, color=_colour(i), alpha=0.15, lw=0)
+            ax.fill_between(x, 100 * lo, 100 * hi, color=_colour(i), alpha=0.08, lw=0)
     ax.axhline(100, color="black", lw=0.8, ls="--")
     ax.set_ylim(0, 105)
     ax.set_xlabel(f"simulated time ({unit})")
