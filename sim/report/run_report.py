@@ -109,9 +109,10 @@ def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[s
 
     # --- utilisation and queue
     figs_blocks = []
+    series = plots.thin(run.series) if len(run.series["t_s"]) else run.series  # once for every figure
     if len(run.series["t_s"]):
-        plots.utilisation(run.series, run.chips, f"{run.name}: chips busy and queued", figs.path("utilisation.png"))
-        plots.queue_length(run.series, f"{run.name}: queue length", figs.path("queue.png"))
+        plots.utilisation(series, run.chips, f"{run.name}: chips busy and queued", figs.path("utilisation.png"))
+        plots.queue_length(series, f"{run.name}: queue length", figs.path("queue.png"))
         figs_blocks = [
             figs.block("utilisation.png", "utilisation over time",
                        "Busy chips, queued demand (chips requested by waiting jobs) stacked above, installed "
@@ -201,7 +202,7 @@ def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[s
 
     # --- power and cost
     window = _window(run)
-    plots.power_cost(run.series, run.chips, s.get("cost_usd"), window, f"{run.name}: power and cost",
+    plots.power_cost(series, run.chips, s.get("cost_usd"), window, f"{run.name}: power and cost",
                      figs.path("power_cost.png"))
     sections.append(Section("Power and cost", [
         Table(["metric", "value"], [["energy (MWh)", fmt(s.get("energy_mwh"), "x")],
@@ -220,7 +221,7 @@ def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[s
             (len(down) and float(down.max()) > 0):
         lost_h = np.bincount(cls, weights=lost, minlength=len(labels))[:len(labels)] / 3600.0
         rs = np.bincount(cls, weights=restarts, minlength=len(labels))[:len(labels)]
-        plots.failures(run.series, lost_h, rs, labels, f"{run.name}: failures and lost work",
+        plots.failures(series, lost_h, rs, labels, f"{run.name}: failures and lost work",
                        figs.path("failures.png"))
         sections.append(Section("Failures and lost work", [
             Table(["metric", "value"], [["failures", f"{s.get('failures', 0):,}"],
