@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html as htmlmod
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -53,6 +55,12 @@ def test_compare_run_directories_of_different_sizes(two_runs, tmp_path):
     page = (out / "compare.html").read_text()
     assert "<title>trnsim compare: small vs big</title>" in page
     assert page.count('<img src="data:image/png;base64,') == 3
+    assert not re.search(r"""(src|href)=["'](https?:)?//""", page), "nothing may load from the network"
+    flat = htmlmod.unescape(page.replace("<code>", "").replace("</code>", ""))
+    for line in md.splitlines():  # the same numbers on both pages
+        if line.startswith("| ") and not line.startswith("|---"):
+            for cell in line.strip("|").split(" | "):
+                assert cell.strip().replace("`", "") in flat, cell
 
 
 def test_run_directories_are_read_not_rerun(two_runs, tmp_path):
