@@ -78,194 +78,210 @@ class _Figures:
         return Figure(f"plots/{name}", alt, caption)
 
 
-def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[str]]:
-    """Draw the figures into `directory/plots` and return the report document and the figure files."""
-    s = run.summary
-    j = run.jobs
-    figs = _Figures(directory)
-    scen = run.scenario
-    sched = scen.get("scheduler") or {}
-    warmup = _seconds((scen.get("metrics") or {}).get("warmup"))
-    chips_req = j["chips_requested"]
-    cls = size_class(chips_req)
-    labels = [c[0] for c in SIZE_CLASSES]
-    state = j["state"]
-    wait = j["wait_s"]
-    jct = j["jct_s"]
-    after = j["submit_s"] >= warmup
-    started = ~np.isnan(wait) & after
-    completed = (state == "completed") & after
+class _Sections:
+    """The report's sections, one method each; figures are drawn as the sections are built."""
 
-    lead = [ctx.description] if ctx.description else []
-    lead.append(f"Seed {s['seed']}, trnsim {s.get('version')}, scenario sha256 `{str(s.get('scenario_sha256'))[:16]}…`, "
-                f"{s.get('events', 0):,} events, simulated in {s.get('wall_s', 0):.2f} s.")
-    sections: list[Section] = []
+    def __init__(self, run: RunData, ctx: Context, directory: Path):
+        self.run, self.ctx, self.s, self.j = run, ctx, run.summary, run.jobs
+        self.figs = _Figures(directory)
+        self.series = plots.thin(run.series) if len(run.series["t_s"]) else run.series  # once for every figure
+        self.warmup = _seconds((run.scenario.get("metrics") or {}).get("warmup"))
+        j = self.j
+        self.cls = size_class(j["chips_requested"])
+        self.labels = [c[0] for c in SIZE_CLASSES]
+        after = j["submit_s"] >= self.warmup
+        self.started = ~np.isnan(j["wait_s"]) & after
+        self.completed = (j["state"] == "completed") & after
+        self.chip_h = j["chips_allocated"].astype(float) * np.nan_to_num(j["run_s"]) / 3600.0
+        self.total_chip_h = float(self.chip_h.sum()) or 1.0
 
-    # --- headline
-    rows = [[label, value] for label, value in headline_rows(s)]
-    rows += [["preemptions", f"{s.get('preemptions', 0):,}"], ["failures", f"{s.get('failures', 0):,}"],
-             ["rows skipped (traces)", f"{s.get('rows_skipped', 0):,}"]]
-    sections.append(Section("Headline", [Table(["metric", "value"], rows, {1})]))
+    def by_class(self, weights: np.ndarray) -> np.ndarray:
+        return np.bincount(self.cls, weights=weights, minlength=len(self.labels))[:len(self.labels)]
 
-    # --- utilisation and queue
-    figs_blocks = []
-    series = plots.thin(run.series) if len(run.series["t_s"]) else run.series  # once for every figure
-    if len(run.series["t_s"]):
-        plots.utilisation(series, run.chips, f"{run.name}: chips busy and queued", figs.path("utilisation.png"))
-        plots.queue_length(series, f"{run.name}: queue length", figs.path("queue.png"))
-        figs_blocks = [
+    def utilisation(self) -> Section:
+        run, figs = self.run, self.figs
+        if not len(run.series["t_s"]):
+            return Section("Utilisation and queue", [Paragraph("No time series was recorded.")])
+        plots.utilisation(self.series, run.chips, f"{run.name}: chips busy and queued", figs.path("utilisation.png"))
+        plots.queue_length(self.series, f"{run.name}: queue length", figs.path("queue.png"))
+        return Section("Utilisation and queue", [
             figs.block("utilisation.png", "utilisation over time",
                        "Busy chips, queued demand (chips requested by waiting jobs) stacked above, installed "
                        "capacity dashed."),
-            figs.block("queue.png", "queue length over time", "Jobs waiting and jobs running.")]
-    sections.insert(0, Section("Utilisation and queue", figs_blocks))
+            figs.block("queue.png", "queue length over time", "Jobs waiting and jobs running.")])
 
-    # --- scenario
-    blocks: list[Any] = []
-    if ctx.pools:
-        blocks.append(Table(["pool", "instance", "accelerator", "instances", "chips", "UltraServers", "pods",
-                             "utilisation"],
-                            [[p["name"], p["instance"], p["accelerator"], f"{p['instances']:,}", f"{p['chips']:,}",
-                              f"{p['ultraservers']:,}" if p["ultraservers"] else "—", f"{p['pods']:,}",
-                              fmt(s.get(f"pool.{p['name']}.utilisation"), "pct")] for p in ctx.pools],
-                            {3, 4, 5, 6, 7}))
-    estimate = sched.get("estimate", "exact")
-    line = (f"Scheduler `{sched.get('policy', '?')}`, placement `{sched.get('placement', 'first_fit')}`, "
-            f"backfill estimates `{estimate if isinstance(estimate, str) else estimate}`.")
-    if scen.get("horizon") is not None:
-        line += f" Horizon {scen['horizon']}."
-    if warmup:
-        line += f" Warm-up {format_duration(warmup)} excluded from wait and utilisation statistics."
-    blocks.append(Paragraph(line))
-    if run.table is not None and len(chips_req):
-        counts = sorted(pc.value_counts(run.table.column("entry")).to_pylist(), key=lambda c: str(c["values"]))
-        blocks.append(Table(["workload entry", "jobs"], [[c["values"] or "—", f"{c['counts']:,}"] for c in counts],
-                            {1}))
-    sections.append(Section("Scenario", blocks))
-    if ctx.assumptions:
-        sections.append(Section("Assumptions (ESTIMATE where marked)", [Bullets(ctx.assumptions)]))
+    def headline(self) -> Section:
+        s = self.s
+        rows = [[label, value] for label, value in headline_rows(s)]
+        rows += [["preemptions", f"{s.get('preemptions', 0):,}"], ["failures", f"{s.get('failures', 0):,}"],
+                 ["rows skipped (traces)", f"{s.get('rows_skipped', 0):,}"]]
+        return Section("Headline", [Table(["metric", "value"], rows, {1})])
 
-    # --- waits and JCT by size class
-    class_rows = []
-    alloc = j["chips_allocated"].astype(float)
-    run_s = np.nan_to_num(j["run_s"])
-    chip_h = alloc * run_s / 3600.0
-    total_chip_h = float(chip_h.sum()) or 1.0
-    for k, label in enumerate(labels):
-        in_k = cls == k
-        n = int(in_k.sum())
-        if not n:
-            continue
-        w = wait[in_k & started]
-        c = jct[in_k & completed]
-        class_rows.append([label, f"{n:,}", f"{len(w):,}", _stat(w, "mean"), _stat(w, "p50"), _stat(w, "p95"),
-                           f"{len(c):,}", _stat(c, "mean"), _stat(c, "p95"),
-                           f"{float(chip_h[in_k].sum()) / total_chip_h:.1%}"])
-    blocks = [Table(["chips", "jobs", "started", "mean wait", "median wait", "p95 wait", "completed", "mean JCT",
-                     "p95 JCT", "share of chip-hours"], class_rows, set(range(1, 10)))]
-    recorded = j["recorded_wait_s"][~np.isnan(j["recorded_wait_s"])] if "recorded_wait_s" in j else np.array([])
-    if started.any():
-        plots.wait_cdf(wait[started], recorded, f"{run.name}: wait CDF", figs.path("wait_cdf.png"))
-        plots.cdf_by_class(wait[started], cls[started], labels, f"{run.name}: wait by job size", "wait",
-                           figs.path("wait_by_size.png"))
-        blocks += [figs.block("wait_cdf.png", "wait CDF", "Waits of started jobs"
-                              + (", against the waits the trace recorded." if len(recorded) else ".")),
-                   figs.block("wait_by_size.png", "wait CDF by job size", "Waits by job-size class (chips requested).")]
-    if completed.any():
-        plots.cdf_by_class(jct[completed], cls[completed], labels, f"{run.name}: job completion time by job size",
-                           "job completion time", figs.path("jct_by_size.png"))
-        blocks.append(figs.block("jct_by_size.png", "JCT CDF by job size",
-                                 "Job completion time (submit to end) of completed jobs, by job-size class."))
-    if warmup:
-        blocks.insert(1, Paragraph(f"Jobs submitted before the warm-up ({format_duration(warmup)}) are left out."))
-    sections.append(Section("Waits and job completion times by job size", blocks))
+    def scenario(self) -> Section:
+        s, run, scen = self.s, self.run, self.run.scenario
+        sched = scen.get("scheduler") or {}
+        blocks: list[Any] = []
+        if self.ctx.pools:
+            blocks.append(Table(
+                ["pool", "instance", "accelerator", "instances", "chips", "UltraServers", "pods", "utilisation"],
+                [[p["name"], p["instance"], p["accelerator"], f"{p['instances']:,}", f"{p['chips']:,}",
+                  f"{p['ultraservers']:,}" if p["ultraservers"] else "—", f"{p['pods']:,}",
+                  fmt(s.get(f"pool.{p['name']}.utilisation"), "pct")] for p in self.ctx.pools],
+                {3, 4, 5, 6, 7}))
+        line = (f"Scheduler `{sched.get('policy', '?')}`, placement `{sched.get('placement', 'first_fit')}`, "
+                f"backfill estimates `{sched.get('estimate', 'exact')}`.")
+        if scen.get("horizon") is not None:
+            line += f" Horizon {scen['horizon']}."
+        if self.warmup:
+            line += f" Warm-up {format_duration(self.warmup)} excluded from wait and utilisation statistics."
+        blocks.append(Paragraph(line))
+        if run.table is not None and run.table.num_rows:
+            counts = sorted(pc.value_counts(run.table.column("entry")).to_pylist(), key=lambda c: str(c["values"]))
+            blocks.append(Table(["workload entry", "jobs"],
+                                [[c["values"] or "—", f"{c['counts']:,}"] for c in counts], {1}))
+        return Section("Scenario", blocks)
 
-    # --- placement tiers
-    tier = j["tier"]
-    shares = np.zeros((len(labels), len(TIERS)))
-    tier_rows = []
-    placed = np.asarray([t is not None for t in tier]) if tier.dtype == object else np.zeros(len(tier), bool)
-    if placed.any():
-        for i, t in enumerate(TIERS):
-            at = placed & (tier == t)
-            shares[:, i] = np.bincount(cls[at], weights=chip_h[at], minlength=len(labels))[:len(labels)]
-            if at.any():
-                tier_rows.append([t, f"{int(at.sum()):,}", f"{float(chip_h[at].sum()) / total_chip_h:.1%}"])
+    def waits(self) -> Section:
+        j, run, figs, cls, labels = self.j, self.run, self.figs, self.cls, self.labels
+        wait, jct, started, completed = j["wait_s"], j["jct_s"], self.started, self.completed
+        rows = []
+        for k, label in enumerate(labels):
+            in_k = cls == k
+            if not in_k.any():
+                continue
+            w, c = wait[in_k & started], jct[in_k & completed]
+            rows.append([label, f"{int(in_k.sum()):,}", f"{len(w):,}", _stat(w, "mean"), _stat(w, "p50"),
+                         _stat(w, "p95"), f"{len(c):,}", _stat(c, "mean"), _stat(c, "p95"),
+                         f"{float(self.chip_h[in_k].sum()) / self.total_chip_h:.1%}"])
+        blocks: list[Any] = [Table(["chips", "jobs", "started", "mean wait", "median wait", "p95 wait", "completed",
+                                    "mean JCT", "p95 JCT", "share of chip-hours"], rows, set(range(1, 10)))]
+        if self.warmup:
+            blocks.append(Paragraph(f"Jobs submitted before the warm-up ({format_duration(self.warmup)}) are "
+                                    "left out."))
+        recorded = j["recorded_wait_s"] if "recorded_wait_s" in j else np.array([])
+        recorded = recorded[~np.isnan(recorded)]
+        if started.any():
+            plots.wait_cdf(wait[started], recorded, f"{run.name}: wait CDF", figs.path("wait_cdf.png"))
+            plots.cdf_by_class(wait[started], cls[started], labels, f"{run.name}: wait by job size", "wait",
+                               figs.path("wait_by_size.png"))
+            blocks += [figs.block("wait_cdf.png", "wait CDF", "Waits of started jobs"
+                                  + (", against the waits the trace recorded." if len(recorded) else ".")),
+                       figs.block("wait_by_size.png", "wait CDF by job size",
+                                  "Waits by job-size class (chips requested).")]
+        if completed.any():
+            plots.cdf_by_class(jct[completed], cls[completed], labels,
+                               f"{run.name}: job completion time by job size", "job completion time",
+                               figs.path("jct_by_size.png"))
+            blocks.append(figs.block("jct_by_size.png", "JCT CDF by job size",
+                                     "Job completion time (submit to end) of completed jobs, by job-size class."))
+        return Section("Waits and job completion times by job size", blocks)
+
+    def placement(self) -> Section | None:
+        tier = self.j["tier"]
+        at = {t: tier == t for t in TIERS}
+        if not any(mask.any() for mask in at.values()):
+            return None
+        shares = np.stack([self.by_class(np.where(at[t], self.chip_h, 0.0)) for t in TIERS], axis=1)
         sums = shares.sum(axis=1, keepdims=True)
         shares = np.divide(shares, sums, out=np.zeros_like(shares), where=sums > 0)
-        plots.tiers(shares, list(TIERS), labels, f"{run.name}: placement tiers", figs.path("tiers.png"))
-        sections.append(Section("Placement", [
-            Paragraph(f"Placement efficiency {fmt(s.get('placement_efficiency'), 'pct')}: a job runs slower when "
-                      "its chips span a higher tier than it needs (the slowdown factors are in the assumptions)."),
-            Table(["lowest tier holding the job", "jobs", "share of chip-hours"], tier_rows, {1, 2}),
-            figs.block("tiers.png", "placement tiers by job size")]))
+        rows = [[t, f"{int(mask.sum()):,}", f"{float(self.chip_h[mask].sum()) / self.total_chip_h:.1%}"]
+                for t, mask in at.items() if mask.any()]
+        plots.tiers(shares, list(TIERS), self.labels, f"{self.run.name}: placement tiers",
+                    self.figs.path("tiers.png"))
+        return Section("Placement", [
+            Paragraph(f"Placement efficiency {fmt(self.s.get('placement_efficiency'), 'pct')}: a job runs slower "
+                      "when its chips span a higher tier than it needs (the slowdown factors are in the "
+                      "assumptions)."),
+            Table(["lowest tier holding the job", "jobs", "share of chip-hours"], rows, {1, 2}),
+            self.figs.block("tiers.png", "placement tiers by job size")])
 
-    # --- power and cost
-    window = _window(run)
-    plots.power_cost(series, run.chips, s.get("cost_usd"), window, f"{run.name}: power and cost",
-                     figs.path("power_cost.png"))
-    sections.append(Section("Power and cost", [
-        Table(["metric", "value"], [["energy (MWh)", fmt(s.get("energy_mwh"), "x")],
-                                    ["peak facility power (MW)", fmt(s.get("peak_power_mw"), "x")],
-                                    ["cost", fmt(s.get("cost_usd"), "usd")],
-                                    ["$ per useful chip-hour", fmt(s.get("usd_per_useful_chip_hour"), "usd")]], {1}),
-        figs.block("power_cost.png", "power and cost over time",
-                   "Facility power; below it the cost so far (installed capacity is paid busy or idle), split at "
-                   "the cluster's average price per chip-hour.")]))
+    def power_cost(self) -> Section:
+        s, run = self.s, self.run
+        plots.power_cost(self.series, run.chips, s.get("cost_usd"), _window(run), f"{run.name}: power and cost",
+                         self.figs.path("power_cost.png"))
+        return Section("Power and cost", [
+            Table(["metric", "value"], [["energy (MWh)", fmt(s.get("energy_mwh"), "x")],
+                                        ["peak facility power (MW)", fmt(s.get("peak_power_mw"), "x")],
+                                        ["cost", fmt(s.get("cost_usd"), "usd")],
+                                        ["$ per useful chip-hour", fmt(s.get("usd_per_useful_chip_hour"), "usd")]],
+                  {1}),
+            self.figs.block("power_cost.png", "power and cost over time",
+                            "Facility power; below it the cost so far (installed capacity is paid busy or idle), "
+                            "split at the cluster's average price per chip-hour.")])
 
-    # --- failures and lost work, when present
-    lost = np.nan_to_num(j.get("lost_chip_s", np.zeros(len(cls))))
-    restarts = j.get("restarts", np.zeros(len(cls)))
-    down = run.series["down_chips"]
-    if (s.get("failures") or 0) > 0 or float(lost.sum()) > 0 or int(np.sum(restarts)) > 0 or \
-            (len(down) and float(down.max()) > 0):
-        lost_h = np.bincount(cls, weights=lost, minlength=len(labels))[:len(labels)] / 3600.0
-        rs = np.bincount(cls, weights=restarts, minlength=len(labels))[:len(labels)]
-        plots.failures(series, lost_h, rs, labels, f"{run.name}: failures and lost work",
-                       figs.path("failures.png"))
-        sections.append(Section("Failures and lost work", [
+    def failures(self) -> Section | None:
+        """Only when something was lost: chips went down, a job failed over, or a preemption lost work."""
+        s, j = self.s, self.j
+        lost = np.nan_to_num(j["lost_chip_s"]) if "lost_chip_s" in j else np.zeros(len(self.cls))
+        restarts = j["restarts"] if "restarts" in j else np.zeros(len(self.cls))
+        down = self.run.series["down_chips"]
+        if not ((s.get("failures") or 0) > 0 or lost.sum() > 0 or np.sum(restarts) > 0
+                or (len(down) and down.max() > 0)):
+            return None
+        plots.failures(self.series, self.by_class(lost) / 3600.0, self.by_class(restarts), self.labels,
+                       f"{self.run.name}: failures and lost work", self.figs.path("failures.png"))
+        return Section("Failures and lost work", [
             Table(["metric", "value"], [["failures", f"{s.get('failures', 0):,}"],
                                         ["restarts", f"{s.get('restarts', 0):,}"],
                                         ["preemptions", f"{s.get('preemptions', 0):,}"],
                                         ["chip-hours of work lost", f"{float(lost.sum()) / 3600:,.1f}"],
                                         ["goodput", fmt(s.get("goodput"), "pct")]], {1}),
-            figs.block("failures.png", "failures and lost work")]))
+            self.figs.block("failures.png", "failures and lost work")])
 
-    # --- longest waits
-    blocks = []
-    waited = np.flatnonzero(~np.isnan(wait))
-    if len(waited):
-        k = min(LONGEST, len(waited))
-        top = waited[np.argpartition(-wait[waited], k - 1)[:k]]
-        top = top[np.lexsort((top, -wait[top]))]
-        rows = []
-        for idx, r in zip(top, run.rows(top, ["job_id", "entry", "user", "state"]), strict=True):
-            rows.append([str(r.get("job_id")), str(r.get("entry") or "—"), str(r.get("user") or "—"),
-                         f"{int(chips_req[idx]):,}", format_duration(float(j["submit_s"][idx])),
-                         format_duration(float(wait[idx])), str(r.get("state"))])
-        blocks.append(Table(["job", "entry", "user", "chips", "submitted at", "wait", "state"], rows, {3, 4, 5}))
-    unstarted = int(s.get("jobs_unstarted", 0) or 0)
-    if unstarted:
-        blocks.append(Paragraph(f"{unstarted:,} jobs never started (their waits are censored and not listed)."))
-    if blocks:
-        sections.append(Section(f"Longest waits (top {LONGEST})", blocks))
+    def longest_waits(self) -> Section | None:
+        j, wait = self.j, self.j["wait_s"]
+        blocks: list[Any] = []
+        waited = np.flatnonzero(~np.isnan(wait))
+        if len(waited):
+            k = min(LONGEST, len(waited))
+            top = waited[np.argpartition(-wait[waited], k - 1)[:k]]
+            top = top[np.lexsort((top, -wait[top]))]  # longest first, ties in job order
+            rows = [[str(r.get("job_id")), str(r.get("entry") or "—"), str(r.get("user") or "—"),
+                     f"{int(j['chips_requested'][i]):,}", format_duration(float(j["submit_s"][i])),
+                     format_duration(float(wait[i])), str(r.get("state"))]
+                    for i, r in zip(top, self.run.rows(top, ["job_id", "entry", "user", "state"]), strict=True)]
+            blocks.append(Table(["job", "entry", "user", "chips", "submitted at", "wait", "state"], rows, {3, 4, 5}))
+        unstarted = int(self.s.get("jobs_unstarted", 0) or 0)
+        if unstarted:
+            blocks.append(Paragraph(f"{unstarted:,} jobs never started (their waits are censored and not listed)."))
+        return Section(f"Longest waits (top {LONGEST})", blocks) if blocks else None
 
-    # --- rejected jobs, skipped rows
-    if ctx.rejected:
-        rows = [[r.job_id, r.entry, str(r.chips), r.reason] for r in ctx.rejected[:MAX_LISTED_REJECTED]]
-        if len(ctx.rejected) > MAX_LISTED_REJECTED:
-            rows.append([f"… {len(ctx.rejected) - MAX_LISTED_REJECTED} more", "", "", ""])
-        sections.append(Section(f"Rejected jobs ({len(ctx.rejected)}: larger than any pool they accept)",
-                                [Table(["job", "entry", "chips", "reason"], rows, {2})]))
-    if ctx.skipped:
-        rows = [[str(r.file), str(r.line), r.reason] for r in ctx.skipped[:MAX_LISTED_SKIPPED]]
-        if len(ctx.skipped) > MAX_LISTED_SKIPPED:
-            rows.append([f"… {len(ctx.skipped) - MAX_LISTED_SKIPPED} more", "", ""])
-        sections.append(Section(f"Skipped trace rows ({len(ctx.skipped)})",
-                                [Table(["file", "line", "reason"], rows, {1})]))
+    def rejected(self) -> Section | None:
+        rejected = self.ctx.rejected
+        if not rejected:
+            return None
+        rows = [[r.job_id, r.entry, str(r.chips), r.reason] for r in rejected[:MAX_LISTED_REJECTED]]
+        if len(rejected) > MAX_LISTED_REJECTED:
+            rows.append([f"… {len(rejected) - MAX_LISTED_REJECTED} more", "", "", ""])
+        return Section(f"Rejected jobs ({len(rejected)}: larger than any pool they accept)",
+                       [Table(["job", "entry", "chips", "reason"], rows, {2})])
 
+    def skipped(self) -> Section | None:
+        skipped = self.ctx.skipped
+        if not skipped:
+            return None
+        rows = [[str(r.file), str(r.line), r.reason] for r in skipped[:MAX_LISTED_SKIPPED]]
+        if len(skipped) > MAX_LISTED_SKIPPED:
+            rows.append([f"… {len(skipped) - MAX_LISTED_SKIPPED} more", "", ""])
+        return Section(f"Skipped trace rows ({len(skipped)})", [Table(["file", "line", "reason"], rows, {1})])
+
+
+def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[str]]:
+    """Draw the figures into `directory/plots` and return the report document and the figure files."""
+    s = run.summary
+    parts = _Sections(run, ctx, directory)
+    assumptions = (Section("Assumptions (ESTIMATE where marked)", [Bullets(ctx.assumptions)])
+                   if ctx.assumptions else None)
+    sections = [parts.utilisation(), parts.headline(), parts.scenario(), assumptions, parts.waits(),
+                parts.placement(), parts.power_cost(), parts.failures(), parts.longest_waits(), parts.rejected(),
+                parts.skipped()]
+    lead = [ctx.description] if ctx.description else []
+    lead.append(f"Seed {s['seed']}, trnsim {s.get('version')}, scenario sha256 "
+                f"`{str(s.get('scenario_sha256'))[:16]}…`, {s.get('events', 0):,} events, simulated in "
+                f"{s.get('wall_s', 0):.2f} s.")
     cards = [(label, fmt(s.get(key), kind)) for key, label, kind in CARDS]
-    return Document(f"trnsim run: {run.name}", lead, sections, cards), figs.files
+    return (Document(f"trnsim run: {run.name}", lead, [x for x in sections if x is not None], cards),
+            parts.figs.files)
 
 
 def _window(run: RunData) -> tuple[float, float]:
