@@ -77,3 +77,19 @@ def test_a_blank_page_fails_the_pixel_check(chromium, tmp_path):
     png = browser.screenshot(blank, tmp_path / "blank.png", width=400, height=300)
     with pytest.raises(AssertionError):
         _check_screenshot(png, 400, 300)
+
+
+def test_the_install_script_does_nothing_when_chromium_is_there():
+    """`.ci/chromium.sh` runs apt-get only as root and only when /usr/bin/chromium is absent."""
+    import subprocess
+
+    from conftest import ROOT
+
+    script = (ROOT / ".ci" / "chromium.sh").read_text()
+    assert "apt-get update" in script
+    assert "apt-get install -y -q --no-install-recommends chromium" in script
+    assert '[ -x /usr/bin/chromium ]' in script and '"$(id -u)" -ne 0' in script
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("/usr/bin/chromium is absent: running the script would install it")
+    proc = subprocess.run(["bash", str(ROOT / ".ci" / "chromium.sh")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == "", proc
