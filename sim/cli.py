@@ -109,7 +109,7 @@ def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: t
         click.echo(str(written))
         return
     _print_summary(result.summary, loaded.model.name)
-    click.echo(f"results: {written}  (report.md, summary.json, jobs.parquet, timeseries.csv, plots/)")
+    click.echo(f"results: {written}  (report.html, report.md, summary.json, jobs.parquet, timeseries.csv, plots/)")
 
 
 def _print_summary(summary: dict, name: str) -> None:
@@ -228,3 +228,12 @@ def _add_sweep_commands() -> None:
 
 
 _add_sweep_commands()
+
+
+def _add_compare_command() -> None:
+    from sim.cli_compare import compare
+
+    main.add_command(compare)
+
+
+_add_compare_command()
