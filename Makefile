@@ -2,13 +2,13 @@
 PYTHON ?= python3
 VENV ?= .venv
 
-.PHONY: run test lint bench plots clean
+.PHONY: run test lint bench plots gallery clean
 
 run:
 	$(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q -e . && $(VENV)/bin/trnsim run scenarios/quickstart.yaml
 
 test:
-	$(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q -e '.[dev]' && $(VENV)/bin/python -m pytest -q
+	bash .ci/chromium.sh && $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q -e '.[dev]' && $(VENV)/bin/python -m pytest -q
 
 lint:
 	$(VENV)/bin/ruff check .
@@ -18,3 +18,7 @@ bench:
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info .pytest_cache .hypothesis .ruff_cache
+
+# Every figure in plots/ (the README's pictures), from the bundled scenarios; about two minutes.
+gallery:
+	$(VENV)/bin/python plots/gallery.py

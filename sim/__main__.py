@@ -1,3 +1,4 @@
 from sim.cli import main
 
-main()
+if __name__ == "__main__":  # sweep workers start by spawning: they must not rerun the command line
+    main()

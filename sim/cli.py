@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -26,9 +25,7 @@ def _fail_input(exc: InputError) -> None:
     sys.exit(2)
 
 
-def run_key(scenario_sha256: str, seed: int) -> str:
-    """sha256 of the scenario's sha256 and the seed: names a run and a sweep row."""
-    return hashlib.sha256(f"{scenario_sha256}\n{seed}".encode()).hexdigest()
+run_key = loader.run_key  # sha256 of the scenario's sha256 and the seed: names a run and a sweep row
 
 
 class _Progress:
@@ -112,7 +109,7 @@ def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: t
         click.echo(str(written))
         return
     _print_summary(result.summary, loaded.model.name)
-    click.echo(f"results: {written}  (report.md, summary.json, jobs.parquet, timeseries.csv, plots/)")
+    click.echo(f"results: {written}  (report.html, report.md, summary.json, jobs.parquet, timeseries.csv, plots/)")
 
 
 def _print_summary(summary: dict, name: str) -> None:
@@ -220,3 +217,23 @@ def _add_trace_commands() -> None:
 
 
 _add_trace_commands()
+
+
+def _add_sweep_commands() -> None:
+    from sim.cli_plan import plan
+    from sim.cli_sweep import sweep
+
+    main.add_command(sweep)
+    main.add_command(plan)
+
+
+_add_sweep_commands()
+
+
+def _add_compare_command() -> None:
+    from sim.cli_compare import compare
+
+    main.add_command(compare)
+
+
+_add_compare_command()

@@ -164,6 +164,10 @@ class Engine:
         self._requeued: list[int] = []
         self._preempt_overhead = 0.0 if policy.scheduler is None else float(policy.scheduler.preempt_overhead)
         self._capacity = sum(p.capacity for p in pools)
+        self._tracks_running = policy.tracks_running
+        self._wakes: set[float] = set()  # times a policy asked for a pass at (wake_at), not yet reached
+        self._wake_callbacks = [self._wake]
+        self._last_change = 0.0  # time of the last arrival or completion: the run's end without a horizon
         # failures (sim.failures): per pool process state, or None when the scenario has none
         self._failing = failing
         self._restart_overhead = restart_overhead
@@ -204,6 +208,7 @@ class Engine:
             if tracks:
                 self.policy.enqueued(j)
         self._next_arrival = hi
+        self._last_change = self.env._now
         if hi < n:
             self._schedule_arrival()
         self._request_pass()
@@ -235,7 +240,7 @@ class Engine:
             start = self._start
             for decision in self.policy.schedule(self.view):
                 if type(decision) is Start:
-                    start(decision[0], decision[1])
+                    start(decision[0], decision[1], decision[2])
                 elif type(decision) is Preempt:
                     self._preempt(decision[0])
                 else:
@@ -251,6 +256,26 @@ class Engine:
         self._record()
         if self.progress is not None and not self.events & 8191:
             self.progress(self.env._now, self.completed, self.n, self.events)
+
+    def wake_at(self, t: float) -> None:
+        """A policy's timer: run a scheduling pass at time t (a LAS threshold crossing, a promotion).
+
+        One event per distinct time; a timer that turns out not to be needed costs one empty pass.
+        """
+        if t <= self.env._now or t in self._wakes or t == math.inf or (self.horizon is not None and t > self.horizon):
+            return
+        self._wakes.add(t)
+        ev = Event(self.env)
+        ev.callbacks = self._wake_callbacks
+        ev._ok = True
+        ev._value = t
+        heappush(self._queue, (t, NORMAL, next(self._eid), ev))
+
+    def _wake(self, ev: simpy.Event) -> None:
+        self._wakes.discard(ev._value)
+        if self.pending or self.running:
+            self.events += 1
+            self._request_pass()
 
     # --- what the policy's view shows (sim.policies.base.Capacity) ---------------------------
     def now(self) -> float:
@@ -296,7 +321,7 @@ class Engine:
             return self.pools[pool].can_place(self._chips_on[job][0])
         return self.pools[pool].can_place(self._chips_on[job][pools.index(pool)])
 
-    def _start(self, j: int, p: int) -> None:
+    def _start(self, j: int, p: int, given: Allocation | None = None) -> None:
         if self.state[j] != QUEUED:
             raise PolicyError(f"policy started job {j} which is not queued")
         pools = self._job_pools[j]
@@ -308,7 +333,10 @@ class Engine:
             raise PolicyError(f"policy started job {j} on pool {p}, which it does not accept")
         chips = self._chips_on[j][k]
         pool = self.pools[p]
-        alloc = self.place(pool, chips)
+        if given is None:
+            alloc = self.place(pool, chips)
+        else:
+            alloc = self._given(pool, j, chips, given)
         if alloc is None:
             raise PolicyError(f"policy started job {j} on pool {pool.name}, which has no room for {chips} chips")
         tier = alloc.tier
@@ -363,6 +391,19 @@ class Engine:
         ev._ok = True
         ev._value = (j, gen, final)
         heappush(self._queue, (self.env._now + run, NORMAL, next(self._eid), ev))
+
+    @staticmethod
+    def _given(pool: PoolState, j: int, chips: int, alloc: Allocation) -> Allocation:
+        """Take the allocation a policy chose, after checking it is one the pool could give."""
+        k = len(alloc.instances)
+        want = (1, chips) if chips <= pool.cpi else (-(-chips // pool.cpi), pool.cpi)
+        if (k, alloc.chips_each) != want or len(set(alloc.instances)) != k:
+            raise PolicyError(f"policy gave job {j} ({chips} chips) an allocation of {k} x {alloc.chips_each} chips")
+        try:
+            pool.occupy(alloc)
+        except (ValueError, IndexError) as exc:
+            raise PolicyError(f"policy gave job {j} an allocation that is not free: {exc}") from None
+        return Allocation(list(alloc.instances), alloc.chips_each, pool.tier_of(list(alloc.instances)))
 
     def _preempt(self, j: int) -> None:
         """Stop job j: keep the work up to its last checkpoint, release its chips, requeue it."""
@@ -435,13 +476,15 @@ class Engine:
         del self._running[p][j]
         self._pool_version[p] += 1
         self.state[j] = final
-        self.end[j] = self.env._now
+        self.end[j] = self._last_change = self.env._now
         self.completed += 1
         n_chips = self.chips_allocated[j]
         self.busy -= n_chips
         self.running -= 1
         if self.watts is not None:
             self.watts -= n_chips * self._per_chip_w[p]
+        if self._tracks_running:
+            self.policy.ended(j)
         self._request_pass()
 
     # --- failures and repair (sim.failures) ----------------------------------------------------
@@ -560,6 +603,7 @@ class Engine:
             self._record()
         else:
             self.env.run()
+        end_time = self.env.now if self.horizon is not None else self._last_change
         if self.progress is not None:
             self.progress(self.env.now, self.completed, self.n, self.events)
         segment_start = list(self.start)
@@ -575,5 +619,5 @@ class Engine:
         for j, t in self._overhead.items():
             last_overhead[j] = t
         return Outcome(self.state, self.start, self.end, self.pool, self.chips_allocated, self.tier,
-                       self.slowdown, self.series(), self.env.now, self.events, segment_start, self._earlier,
+                       self.slowdown, self.series(), end_time, self.events, segment_start, self._earlier,
                        preemptions, restarts, last_overhead, self.failures)

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from sim import economics, failures
 from sim.placement import TIER_NAMES
+from sim.policies import fair_share
 from sim.policies.base import COMPLETED, QUEUED, RUNNING, STATE_NAMES
 
 
@@ -206,14 +207,7 @@ def summarise(result: Any) -> dict[str, Any]:
             continue
         pflop_days += float(np.sum((a.req_on_pool * a.ideal_run)[mask])) / 86400 * sh.bf16_tflops * sh.mfu / 1000
 
-    users = np.asarray([u or "" for u in result.jobs.user], dtype=object)
-    active = a.submit <= w1
-    attained: dict[str, float] = {}
-    for u, chip_s, act in zip(users, a.alloc * held_full, active, strict=True):
-        if act:
-            attained[u] = attained.get(u, 0.0) + float(chip_s)
-    x = np.asarray(list(attained.values()))
-    jain = float(x.sum() ** 2 / (len(x) * np.sum(x * x))) if len(x) and np.sum(x * x) > 0 else None
+    jain = _jain_fairness(result, a.alloc * held_full, a.submit <= w1)
 
     summary: dict[str, Any] = {
         "jobs_submitted": n,
@@ -298,3 +292,23 @@ def jobs_table(result: Any) -> pa.Table:
         # beyond DESIGN's list: the wait a trace recorded (null elsewhere), for comparison plots
         "recorded_wait_s": pa.array(jobs.recorded_wait, pa.float64()),
     })
+
+
+def _jain_fairness(result: Any, chip_s: np.ndarray, active: np.ndarray) -> float | None:
+    """Jain's index of attained chip-seconds: per queue divided by its share under `fair_share`,
+    otherwise per user, over those with jobs submitted in the window."""
+    scheduler = result.loaded.model.scheduler
+    fair = scheduler.policy == "fair_share"
+    labels = result.jobs.queue if fair else result.jobs.user
+    attained: dict[str, float] = {}
+    for label, x, act in zip(labels, chip_s, active, strict=True):
+        if act:
+            key = fair_share.queue_of(label or "") if fair else (label or "")
+            attained[key] = attained.get(key, 0.0) + float(x)
+    if fair:
+        options = fair_share.FairShareOptions.model_validate(scheduler.options)
+        capacity = sum(s.chips for s in result.shapes)
+        nominal = fair_share.nominal_chips(options, attained, capacity)
+        attained = {q: v / (nominal[q] / capacity) for q, v in attained.items() if nominal[q] > 0}
+    x = np.asarray(list(attained.values()))
+    return float(x.sum() ** 2 / (len(x) * np.sum(x * x))) if len(x) and np.sum(x * x) > 0 else None

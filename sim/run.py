@@ -170,7 +170,7 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         submit=tuple(jobs.submit), chips=tuple(jobs.chips),
         requested=tuple(r if r is not None else d for r, d in zip(jobs.requested, jobs.duration, strict=True)),
         priority=tuple(jobs.priority), user=tuple(u or "" for u in jobs.user),
-        queue=tuple(q or "" for q in jobs.queue), pools=tuple(pools_col))
+        queue=tuple(q or "" for q in jobs.queue), entry=tuple(jobs.entry), pools=tuple(pools_col))
     checkpoint_s = None
     if any(not math.isinf(t) for t, _ in ckpt_of.values()):
         checkpoint_s = intervals
@@ -237,6 +237,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
     plan, rejected = plan_jobs(loaded, jobs, shapes)
     policy_cls = policies.get(m.scheduler.policy)
     policy = policy_cls(policy_cls.Options.model_validate(m.scheduler.options), m.scheduler)
+    policy.pools = tuple(shapes)
     slow = m.cluster.topology.slowdown
     failing = None if m.failures is None else failures.pool_failures(m.failures, shapes, seed)
     engine = Engine(plan, pools, policy, PLACEMENTS[m.scheduler.placement],
@@ -246,7 +247,8 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
                     else float(m.failures.restart_overhead))
     outcome = engine.run()
     wall = time.perf_counter() - t0
-    result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected, assumptions(loaded, shapes), wall, {})
+    result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected,
+                    assumptions(loaded, shapes) + policy.assumptions(), wall, {})
     result.summary = metrics.summarise(result)
     result.summary["version"] = __version__
     result.summary["scenario_sha256"] = scenario_sha256(loaded.resolved_yaml(seed))

@@ -1,7 +1,7 @@
 """The run directory: written to a sibling temporary directory, then renamed into place.
 
 Contents (DESIGN "Run directory"): summary.json, jobs.parquet, timeseries.csv, scenario.yaml,
-report.md, plots/*.png. Nothing half-written is ever left at the destination.
+report.md, report.html, plots/*.png. Nothing half-written is ever left at the destination.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 
 from sim import metrics
 from sim.outdir import atomic_dir
-from sim.report import markdown, plots
+from sim.report import run_report
+from sim.report.rundata import from_result
 
 SERIES_COLUMNS = ("t_s", "busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w")
 INTEGER_COLUMNS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips")
@@ -62,12 +63,5 @@ def write(result: Any, out: Path, *, force: bool = False, timeseries_step: float
             fh.write((",".join(SERIES_COLUMNS) + "\n").encode())
             pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(include_header=False,
                                                                         quoting_style="needed"))
-        (tmp / "plots").mkdir()
-        capacity = result.summary["chips"]
-        plots.utilisation(result.outcome.series, capacity, f"{result.loaded.model.name}: chips busy and queued",
-                          tmp / "plots" / "utilisation.png")
-        waits = jobs.column("wait_s").drop_null().to_numpy()
-        recorded = jobs.column("recorded_wait_s").drop_null().to_numpy()
-        plots.wait_cdf(waits, recorded, f"{result.loaded.model.name}: wait CDF", tmp / "plots" / "wait_cdf.png")
-        (tmp / "report.md").write_text(markdown.render(result, ["utilisation.png", "wait_cdf.png"]))
+        run_report.write(from_result(result, jobs), run_report.context_of(result), tmp)
     return Path(out)

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import metrics, placement
+from sim.engine import Engine
 from sim.placement import PoolState
 from sim.policies import base as policies
 from sim.run import simulate
@@ -118,12 +119,20 @@ class ChipLedger:
         self._placements = dict(placement.PLACEMENTS)
         self._release = PoolState.release
         self._init = PoolState.__init__
+        self._given = Engine._given
         self.real: set[int] = set()  # ids of the engine's pools (projections are copies, not built)
 
     def place(self, name: str, pool: PoolState, chips: int):
         alloc = self._placements[name](pool, chips)
         if alloc is None or id(pool) not in self.real:
             return alloc  # a policy's projection (a private copy), not the cluster itself
+        return self.record(pool, chips, alloc)
+
+    def given(self, pool: PoolState, job: int, chips: int, alloc):
+        """An allocation a policy chose itself (`Start(job, pool, allocation)`)."""
+        return self.record(pool, chips, self._given(pool, job, chips, alloc))
+
+    def record(self, pool: PoolState, chips: int, alloc):
         self.placed += 1
         cpi = pool.cpi
         if chips <= cpi:
@@ -163,7 +172,8 @@ class ChipLedger:
             self.real.add(id(pool))
 
         with (mock.patch.dict(placement.PLACEMENTS, wrapped), mock.patch.object(PoolState, "__init__", init),
-              mock.patch.object(PoolState, "release", lambda pool, alloc: self.release(pool, alloc))):
+              mock.patch.object(PoolState, "release", lambda pool, alloc: self.release(pool, alloc)),
+              mock.patch.object(Engine, "_given", staticmethod(self.given))):
             yield self
 
 

@@ -191,3 +191,145 @@ def test_priority_without_checkpoints_loses_everything_and_stops_only_lower_clas
     assert _run_by_id(run, "end_s")["low"] == pytest.approx(14 * H + 60)
     assert _run_by_id(run, "lost_chip_s")["low"] == pytest.approx(2 * H * 8)
     assert _run_by_id(run, "preemptions") == {"low": 1, "mid": 0, "high": 0, "late": 0}
+
+
+# LAS on one 16-chip instance with one threshold of 1 chip-hour: a 16-chip job leaves the top
+# queue after 225 s of service.
+def las(jobs: list[dict], **options) -> dict:
+    return one_instance("las", jobs, thresholds=[1], **options)
+
+
+def test_las_lets_a_short_job_finish_before_a_long_one_that_started_first(tmp_path):
+    jobs = [
+        {"id": "long", "submit": "0s", "chips": 16, "duration": "10h"},
+        {"id": "short", "submit": "1h", "chips": 16, "duration": "30m"},
+    ]
+    run = run_scenario(tmp_path, las(jobs, promote_knob=0))
+    # long is in the lower queue from 225 s; short arrives in the top queue and preempts it at
+    # 1 h, runs to 1.5 h (within a queue there is no preemption), and long starts over: 10 h plus
+    # the 60 s preemption overhead from 1.5 h (no checkpoints: its first hour is lost)
+    assert starts(run) == {"long": 0.0, "short": 1 * H}
+    assert _run_by_id(run, "end_s") == pytest.approx({"short": 1.5 * H, "long": 11.5 * H + 60})
+    assert _run_by_id(run, "preemptions") == {"long": 1, "short": 0}
+    assert run.summary["lost_chip_s"] == pytest.approx(1 * H * 16)
+
+
+def test_las_promotes_a_job_that_waited_longer_than_the_knob_times_its_last_span(tmp_path):
+    jobs = [
+        {"id": "a", "submit": "0s", "chips": 16, "duration": "10h"},
+        {"id": "b", "submit": "1h", "chips": 16, "duration": "40m"},
+        {"id": "c", "submit": "2h", "chips": 16, "duration": "1h"},
+    ]
+    run = run_scenario(tmp_path, las(jobs, promote_knob=2))
+    # 1 h: b (top queue) preempts a (lower queue since 225 s); b ends at 1 h 40 m and a restarts.
+    # 2 h: c preempts a after a 20 min span, so a is promoted at 2 h + 2 x 20 min = 2 h 40 m: back
+    #      in the top queue, it preempts c (lower queue since 2 h + 225 s) and starts over; promoted,
+    #      it keeps the top queue until it ends, 10 h + 60 s later. c, promoted at 4 h (40 min span),
+    #      cannot preempt it (same queue): c runs 1 h + 60 s after a.
+    assert starts(run) == {"a": 0.0, "b": 1 * H, "c": 2 * H}
+    a_end = 2 * H + 40 * 60 + 10 * H + 60
+    assert _run_by_id(run, "end_s") == pytest.approx({"a": a_end, "b": 6000.0, "c": a_end + 1 * H + 60})
+    assert _run_by_id(run, "preemptions") == {"a": 2, "b": 0, "c": 1}
+
+
+def test_las_thresholds_must_increase(tmp_path):
+    path = write_scenario(tmp_path, one_instance("las", QUEUE_BEHIND_A, thresholds=[5, 2]))
+    proc = run_cli("validate", path)
+    assert proc.returncode == 2
+    assert "scheduler.thresholds" in proc.stderr and "increasing" in proc.stderr
+
+
+def test_fair_share_reclaims_lent_chips_by_preempting_the_borrower(tmp_path):
+    jobs = [
+        {"id": "b1", "submit": "0s", "chips": 8, "duration": "10h", "queue": "b"},
+        {"id": "b2", "submit": "0s", "chips": 8, "duration": "10h", "queue": "b"},  # borrows a's idle half
+        {"id": "a1", "submit": "1h", "chips": 8, "duration": "2h", "queue": "a"},
+    ]
+    scenario = one_instance("fair_share", jobs, queues={"a": {"nominal_chips": 8}, "b": {"nominal_chips": 8}})
+    run = run_scenario(tmp_path, scenario)
+    # a1 is within a's quota and fits nowhere: it preempts b's most recently started job (b2), which
+    # restarts from scratch when a1 ends at 3 h: 10 h + 60 s more
+    assert starts(run) == {"b1": 0.0, "b2": 0.0, "a1": 1 * H}
+    assert _run_by_id(run, "end_s") == pytest.approx({"b1": 10 * H, "a1": 3 * H, "b2": 13 * H + 60})
+    assert _run_by_id(run, "preemptions") == {"b1": 0, "b2": 1, "a1": 0}
+
+
+def test_fair_share_borrowing_limit_caps_what_a_queue_takes_from_idle_quota(tmp_path):
+    jobs = [{"id": f"b{k}", "submit": "0s", "chips": 4, "duration": "1h", "queue": "b"} for k in range(4)]
+    scenario = one_instance("fair_share", jobs,
+                            queues={"a": {"nominal_chips": 8}, "b": {"nominal_chips": 8, "borrowing_limit": 4}})
+    run = run_scenario(tmp_path, scenario)
+    # b may hold 8 + 4 chips: three jobs at once, the fourth when one ends
+    assert starts(run) == {"b0": 0.0, "b1": 0.0, "b2": 0.0, "b3": 1 * H}
+
+
+def two_pools(policy: str, **scheduler) -> dict:
+    """An H100 pool (listed first) and a Trn2 pool; both jobs accept either accelerator."""
+    both = ["trainium2", "h100-sxm"]
+    return {
+        "name": f"known-{policy}", "seed": 1,
+        "cluster": {"pools": [{"name": "h100", "instance": "p5.48xlarge", "count": 2},
+                              {"name": "trn2", "instance": "trn2.48xlarge", "count": 1}]},
+        "workload": [{"jobs": [
+            {"id": "a", "submit": "0s", "chips": 16, "duration": "10h", "accelerator": both},
+            {"id": "b", "submit": "1s", "chips": 16, "duration": "10h", "accelerator": both},
+        ]}],
+        "scheduler": {"policy": policy, **scheduler},
+    }
+
+
+def test_hetero_places_on_the_best_throughput_per_dollar_that_fits(tmp_path):
+    # catalogue: Trn2 667 TFLOPS x 0.4 MFU at $35.76/h for 16 chips (119 per $/chip-h) against
+    # H100 989 x 0.4 at $55.04/h for 8 (57 per $): a goes to Trn2; b finds Trn2 full and takes
+    # H100: ceil(16 x 667 / 989) = 11 GPUs, rounded up to two whole 8-GPU instances
+    run = run_scenario(tmp_path, two_pools("hetero"))
+    assert _run_by_id(run, "pool") == {"a": "trn2", "b": "h100"}
+    assert _run_by_id(run, "chips_allocated") == {"a": 16, "b": 16}
+    # fifo takes the first pool in scenario order that fits
+    (tmp_path / "fifo").mkdir()
+    run = run_scenario(tmp_path / "fifo", two_pools("fifo"))
+    assert _run_by_id(run, "pool") == {"a": "h100", "b": "trn2"}
+    # a throughput matrix that favours H100 enough turns the choice round
+    (tmp_path / "matrix").mkdir()
+    run = run_scenario(tmp_path / "matrix", two_pools("hetero", throughput={"default": {"h100-sxm": 10, "trn2": 1}}))
+    assert _run_by_id(run, "pool") == {"a": "h100", "b": "trn2"}
+
+
+# Two 16-chip instances. a and a2 leave 8 chips of instance 1 free; b (head) waits for instance 0;
+# c needs both instances; d would fit instance 1 now, for 12 h.
+SECOND_IN_LINE = [
+    {"id": "a", "submit": "0s", "chips": 16, "duration": "4h"},
+    {"id": "a2", "submit": "0s", "chips": 8, "duration": "10h"},
+    {"id": "b", "submit": "1s", "chips": 16, "duration": "1h"},
+    {"id": "c", "submit": "2s", "chips": 32, "duration": "1h"},
+    {"id": "d", "submit": "3s", "chips": 8, "duration": "12h"},
+]
+
+
+def test_easy_protects_only_the_head_and_may_delay_the_second_in_line(tmp_path):
+    run = run_scenario(tmp_path, instances("easy_backfill", 2, SECOND_IN_LINE))
+    # d does not touch instance 0, where b is reserved at 4 h: backfilled at 3 s. c, head from 4 h,
+    # needs instance 1 whole, which d holds until 12 h 3 s.
+    assert starts(run) == {"a": 0.0, "a2": 0.0, "b": 4 * H, "c": 12 * H + 3, "d": 3.0}
+
+
+def test_conservative_backfill_delays_no_reservation(tmp_path):
+    run = run_scenario(tmp_path, instances("conservative_backfill", 2, SECOND_IN_LINE))
+    # reservations in order: b at 4 h (instance 0), c at 10 h (both instances: a2 ends then), and d
+    # would overlap c's hour on instance 1 if it started now: it is reserved after c, at 11 h
+    assert starts(run) == {"a": 0.0, "a2": 0.0, "b": 4 * H, "c": 10 * H, "d": 11 * H}
+
+
+def test_conservative_backfill_fills_holes_that_delay_nobody(tmp_path):
+    run = run_scenario(tmp_path, one_instance("conservative_backfill", BACKFILL_HOLE))
+    # as EASY: c (5 h) ends before b's reservation at 10 h; d (20 h) would overlap it
+    assert starts(run) == {"a": 0.0, "b": 10 * H, "c": 2.0, "d": 12 * H}
+
+
+def test_conservative_backfill_compresses_when_a_job_ends_before_its_estimate(tmp_path):
+    jobs = [dict(j) for j in BACKFILL_HOLE]
+    jobs[0]["requested"] = "20h"  # a ends at 10 h, not 20 h as requested
+    run = run_scenario(tmp_path, one_instance("conservative_backfill", jobs, estimate="trace"))
+    # planned: b at 20 h; a's early end at 10 h rebuilds the plan and b starts then. d (20 h) was
+    # reserved after b and starts when b and c have ended
+    assert starts(run) == {"a": 0.0, "b": 10 * H, "c": 2.0, "d": 12 * H}

@@ -15,9 +15,11 @@ def _readme() -> str:
 def test_ci_runs_the_readme_test_command():
     readme = _readme()
     ci = (ROOT / ".ci" / "run").read_text()
-    test_line = next(line for line in readme.splitlines() if "'.[dev]'" in line and line.startswith("python3"))
+    test_line = next(line for line in readme.splitlines()
+                     if "'.[dev]'" in line and "pytest" in line and not line.startswith(("#", "`")))
     command = test_line.replace("python3", "$PYTHON")
     assert command in ci, f"README test command {test_line!r} is not what .ci/run runs"
+    assert test_line.startswith("bash .ci/chromium.sh && python3 -m venv"), "the browser test needs chromium"
 
 
 def test_readme_run_command_runs_the_quickstart():
@@ -45,3 +47,20 @@ def test_readme_quickstart_figures_are_what_the_run_prints(tmp_path):
     for label in ("utilisation", "mean wait", "p95 wait", "cost", "energy (MWh)"):
         printed = next(line for line in proc.stdout.splitlines() if line.startswith(f"│ {label} "))
         assert printed in readme, f"README's quickstart output is stale: {printed!r}"
+
+
+def test_readme_figures_exist_and_the_gallery_names_their_commands():
+    """Every figure the README shows is in plots/, and plots/README.md (written by `make gallery`) lists each
+    figure in plots/ with the command that made it."""
+    readme = _readme()
+    shown = re.findall(r"!\[[^\]]*\]\((plots/[^)]+)\)", readme)
+    assert "plots/quickstart-report-screenshot.png" in shown, "the README shows a screenshot of a report"
+    assert "plots/compare-policies-utilisation.png" in shown, "and the compare plot of three policies"
+    for path in shown:
+        assert (ROOT / path).is_file(), path
+    gallery = (ROOT / "plots" / "README.md").read_text()
+    for png in sorted((ROOT / "plots").glob("*.png")):
+        row = next((line for line in gallery.splitlines() if line.startswith(f"| [{png.name}]")), None)
+        assert row is not None, f"plots/README.md does not list {png.name}: run `make gallery`"
+        assert "trnsim " in row or "Chromium" in row, row
+    assert "make gallery" in readme and "gallery:" in (ROOT / "Makefile").read_text()

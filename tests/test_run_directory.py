@@ -87,6 +87,13 @@ ci:
 """
 
 
+def report_section(report: str, heading: str) -> str:
+    """The text of report.md's section whose heading starts with `heading` (up to the next one)."""
+    m = re.search(rf"^## {re.escape(heading)}.*?(?=^## |\Z)", report, re.M | re.S)
+    assert m, f"report.md has no section {heading!r}"
+    return m.group(0)
+
+
 def resolved(run: Run) -> dict:
     return yaml.safe_load((run.path / "scenario.yaml").read_text())
 
@@ -248,13 +255,88 @@ def test_scenario_yaml_is_the_resolved_scenario_and_its_hash(quickstart):
     assert trace.is_absolute() and trace.exists(), "a resolved path must work from anywhere"
 
 
-def test_report_and_plot_exist(quickstart):
+RUN_PLOTS = ["jct_by_size.png", "power_cost.png", "queue.png", "tiers.png", "utilisation.png", "wait_by_size.png",
+             "wait_cdf.png"]
+
+
+def test_run_directory_holds_exactly_the_contracts_files(quickstart):
+    assert sorted(p.name for p in quickstart.path.iterdir()) == [
+        "jobs.parquet", "plots", "report.html", "report.md", "scenario.yaml", "summary.json", "timeseries.csv"]
+    assert sorted(p.name for p in (quickstart.path / "plots").iterdir()) == RUN_PLOTS, \
+        "no failures or lost work in the quickstart: no failures.png"
+
+
+def test_report_and_plots_exist(quickstart):
     report = (quickstart.path / "report.md").read_text()
     assert report.startswith("# ") and "quickstart" in report
-    assert "plots/utilisation.png" in report
+    for name in RUN_PLOTS:
+        assert f"plots/{name}" in report, name
+        png = (quickstart.path / "plots" / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000, name
     assert "ESTIMATE" in report
-    png = (quickstart.path / "plots" / "utilisation.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+    for heading in ("Headline", "Scenario", "Assumptions", "Utilisation and queue", "Waits and job completion times",
+                    "Placement", "Power and cost", "Longest waits"):
+        report_section(report, heading)
+    assert "## Failures" not in report
+
+
+def test_report_html_is_self_contained_and_has_the_same_numbers(quickstart):
+    page = (quickstart.path / "report.html").read_text()
+    assert "<title>trnsim run: quickstart</title>" in page
+    assert not re.search(r"""(src|href)=["'](https?:)?//""", page), "nothing may load from the network"
+    assert "<script" not in page and "@import" not in page
+    assert page.count('<img src="data:image/png;base64,') == len(RUN_PLOTS)
+    report = (quickstart.path / "report.md").read_text()
+    cells = {c.strip() for line in report.splitlines() if line.startswith("| ") for c in line.strip("|").split(" | ")}
+    cells -= {"", "---", "---:"}
+    import html as htmlmod
+
+    for cell in cells:  # every number and name in report.md's tables is on the page
+        assert htmlmod.escape(cell.replace("`", ""), quote=False) in page.replace("<code>", "").replace(
+            "</code>", ""), cell
+
+
+def test_report_by_size_class_agrees_with_the_jobs_table(quickstart):
+    section = report_section((quickstart.path / "report.md").read_text(), "Waits and job completion times")
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in section.splitlines()
+            if line.startswith("| ") and not line.startswith("| chips")}
+    chips = np.asarray(column(quickstart, "chips_requested"))
+    assert int(rows["1"][1].replace(",", "")) == int(np.sum(chips == 1))
+    assert int(rows["2–16"][1].replace(",", "")) == int(np.sum((chips >= 2) & (chips <= 16)))
+    assert int(rows["17–64"][1].replace(",", "")) == int(np.sum((chips >= 17) & (chips <= 64)))
+    assert "65–1,024" not in rows, "classes without jobs are left out"
+
+
+def test_report_lists_the_longest_waits(quickstart):
+    section = report_section((quickstart.path / "report.md").read_text(), "Longest waits")
+    ids = [line.split(" | ")[0].strip("| ") for line in section.splitlines()
+           if line.startswith("| ") and not line.startswith("| job |")]
+    waits = np.asarray([w if w is not None else -1 for w in column(quickstart, "wait_s")])
+    order = np.argsort(-waits, kind="stable")[:20]
+    assert ids == [column(quickstart, "job_id")[i] for i in order]
+
+
+def test_report_draws_failures_and_lost_work_when_present(tmp_path):
+    """Preemptions lose work: the report gets a failures and lost-work section and figure."""
+    run = run_scenario(tmp_path, """\
+name: preempt
+cluster:
+  pools: [{name: trn2, instance: trn2.48xlarge, count: 1}]
+workload:
+  - jobs:
+      - {id: low, submit: 0s, chips: 16, duration: 4h, priority: 0}
+      - {id: high, submit: 1h, chips: 16, duration: 1h, priority: 5}
+scheduler:
+  policy: priority
+""")
+    assert run.summary["preemptions"] == 1 and run.summary["lost_chip_s"] > 0
+    report = (run.path / "report.md").read_text()
+    section = report_section(report, "Failures and lost work")
+    assert f"| chip-hours of work lost | {run.summary['lost_chip_s'] / 3600:,.1f} |" in section
+    assert (run.path / "plots" / "failures.png").stat().st_size > 1000
+    assert "plots/failures.png" in report
+    figures = len(list((run.path / "plots").iterdir()))
+    assert (run.path / "report.html").read_text().count('<img src="data:image/png') == figures
 
 
 # --- the CLI options that shape a run ---------------------------------------------------------
@@ -361,7 +443,7 @@ def test_trace_with_bad_rows_runs_and_lists_them(tmp_path):
     assert sorted(column(run, "job_id")) == ["t-a", "t-e"]
     assert dict(zip(column(run, "job_id"), column(run, "state"), strict=True)) == {"t-a": "completed",
                                                                                    "t-e": "killed"}
-    report = (run.path / "report.md").read_text()
+    report = report_section((run.path / "report.md").read_text(), "Skipped trace rows")
     for line, reason in BAD_ROWS.items():
         rows = [r for r in report.splitlines() if r.startswith("|") and f"| {line} |" in r]
         assert len(rows) == 1, f"line {line} not listed once in report.md"

@@ -24,6 +24,8 @@ import numpy as np
 import pytest
 from conftest import ONE_CHIP_CATALOGUE, Run, one_chip_cluster, run_scenario
 
+from sim.queueing import erlang_c
+
 pytestmark = pytest.mark.slow
 
 BATCHES = 40
@@ -31,18 +33,6 @@ BATCHES = 40
 # by integrating the t density (Simpson) and bisecting; tables give 2.7079.
 T_995_39 = 2.707913
 JOBS_AFTER_WARMUP = 200_000
-
-
-def erlang_c(c: int, a: float) -> float:
-    """P(wait > 0) in M/M/c with offered load a = lambda/mu < c (Erlang C).
-
-    Via the Erlang B recursion B(k) = a B(k-1) / (k + a B(k-1)), which never forms a^c or c!
-    and so stays stable for large c; then C = B / (1 - (a/c)(1 - B)).
-    """
-    b = 1.0
-    for k in range(1, c + 1):
-        b = a * b / (k + a * b)
-    return b / (1.0 - (a / c) * (1.0 - b))
 
 
 @dataclass

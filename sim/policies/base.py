@@ -22,10 +22,13 @@ STATE_NAMES = ("queued", "running", "completed", "failed", "killed", "rejected")
 
 
 class Start(NamedTuple):
-    """Start `job` on pool index `pool` (the engine places it with the scenario's placement)."""
+    """Start `job` on pool index `pool`. The engine places it with the scenario's placement, or,
+    when `allocation` is given (one a policy found with `place_on` on a projection), exactly
+    there — for policies that must keep instances free for reservations."""
 
     job: int
     pool: int
+    allocation: Any = None
 
 
 class Preempt(NamedTuple):
@@ -55,6 +58,7 @@ class JobTable:
     priority: Sequence[int]
     user: Sequence[str]
     queue: Sequence[str]
+    entry: Sequence[str]  # the workload entry's label (its name, or w<index>)
     pools: Sequence[tuple[int, ...]]  # indices of the pools the job accepts, in scenario order
 
 
@@ -72,6 +76,7 @@ class Capacity(Protocol):
     def estimate(self, job: int, pool: int, allocation: Any) -> float: ...
     def projection(self, pool: int) -> Any: ...
     def place_on(self, projection: Any, job: int, pool: int) -> Any: ...
+    def wake_at(self, t: float) -> None: ...
 
 
 class QueueView:
@@ -85,7 +90,8 @@ class QueueView:
     """
 
     __slots__ = ("_capacity", "_pending", "_state", "jobs", "pool_names", "can_place", "chips_on", "free_chips",
-                 "running_on", "pool_version", "allocation", "estimated_end", "estimate", "projection", "place_on")
+                 "running_on", "pool_version", "allocation", "estimated_end", "estimate", "projection", "place_on",
+                 "wake_at")
 
     def __init__(self, capacity: Capacity, pending: dict[int, None], state: list[int], jobs: JobTable,
                  pool_names: tuple[str, ...]):
@@ -114,6 +120,8 @@ class QueueView:
         """A private copy of `pool`'s free state, to try placements and releases on."""
         self.place_on: Callable[[Any, int, int], Any] = capacity.place_on
         """Place `job` on a projection of `pool` (mutating the projection); None if no room."""
+        self.wake_at: Callable[[float], None] = capacity.wake_at
+        """Ask for a scheduling pass at a later time (a timer: LAS threshold crossings, promotions)."""
 
     @property
     def now(self) -> float:
@@ -137,12 +145,18 @@ class Policy:
     A policy that keeps its own index of the queue (e.g. ordered by requested time) sets
     `tracks_queue = True`; the engine then calls `enqueued(job)` when a job joins the queue
     and `dequeued(job)` when it leaves it (started or rejected), so a pass never has to
-    rebuild the order from the whole queue.
+    rebuild the order from the whole queue. A policy that keeps account of running jobs sets
+    `tracks_running = True`; the engine then calls `ended(job)` when a running job ends. (A job
+    stopped while running — preempted, or killed by a failure — is `enqueued` again instead.)
     """
 
     name: ClassVar[str] = ""
     Options: ClassVar[type[BaseModel]] = NoOptions
     tracks_queue: ClassVar[bool] = False
+    tracks_running: ClassVar[bool] = False
+    pools: tuple[Any, ...] = ()
+    """The sized pools (`sim.topology.PoolShape`: accelerator, chips, prices), in pool-index order;
+    set before `bind`."""
 
     def __init__(self, options: BaseModel | None = None, scheduler: Any = None):
         self.options = options if options is not None else self.Options()
@@ -160,9 +174,18 @@ class Policy:
     def dequeued(self, job: int) -> None:
         """`job` left the queue (only called when `tracks_queue`)."""
 
+    def assumptions(self) -> list[str]:
+        """ESTIMATE defaults this policy runs with, printed beside the results (one line each)."""
+        return []
+
+    def ended(self, job: int) -> None:
+        """Running `job` ended: completed, failed or killed at its limit (only when `tracks_running`)."""
+
 
 _REGISTRY: dict[str, type[Policy]] = {}
-_BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf", "sim.policies.easy_backfill", "sim.policies.priority")
+_BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf", "sim.policies.easy_backfill", "sim.policies.priority",
+                    "sim.policies.las", "sim.policies.fair_share", "sim.policies.hetero",
+                    "sim.policies.conservative_backfill")
 
 
 def register(cls: type[Policy]) -> type[Policy]:

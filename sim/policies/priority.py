@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 from sim.policies.base import Decision, Preempt, QueueView, Start, register
 from sim.policies.ordered import OrderedQueue
+from sim.policies.preemption import fewest_victims
 
 
 @register
@@ -50,27 +51,8 @@ class StrictPriority(OrderedQueue):
 
     def victims(self, view: QueueView, job: int, pool: int) -> list[int] | None:
         """The fewest lower-priority running jobs on `pool` whose stopping makes room for `job`."""
-        priority = view.jobs.priority[job]
+        priority = view.jobs.priority
         running = list(view.running_on(pool))  # in start order
-        lower = [(view.jobs.priority[r], -k, r) for k, r in enumerate(running) if view.jobs.priority[r] < priority]
-        if not lower:
-            return None
+        lower = [(priority[r], -k, r) for k, r in enumerate(running) if priority[r] < priority[job]]
         lower.sort()  # lowest priority first, then the most recently started
-        chips = view.chips_on(job, pool)
-        projected = view.projection(pool)
-        chosen = []
-        for _, _, r in lower:
-            projected.release(view.allocation(r))
-            chosen.append(r)
-            if projected.can_place(chips):
-                break
-        else:
-            return None
-        # keep running any victim the job turned out not to need (last chosen is needed)
-        for r in reversed(chosen[:-1]):
-            projected.occupy(view.allocation(r))
-            if projected.can_place(chips):
-                chosen.remove(r)
-            else:
-                projected.release(view.allocation(r))
-        return chosen
+        return fewest_victims(view, job, pool, [r for _, _, r in lower])

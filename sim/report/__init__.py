@@ -1,1 +1,1 @@
-"""Run reports: markdown now, html from the reports issue; plots with matplotlib (Agg)."""
+"""Run reports and comparisons: one document rendered as markdown and as self-contained HTML (jinja2), figures drawn with matplotlib (Agg)."""

@@ -1,4 +1,4 @@
-"""`report.md`: headline metrics, the scenario, its assumptions, and what was left out."""
+"""How numbers read in reports and tables: the headline metrics and their formats."""
 
 from __future__ import annotations
 
@@ -37,37 +37,3 @@ def fmt(value: Any, kind: str) -> str:
 
 def headline_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return [(label, fmt(summary.get(key), kind)) for key, label, kind in HEADLINE]
-
-
-def render(result: Any, plots: list[str]) -> str:
-    s = result.summary
-    m = result.loaded.model
-    lines = [f"# trnsim run: {m.name}", ""]
-    if m.description:
-        lines += [m.description, ""]
-    lines += [f"Seed {s['seed']}, trnsim {s['version']}, scenario sha256 `{s['scenario_sha256'][:16]}…`, "
-              f"{s['events']:,} events.", "", "## Headline", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {label} | {value} |" for label, value in headline_rows(s)]
-    lines += ["", "## Cluster", "", "| pool | instance | accelerator | instances | chips | UltraServers | "
-              "pods | utilisation |", "|---|---|---|---|---|---|---|---|"]
-    for sh in result.shapes:
-        lines.append(f"| {sh.name} | {sh.instance_type} | {sh.accelerator} | {sh.instances:,} | {sh.chips:,} | "
-                     f"{sh.ultraservers or '—'} | {sh.pods} | {fmt(s.get(f'pool.{sh.name}.utilisation'), 'pct')} |")
-    lines += ["", f"Scheduler: `{m.scheduler.policy}`, placement `{m.scheduler.placement}`."]
-    for name in plots:
-        lines += ["", f"![{name}](plots/{name})"]
-    lines += ["", "## Assumptions (ESTIMATE where marked)", ""]
-    lines += [f"- {a}" for a in result.assumptions]
-    if result.rejected:
-        lines += ["", f"## Rejected jobs ({len(result.rejected)}: larger than any pool they accept)", "",
-                  "| job | entry | chips | reason |", "|---|---|---|---|"]
-        lines += [f"| {r.job_id} | {r.entry} | {r.chips} | {r.reason} |" for r in result.rejected[:200]]
-        if len(result.rejected) > 200:
-            lines.append(f"| … {len(result.rejected) - 200} more | | | |")
-    skipped = result.jobs.skipped
-    if skipped:
-        lines += ["", f"## Skipped trace rows ({len(skipped)})", "", "| file | line | reason |", "|---|---|---|"]
-        lines += [f"| {r.file} | {r.line} | {r.reason} |" for r in skipped[:500]]
-        if len(skipped) > 500:
-            lines.append(f"| … {len(skipped) - 500} more | | |")
-    return "\n".join(lines) + "\n"

@@ -358,3 +358,23 @@ def _cross_check(sc: LoadedScenario) -> None:
             problems.extend(problems_from(exc, sc.file, sc.marks, sc.set_paths, prefix=("scheduler",)))
     if problems:
         raise InputError(problems)
+
+
+def run_key(scenario_sha256_hex: str, seed: int) -> str:
+    """sha256 of the scenario's sha256 and the seed: names a run and a sweep row."""
+    return hashlib.sha256(f"{scenario_sha256_hex}\n{seed}".encode()).hexdigest()
+
+
+def load_mapping(data: dict[str, Any], file: str = "<scenario>", base_dir: Path | None = None) -> LoadedScenario:
+    """Validate and cross-check a scenario given as a mapping (a resolved scenario: paths absolute).
+
+    Sweep workers receive scenarios this way; problems name `file` without line numbers.
+    """
+    data = copy.deepcopy(data)
+    try:
+        model = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(problems_from(exc, file, {}, {})) from None
+    loaded = LoadedScenario(model, data, file, base_dir or Path.cwd(), {})
+    _cross_check(loaded)
+    return loaded

@@ -1,0 +1,105 @@
+"""Regenerate every figure in plots/ (the README's pictures): `make gallery`.
+
+Runs the bundled scenarios and a three-policy comparison through the `trnsim` command line,
+copies the figures here, takes screenshots of a report and a comparison with headless
+Chromium (`.ci/chromium.sh` installs it; without it the screenshots are skipped, with a
+warning), and writes plots/README.md naming the command behind each figure.
+
+    .venv/bin/python plots/gallery.py [--quick]     # --quick: the scenarios' short ci: forms
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PLOTS = ROOT / "plots"
+sys.path.insert(0, str(ROOT))
+
+from sim.report import browser  # noqa: E402
+
+# (scenario, extra run arguments, {run figure: gallery name})
+RUNS = [
+    ("quickstart", [], {"utilisation.png": "quickstart-utilisation.png", "wait_by_size.png": "quickstart-wait-by-size.png"}),
+    ("hpc2n-replay", [], {"wait_cdf.png": "hpc2n-wait-cdf.png", "utilisation.png": "hpc2n-utilisation.png"}),
+    # the real pod list is not shipped (no licence stated): its ci: form replays the synthetic one
+    ("alibaba-2023", ["--ci"], {"utilisation.png": "alibaba-2023-synthetic-utilisation.png"}),
+    ("campus-5gw", [], {"utilisation.png": "campus-5gw-utilisation.png", "power_cost.png": "campus-5gw-power-cost.png"}),
+]
+# (compare arguments, {compare figure: gallery name}, screenshot name or None)
+COMPARES = [
+    (["scenarios/quickstart.yaml", "--policies", "fifo,sjf,easy_backfill"],
+     {"utilisation.png": "compare-policies-utilisation.png", "wait_cdf.png": "compare-policies-wait-cdf.png"},
+     "compare-policies-screenshot.png"),
+    (["scenarios/quickstart.yaml", "--policies", "fifo,sjf,easy_backfill", "--seeds", "5"],
+     {"metrics.png": "compare-policies-5-seeds-metrics.png", "utilisation.png": "compare-policies-5-seeds-utilisation.png"},
+     None),
+]
+
+
+def trnsim(*args: str) -> None:
+    shown = "trnsim " + " ".join(args)
+    print(f"$ {shown}", flush=True)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sim", *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    print(f"  ({time.perf_counter() - t0:.1f} s)", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="use each scenario's ci: block (for a smoke test)")
+    args = parser.parse_args()
+    made: list[tuple[str, str]] = []  # (figure, command)
+    runs_made: dict[str, str] = {}  # scenario -> command
+    with tempfile.TemporaryDirectory(prefix="trnsim-gallery-") as tmp:
+        work = Path(tmp)
+        for name, extra, figures in RUNS:
+            out = work / name
+            run_args = ["run", f"scenarios/{name}.yaml", "--out", str(out), "-q", *extra]
+            if args.quick and "--ci" not in run_args:
+                run_args.append("--ci")
+            trnsim(*run_args)
+            command = "trnsim " + " ".join(a if a != str(out) else "OUT" for a in run_args)
+            runs_made[name] = command
+            for src, dst in figures.items():
+                shutil.copyfile(out / "plots" / src, PLOTS / dst)
+                made.append((dst, f"`{command}`, then `OUT/plots/{src}`"))
+        shots: list[tuple[Path, str, int, str]] = [(work / "quickstart" / "report.html",
+                                                    "quickstart-report-screenshot.png", 1500, runs_made["quickstart"])]
+        for k, (cmp_args, figures, shot) in enumerate(COMPARES):
+            cmp_out = work / f"compare{k}"
+            cmp_args = ["compare", *cmp_args, "--out", str(cmp_out), "-q"]
+            if args.quick:
+                cmp_args += ["--set", "workload.0.generator.count=300"]
+            trnsim(*cmp_args)
+            command = "trnsim " + " ".join(a if a != str(cmp_out) else "OUT" for a in cmp_args)
+            for src, dst in figures.items():
+                shutil.copyfile(cmp_out / src, PLOTS / dst)
+                made.append((dst, f"`{command}`, then `OUT/{src}`"))
+            if shot:
+                shots.append((cmp_out / "compare.html", shot, 1300, command))
+        if browser.find() is None:
+            print("warning: chromium is not installed (bash .ci/chromium.sh): screenshots not regenerated",
+                  file=sys.stderr)
+        else:
+            for page, dst, height, command in shots:
+                browser.screenshot(page, PLOTS / dst, width=1100, height=height)
+                made.append((dst, f"headless Chromium's screenshot (1100 x {height} px) of `OUT/{page.name}` "
+                                  f"from `{command}`"))
+                print(f"screenshot: plots/{dst}", flush=True)
+    lines = ["# plots/", "", "Figures of the bundled scenarios, shown in the project README. Regenerate them all with",
+             "`make gallery` (`.venv/bin/python plots/gallery.py`); each was made by:", "",
+             "| figure | made by |", "|---|---|"]
+    lines += [f"| [{f}]({f}) | {c} |" for f, c in made]
+    (PLOTS / "README.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {len(made)} figures and plots/README.md", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""`trnsim compare`: run directories and scenarios side by side. Exit 0 ok, 1 a run failed, 2 bad input."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+import time
+from pathlib import Path
+
+import click
+
+
+class _Progress:
+    """A rich progress display (runs done, simulated time, jobs, events/s) once work has taken a second."""
+
+    def __init__(self, enabled: bool, total_runs: int):
+        self.enabled = enabled
+        self.total = total_runs
+        self.t0 = time.perf_counter()
+        self.run_t0 = self.t0
+        self.bar = None
+        self.task = None
+        self.current: tuple[str, int] | None = None
+        self.finished = 0
+        self.run_events = 0
+
+    def __call__(self, variant, k: int, now: float, done: int, total: int, events: int) -> None:
+        if not self.enabled:
+            return
+        from sim.scenario.units import format_duration
+
+        key = (variant.label, k)
+        if key != self.current:
+            if self.current is not None:
+                self.finished += 1
+            self.current = key
+            self.run_t0 = time.perf_counter()
+            self.run_events = events
+        if self.bar is None:
+            if time.perf_counter() - self.t0 < 1.0:
+                return
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.description}"), TimeElapsedColumn(), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("", total=self.total)
+        elapsed = time.perf_counter() - self.run_t0
+        rate = f"  {(events - self.run_events) / elapsed:,.0f} events/s" if elapsed > 0.2 else ""
+        self.bar.update(self.task, completed=self.finished,
+                        description=f"{variant.label} seed {variant.seeds[k]}: t={format_duration(now)}  "
+                                    f"jobs {done:,}/{total:,}{rate}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--policies", metavar="A,B,...",
+              help="Run the one SCENARIO once per policy (any registered policy name).")
+@click.option("--seeds", type=int, default=1, show_default=True,
+              help="Run each scenario with seeds seed … seed+N−1 and show mean ± 95% CI.")
+@click.option("--seed", type=click.IntRange(min=0), help="First seed (default: each scenario's seed:).")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
+              help="Override a value in every scenario given (repeatable).")
+@click.option("--ci", is_flag=True, help="Apply each scenario's ci: block (its short form).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write compare.md, compare.html and the figures (default runs/compare-<time>).")
+@click.option("--force", is_flag=True, help="Replace a non-empty --out.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only where the results are.")
+def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: int | None, sets: tuple[str, ...],
+            ci: bool, out: Path | None, force: bool, quiet: bool) -> None:
+    """Compare runs: each INPUT is a run directory (read, not re-run) or a scenario (run now).
+
+    \b
+    trnsim compare runs/a runs/b
+    trnsim compare scenarios/quickstart.yaml --policies fifo,sjf,easy_backfill --seeds 5
+    """
+    from sim import compare as comparing
+    from sim.errors import InputError
+    from sim.outdir import check_out
+
+    target = out if out is not None else Path("runs") / f"compare-{_dt.datetime.now():%Y%m%dT%H%M%S}"
+    try:
+        check_out(target, force)
+        variants = comparing.plan(list(inputs), policies=policies, seeds=seeds, seed=seed, sets=sets, ci=ci)
+    except InputError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+    todo = sum(len(v.seeds) for v in variants if v.kind == "scenario")
+    progress = _Progress(not quiet and sys.stdout.isatty(), todo)
+    try:
+        comparing.simulate(variants, ci=ci, progress=progress)
+    except InputError as exc:
+        progress.close()
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+    except Exception as exc:  # a run failed
+        progress.close()
+        click.echo(f"compare: a run failed: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+    progress.close()
+    try:
+        written = comparing.write(variants, target, force=force)
+    except InputError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+    if quiet:
+        click.echo(str(written))
+        return
+    _print_table(variants)
+    click.echo(f"results: {written}  (compare.html, compare.md, compare.json, utilisation.png, wait_cdf.png, "
+               "metrics.png)")
+
+
+def _print_table(variants) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from sim.compare import METRICS
+    from sim.report.comparison import difference, value
+
+    seeds = max(len(v.runs) for v in variants)
+    table = Table(title="trnsim compare" + (f" (mean ± 95% CI over {seeds} seeds)" if seeds > 1 else ""))
+    table.add_column("metric")
+    for i, v in enumerate(variants):
+        table.add_column(v.label, justify="right")
+        if i:
+            table.add_column(f"vs {variants[0].label}", justify="right", style="dim")
+    for key, label, kind in METRICS:
+        row = [label]
+        for i, v in enumerate(variants):
+            row.append(value(v.metric(key), kind))
+            if i:
+                row.append(difference(variants[0], v, key, kind))
+        table.add_row(*row)
+    Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)

@@ -1,0 +1,188 @@
+"""`trnsim sweep` and `trnsim plan`: many runs on dask.distributed. Exit 0 ok, 1 a run failed, 2 bad input."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sim.errors import InputError, Problem
+from sim.scenario import loader, units
+
+
+def fail_input(exc: InputError) -> None:
+    for problem in exc.problems:
+        click.echo(str(problem), err=True)
+    sys.exit(2)
+
+
+def prepare_out(out: Path, force: bool) -> None:
+    """sweep/plan resume into an --out holding their own rows/; any other non-empty --out needs --force."""
+    if out.exists() and not out.is_dir():
+        raise InputError(Problem(f"--out {out}: exists and is not a directory"))
+    if not out.is_dir() or not any(out.iterdir()):
+        out.mkdir(parents=True, exist_ok=True)
+        return
+    if force:
+        for child in out.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        return
+    if not (out / "rows").is_dir():
+        raise InputError(Problem(f"--out {out}: directory is not empty and holds no sweep rows/ "
+                                 "(use --force to replace it)"))
+
+
+class RunProgress:
+    """A rich bar over runs, on a terminal only; it names the last failure as it happens."""
+
+    def __init__(self, enabled: bool, what: str):
+        self.enabled = enabled
+        self.what = what
+        self.bar: Progress | None = None
+        self.task = None
+        self.failed = 0
+
+    def __call__(self, done: int, total: int, row: dict[str, Any]) -> None:
+        if row.get("error"):
+            self.failed += 1
+        if not self.enabled or total == 0:
+            return
+        if self.bar is None:
+            self.bar = Progress(TextColumn(self.what), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.description}"), TimeElapsedColumn(), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("", total=total)
+        self.bar.update(self.task, completed=done, description=f"{self.failed} failed" if self.failed else "")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def seeds_of(loaded: loader.LoadedScenario, seed: int | None, count: int) -> list[int]:
+    first = loaded.model.seed if seed is None else seed
+    return list(range(first, first + count))
+
+
+def fmt_hours(seconds: float | None) -> str:
+    return "n/a" if seconds is None else units.format_duration(seconds)
+
+
+def mean_of(rows: list[dict[str, Any]], key: str) -> float | None:
+    values = [r[key] for r in rows if r.get(key) is not None and not r.get("error")]
+    return statistics.fmean(values) if values else None
+
+
+def report_errors(rows: list[dict[str, Any]]) -> int:
+    failed = [r for r in rows if r.get("error")]
+    for r in failed[:10]:
+        click.echo(f"run {r['run_key'][:8]} (seed {r['seed']}) failed: {r['error']}", err=True)
+    if len(failed) > 10:
+        click.echo(f"... and {len(failed) - 10} more failed runs (their rows hold the errors)", err=True)
+    return len(failed)
+
+
+_executor_options = [
+    click.option("--seeds", type=click.IntRange(min=1), default=None,
+                 help="Seeds per point: seed ... seed+N-1 (default: 1 for sweep, 5 for plan)."),
+    click.option("--seed", type=click.IntRange(min=0), help="First seed (default: the scenario's seed:)."),
+    click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable)."),
+    click.option("--ci", is_flag=True, help="Apply the scenario's ci: block (its short form)."),
+    click.option("--scheduler", metavar="ADDRESS", help="An existing dask scheduler, e.g. tcp://host:8786."),
+    click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+                 help="Worker processes of the embedded local dask cluster (one thread each)."),
+    click.option("--serial", is_flag=True, help="Run in this process, one run after another (no dask)."),
+    click.option("--force", is_flag=True, help="Empty a non-empty --out first (also its rows: start afresh)."),
+    click.option("--quiet", "-q", is_flag=True, help="Print only where the results are."),
+]
+
+
+def executor_options(f):
+    for option in reversed(_executor_options):
+        f = option(f)
+    return f
+
+
+def make_executor(scheduler: str | None, workers: int, serial: bool):
+    from sim.sweep import Executor
+
+    if serial and scheduler:
+        raise InputError(Problem("--serial and --scheduler: choose one"))
+    return Executor(workers=workers, scheduler=scheduler, serial=serial)
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--grid", "grids", multiple=True, metavar="PATH=v1,v2,...",
+              help="A key path and its values (commas outside brackets split them); repeat for more axes.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Sweep directory: rows/, sweep.parquet (a rerun resumes here).")
+@click.option("--metric", "metrics", multiple=True, metavar="KEY",
+              help="Summary key to draw in sweep.png against the first --grid axis (repeatable; "
+                   "default p95_wait_s and utilisation).")
+@executor_options
+def sweep(scenario: Path, grids: tuple[str, ...], out: Path, metrics: tuple[str, ...], seeds: int | None,
+          seed: int | None, sets: tuple[str, ...], ci: bool, scheduler: str | None, workers: int, serial: bool,
+          force: bool, quiet: bool) -> None:
+    """Run SCENARIO at every combination of --grid values, for --seeds seeds each."""
+    from sim import sweep as sweeping
+    from sim.report import fan
+
+    try:
+        drawn = fan.metrics_of(metrics)
+        axes = [sweeping.parse_grid(g) for g in grids]
+        sweeping.grid_points(axes)  # duplicate paths are bad input before anything runs
+        base = loader.load(scenario, sets, ci=ci)
+        seed_list = seeds_of(base, seed, seeds or 1)
+        executor = make_executor(scheduler, workers, serial)
+        prepare_out(out, force)
+        progress = RunProgress(not quiet and sys.stdout.isatty(), "sweeping")
+        try:
+            with executor:
+                result = sweeping.sweep(scenario, axes, seed_list, executor, out, sets=sets, ci=ci,
+                                        progress=progress)
+                where = executor.describe()
+        finally:
+            progress.close()
+    except InputError as exc:
+        fail_input(exc)
+    failed = report_errors(result.rows)
+    figure = fan.draw(result.rows, [a.path for a in axes], out / "sweep.png", title=f"{base.model.name}: sweep",
+                      metrics=drawn)
+    if quiet:
+        click.echo(str(out))
+    else:
+        print_sweep(result.rows, [a.path for a in axes])
+        click.echo(f"ran {result.ran} runs ({where}), reused {result.skipped} from {out / 'rows'}; "
+                   f"{failed} failed")
+        click.echo(f"results: {result.table}  ({len(result.rows)} rows; one per run in {out / 'rows'})"
+                   + (f"; fan of curves: {figure}" if figure else ""))
+    sys.exit(1 if failed else 0)
+
+
+def print_sweep(rows: list[dict[str, Any]], paths: list[str]) -> None:
+    from sim.sweep import by_point
+
+    table = Table(title="sweep (means over seeds)")
+    for p in paths:
+        table.add_column(p)
+    for col in ("runs", "failed", "utilisation", "mean wait", "p95 wait", "censored"):
+        table.add_column(col, justify="right")
+    for values, group in by_point(rows, paths):
+        ok = [r for r in group if not r.get("error")]
+        util = mean_of(ok, "utilisation")
+        table.add_row(*[str(v) for v in values], str(len(group)), str(len(group) - len(ok)),
+                      "n/a" if util is None else f"{util:.1%}", fmt_hours(mean_of(ok, "avg_wait_s")),
+                      fmt_hours(mean_of(ok, "p95_wait_s")), str(sum(1 for r in ok if r.get("wait_censored"))))
+    Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)
+

@@ -1,0 +1,36 @@
+"""Choosing whom to preempt: the fewest running jobs, from a preference order, that make room."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sim.policies.base import QueueView
+
+
+def fewest_victims(view: QueueView, job: int, pool: int, candidates: Sequence[int]) -> list[int] | None:
+    """Running jobs on `pool`, taken from `candidates` (most preferred victim first), whose stopping
+    lets `job` be placed there — checked with the real placement on a projection of the pool.
+
+    Victims are taken in order until the job fits; then any earlier one the job turns out not to
+    need keeps running (the last one taken is always needed). None if all of them together are
+    not enough. Cost: one projection copy plus a release and a placement check per candidate.
+    """
+    if not candidates:
+        return None
+    chips = view.chips_on(job, pool)
+    projected = view.projection(pool)
+    chosen = []
+    for r in candidates:
+        projected.release(view.allocation(r))
+        chosen.append(r)
+        if projected.can_place(chips):
+            break
+    else:
+        return None
+    for r in reversed(chosen[:-1]):
+        projected.occupy(view.allocation(r))
+        if projected.can_place(chips):
+            chosen.remove(r)
+        else:
+            projected.release(view.allocation(r))
+    return chosen
