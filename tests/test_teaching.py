@@ -144,7 +144,6 @@ def test_lesson_5_checkpoint_interval_has_an_optimum_near_young(tmp_path):
     assert mean(groups["30m"], "avg_wait_s") < min(mean(groups[t], "avg_wait_s") for t in ("5m", "3h", "12h"))
 
 
-@pytest.mark.xfail(strict=False, reason="needs failures model (#7)")
 def test_lesson_5_with_failures(tmp_path):
     text = TUTORIAL.read_text()
     line = next(x.strip() for x in text.splitlines() if "runs/lesson5-failures" in x)
