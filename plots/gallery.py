@@ -1,6 +1,7 @@
 """Regenerate every figure in plots/ (the README's pictures): `make gallery`.
 
-Runs the bundled scenarios and a three-policy comparison through the `trnsim` command line,
+Runs the bundled scenarios, a three-policy comparison, the README's capacity plan and two
+teaching-pack sweeps through the `trnsim` command line,
 copies the figures here, takes screenshots of a report and a comparison with headless
 Chromium (`.ci/chromium.sh` installs it; without it the screenshots are skipped, with a
 warning), and writes plots/README.md naming the command behind each figure.
@@ -41,6 +42,23 @@ COMPARES = [
      {"metrics.png": "compare-policies-5-seeds-metrics.png", "utilisation.png": "compare-policies-5-seeds-utilisation.png"},
      None),
 ]
+
+# (commands, each a trnsim argument list or a python script's, {file the last wrote under OUT: gallery name})
+PLANS = [
+    ([["plan", "scenarios/teaching/07-plan-surge.yaml", "--slo", "p95_wait<=2h",
+       "--vary", "cluster.pools.0.ultraservers=2..16"]], {"knee.png": "plan-knee.png"}),
+    ([["sweep", "scenarios/teaching/02-knee.yaml", "--grid",
+       "workload.0.generator.arrivals.poisson.rate=8/h,11.2/h,12.8/h,13.6/h,14.4/h,15.2/h", "--seeds", "5"]],
+     {"sweep.png": "teaching-knee.png"}),
+    ([["sweep", "scenarios/teaching/06-cost.yaml", "--grid", "cluster.pools.0.ultraservers=3,4,5,6,7,8", "--seeds", "5",
+       "--metric", "avg_wait_s", "--metric", "cost_usd"],
+      ["python:docs/lessons/total_cost.py", "OUT", "--axis", "cluster.pools.0.ultraservers", "--wait-cost", "$100/h"]],
+     {"total_cost.png": "teaching-total-cost.png"}),
+]
+
+
+def shell_words(args: list[str]) -> str:
+    return " ".join(f"'{a}'" if any(c in a for c in "<>$ ") else a for a in args)
 
 
 def trnsim(*args: str) -> None:
@@ -84,6 +102,25 @@ def main() -> None:
                 made.append((dst, f"`{command}`, then `OUT/{src}`"))
             if shot:
                 shots.append((cmp_out / "compare.html", shot, 1300, command))
+        for k, (commands, figures) in enumerate(PLANS):
+            out = work / f"plan{k}"
+            shown = []
+            for command in commands:
+                if command[0].startswith("python:"):
+                    script = command[0].removeprefix("python:")
+                    rest = [str(out) if a == "OUT" else a for a in command[1:]]
+                    print(f"$ python {script} {' '.join(rest)}", flush=True)
+                    subprocess.run([sys.executable, script, *rest], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+                    shown.append(f"python {script} " + shell_words(command[1:]))
+                else:
+                    full = [*command, "--out", str(out), "-q"]
+                    if args.quick:
+                        full += ["--seeds", "2"]
+                    trnsim(*full)
+                    shown.append("trnsim " + shell_words([a if a != str(out) else "OUT" for a in full]))
+            for src, dst in figures.items():
+                shutil.copyfile(out / src, PLOTS / dst)
+                made.append((dst, "`" + "`, then `".join(shown) + f"`, then `OUT/{src}`"))
         if browser.find() is None:
             print("warning: chromium is not installed (bash .ci/chromium.sh): screenshots not regenerated",
                   file=sys.stderr)
