@@ -14,6 +14,7 @@ from conftest import TINY_HEAD, run_cli, run_scenario, write_scenario
 
 from sim import economics, failures
 from sim.failures import PoolFailures
+from sim.policies import base as policies
 from sim.run import simulate
 from sim.scenario.loader import load
 
@@ -215,8 +216,14 @@ failures: {mtbf_instance: 3d, repair: 2h}
 """
 
 
+NOT_PLACED_ON_DOWN = {"fifo", "easy_backfill", "priority", "sjf", "conservative_backfill", "las", "fair_share",
+                      "hetero"}
+
+
 @pytest.mark.parametrize("policy,placement", [("fifo", "first_fit"), ("easy_backfill", "best_fit"),
-                                              ("priority", "topology_aware"), ("sjf", "first_fit")])
+                                              ("priority", "topology_aware"), ("sjf", "first_fit"),
+                                              ("conservative_backfill", "best_fit"), ("las", "first_fit"),
+                                              ("fair_share", "topology_aware"), ("hetero", "first_fit")])
 def test_nothing_is_placed_on_a_down_instance(tmp_path, policy, placement):
     real_placed = PoolFailures.placed
 
@@ -226,6 +233,7 @@ def test_nothing_is_placed_on_a_down_instance(tmp_path, policy, placement):
 
     with mock.patch.object(PoolFailures, "placed", placed):
         result = simulate_file(tmp_path, BUSY, f"scheduler.policy={policy}", f"scheduler.placement={placement}")
+    assert set(policies.names()) <= NOT_PLACED_ON_DOWN, "a registered policy is missing from this test"
     s = result.summary
     assert s["failures"] > 20 and s["restarts"] > 0
     assert s["jobs_completed"] == 600

@@ -11,8 +11,8 @@ run; otherwise on a projection holding the per-instance minimum of free chips ov
 
 The plan (one profile per pool: a copy of the free state per breakpoint in time) is kept
 between passes. An arrival adds one reservation behind the others. When reality leaves the
-plan — a job ends before or runs past its estimated end, or a running job stops (preempted,
-failed) — the whole plan is rebuilt from the current state in queue order, which moves
+plan — a job ends before or runs past its estimated end, a running job stops (preempted,
+failed), or an instance fails or comes back — the whole plan is rebuilt from the current state in queue order, which moves
 reservations earlier when jobs end early (the "compression" of the paper). Only the first
 `backfill_depth` queued jobs hold reservations; the rest get theirs as they move up.
 
@@ -111,11 +111,13 @@ class ConservativeBackfill(Policy):
         now = view.now
         if not self._dirty and any(end <= now for end in self._planned_end.values()):
             self._dirty = True  # still running at its estimated end (jobs ending now ended before the pass)
+        if not self._dirty:
+            for pool, profile in enumerate(self._profiles):
+                profile.advance(now)
+                if profile.states[0].free_chips != view.free_chips(pool):
+                    self._dirty = True  # capacity changed under the plan: an instance failed or came back
         if self._dirty:
             self._rebuild(view)
-        else:
-            for profile in self._profiles:
-                profile.advance(now)
         self._reserve_waiting(view)
         due = sorted(j for j, (t, _, _) in self._reserved.items() if t <= now)
         for job in due:
