@@ -427,19 +427,9 @@ class Engine:
         pools = self._job_pools[j]
         full = self.plan.run_on[j][pools.index(p)] * self.slowdown[j]  # all the work, at this placement
         self._done[j] = min(1.0, self._done.get(j, 0.0) + saved / full) if full > 0 else 1.0
-        n_chips = self.chips_allocated[j]
-        self._earlier.append((j, begun, now, n_chips, work - saved, overhead))
-        self.pools[p].release(alloc)
-        if self._failing is not None:
-            self._failing[p].released(j, alloc)
-        self.alloc[j] = None
-        del self._running[p][j]
-        self._pool_version[p] += 1
+        self._earlier.append((j, begun, now, self.chips_allocated[j], work - saved, overhead))
+        self._free(j, p, alloc)
         self.gen[j] += 1  # its completion event is now stale
-        self.busy -= n_chips
-        self.running -= 1
-        if self.watts is not None:
-            self.watts -= n_chips * self._per_chip_w[p]
         self.state[j] = QUEUED
         self.queued += 1
         self.queued_chips += self._chips[j]
@@ -462,27 +452,29 @@ class Engine:
         self.pending.clear()
         self.pending.update(dict.fromkeys(keys))
 
-    def _finish(self, ev: simpy.Event) -> None:
-        j, gen, final = ev._value
-        if gen != self.gen[j]:
-            return  # stale: the job was stopped and restarted since
-        self.events += 1
-        alloc = self.alloc[j]
-        p = self.pool[j]
+    def _free(self, j: int, p: int, alloc: Allocation) -> None:
+        """Give back the chips of running job j (ended or stopped) on pool p, and count it out."""
         self.pools[p].release(alloc)
         if self._failing is not None:
             self._failing[p].released(j, alloc)
         self.alloc[j] = None
         del self._running[p][j]
         self._pool_version[p] += 1
-        self.state[j] = final
-        self.end[j] = self._last_change = self.env._now
-        self.completed += 1
         n_chips = self.chips_allocated[j]
         self.busy -= n_chips
         self.running -= 1
         if self.watts is not None:
             self.watts -= n_chips * self._per_chip_w[p]
+
+    def _finish(self, ev: simpy.Event) -> None:
+        j, gen, final = ev._value
+        if gen != self.gen[j]:
+            return  # stale: the job was stopped and restarted since
+        self.events += 1
+        self._free(j, self.pool[j], self.alloc[j])
+        self.state[j] = final
+        self.end[j] = self._last_change = self.env._now
+        self.completed += 1
         if self._tracks_running:
             self.policy.ended(j)
         self._request_pass()

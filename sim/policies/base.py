@@ -182,6 +182,25 @@ class Policy:
         """Running `job` ended: completed, failed or killed at its limit (only when `tracks_running`)."""
 
 
+
+def start_while_pools_free(view: QueueView, jobs: Iterable[int],
+                           pools_for: Callable[[int], Sequence[int]]) -> Iterator[Decision]:
+    """Start `jobs` in the order given, each on the first of `pools_for(job)` that fits; a job that
+    fits none blocks those pools for the rest of the pass (later jobs may still start on pools
+    nobody blocks). Stops once every pool is blocked. The strict-order core of fifo, sjf, hetero."""
+    n_pools = len(view.pool_names)
+    blocked: set[int] = set()
+    for job in jobs:
+        pools = pools_for(job)
+        for pool in pools:
+            if pool not in blocked and view.can_place(job, pool):
+                yield Start(job, pool)
+                break
+        else:
+            blocked.update(pools)
+            if len(blocked) >= n_pools:
+                return
+
 _REGISTRY: dict[str, type[Policy]] = {}
 _BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf", "sim.policies.easy_backfill", "sim.policies.priority",
                     "sim.policies.las", "sim.policies.fair_share", "sim.policies.hetero",

@@ -132,8 +132,12 @@ class ConservativeBackfill(Policy):
         if past them), then every queued job is reserved again in queue order."""
         now = view.now
         self._profiles = []
+        tracked = self.scheduler is not None and self.scheduler.placement != "first_fit"
         for pool in range(len(view.pool_names)):
-            profile = Profile(now, view.projection(pool))
+            state = view.projection(pool)
+            if tracked:
+                state.track()  # once here, not in every copy the placement is tried on
+            profile = Profile(now, state)
             for job in view.running_on(pool):
                 end = self._planned_end.get(job, math.inf)
                 if end > now:
@@ -173,10 +177,15 @@ class ConservativeBackfill(Policy):
         chips = view.chips_on(job, pool)
         shortest = view.estimate(job, pool, _IDEAL)
         times, states = profile.times, profile.states
-        for a in range(len(times)):
+        n = len(times)
+        # next_short[i]: the first breakpoint from i on where even the free chip count is too small
+        next_short = [n] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            next_short[i] = i if not states[i].can_place(chips) else next_short[i + 1]
+        for a in range(n):
             t = times[a]
             window = profile.window(a, t + shortest)
-            if any(not states[i].can_place(chips) for i in window):
+            if next_short[a] < window.stop:
                 continue
             # first where the placement would put it at t; if that is not free for the whole run,
             # the placement on the window's per-instance minimum of free chips

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sim.policies.base import Decision, Policy, QueueView, Start, register
+from sim.policies.base import Decision, Policy, QueueView, Start, register, start_while_pools_free
 
 
 @register
@@ -27,17 +27,4 @@ class Fifo(Policy):
                     return
                 yield Start(job, 0)
             return
-        pools_of = view.jobs.pools
-        blocked: set[int] = set()
-        for job in view.queued():
-            pools = pools_of[job]
-            placed = False
-            for pool in pools:
-                if pool not in blocked and view.can_place(job, pool):
-                    yield Start(job, pool)
-                    placed = True
-                    break
-            if not placed:
-                blocked.update(pools)
-                if len(blocked) >= n_pools:
-                    return
+        yield from start_while_pools_free(view, view.queued(), view.jobs.pools.__getitem__)

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.policies.base import Decision, Policy, QueueView, Start, register
+from sim.policies.base import Decision, Policy, QueueView, register, start_while_pools_free
 
 DEFAULT_CLASS = "default"
 
@@ -77,18 +77,6 @@ class Hetero(Policy):
         return order
 
     def schedule(self, view: QueueView) -> Iterator[Decision]:
-        n_pools = len(view.pool_names)
         pools_of = view.jobs.pools
         entry = view.jobs.entry
-        blocked: set[int] = set()
-        for job in view.queued():
-            placed = False
-            for pool in self.ranked(entry[job], pools_of[job]):
-                if pool not in blocked and view.can_place(job, pool):
-                    yield Start(job, pool)
-                    placed = True
-                    break
-            if not placed:
-                blocked.update(pools_of[job])
-                if len(blocked) >= n_pools:
-                    return
+        return start_while_pools_free(view, view.queued(), lambda job: self.ranked(entry[job], pools_of[job]))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sim.policies.base import Decision, QueueView, Start, register
+from sim.policies.base import Decision, QueueView, register, start_while_pools_free
 from sim.policies.ordered import OrderedQueue
 
 
@@ -27,17 +27,4 @@ class ShortestJobFirst(OrderedQueue):
         return (self.view.jobs.requested[job], job)
 
     def schedule(self, view: QueueView) -> Iterator[Decision]:
-        n_pools = len(view.pool_names)
-        pools_of = view.jobs.pools
-        blocked: set[int] = set()
-        for job in self.in_order():
-            placed = False
-            for pool in pools_of[job]:
-                if pool not in blocked and view.can_place(job, pool):
-                    yield Start(job, pool)
-                    placed = True
-                    break
-            if not placed:
-                blocked.update(pools_of[job])
-                if len(blocked) >= n_pools:
-                    return
+        return start_while_pools_free(view, self.in_order(), view.jobs.pools.__getitem__)
