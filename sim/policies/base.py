@@ -182,7 +182,6 @@ class Policy:
         """Running `job` ended: completed, failed or killed at its limit (only when `tracks_running`)."""
 
 
-
 def start_while_pools_free(view: QueueView, jobs: Iterable[int],
                            pools_for: Callable[[int], Sequence[int]]) -> Iterator[Decision]:
     """Start `jobs` in the order given, each on the first of `pools_for(job)` that fits; a job that
@@ -200,6 +199,7 @@ def start_while_pools_free(view: QueueView, jobs: Iterable[int],
             blocked.update(pools)
             if len(blocked) >= n_pools:
                 return
+
 
 _REGISTRY: dict[str, type[Policy]] = {}
 _BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf", "sim.policies.easy_backfill", "sim.policies.priority",

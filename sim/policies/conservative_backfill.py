@@ -112,9 +112,13 @@ class ConservativeBackfill(Policy):
         if not self._dirty and any(end <= now for end in self._planned_end.values()):
             self._dirty = True  # still running at its estimated end (jobs ending now ended before the pass)
         if not self._dirty:
+            due = [0] * len(self._profiles)  # chips of reservations starting now, held in the plan already
+            for t, pool, alloc in self._reserved.values():
+                if t <= now:
+                    due[pool] += alloc.chips
             for pool, profile in enumerate(self._profiles):
                 profile.advance(now)
-                if profile.states[0].free_chips != view.free_chips(pool):
+                if profile.states[0].free_chips != view.free_chips(pool) - due[pool]:
                     self._dirty = True  # capacity changed under the plan: an instance failed or came back
         if self._dirty:
             self._rebuild(view)
