@@ -169,7 +169,7 @@ class ConservativeBackfill(Policy):
             if found is not None and (best is None or found[0] < best[0]):
                 best = (*found, pool)
         if best is None:
-            return  # cannot run on any pool even when everything has ended (never: plan_jobs rejects it)
+            return  # fits no pool even when everything has ended: instances are down; a repair rebuilds the plan
         t, start, end, alloc, pool = best
         self._profiles[pool].occupy(start, end, alloc)
         self._reserved[job] = (t, pool, alloc)
