@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,15 @@ class Run:
         self.summary: dict[str, Any] = json.loads((self.path / "summary.json").read_text())
         self.jobs = pq.read_table(self.path / "jobs.parquet")
         self.series = pacsv.read_csv(self.path / "timeseries.csv")
+
+
+def simulate_in_process(scenario: dict[str, Any] | str, *sets: str) -> Any:
+    """Write `scenario` to a temporary directory and simulate it in this process (no run directory)."""
+    from sim.run import simulate
+    from sim.scenario.loader import load
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return simulate(load(write_scenario(Path(tmp), scenario), list(sets)))
 
 
 def run_scenario(tmp_path: Path, scenario: dict[str, Any] | str, *extra: str) -> Run:

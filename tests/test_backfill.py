@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from unittest import mock
 
 import numpy as np
-from conftest import write_scenario
+from conftest import simulate_in_process
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -16,11 +15,6 @@ from sim.run import simulate
 from sim.scenario.loader import load
 
 FLAT = {"pod": 1.0, "spine": 1.0, "cluster": 1.0}  # no placement slowdown: estimates stay exact
-
-
-def run_in_process(scenario: dict, *sets: str):
-    with tempfile.TemporaryDirectory() as tmp:
-        return simulate(load(write_scenario(Path(tmp), scenario), list(sets)))
 
 
 @st.composite
@@ -50,7 +44,7 @@ def test_easy_never_delays_the_heads_reservation_under_exact_estimates(scenario)
         return reserved, valid_until
 
     with mock.patch.object(EasyBackfill, "reservation", staticmethod(recording)):
-        result = run_in_process(scenario)
+        result = simulate_in_process(scenario)
     start = result.outcome.start
     assume(promised)  # an example where no job ever blocked tests nothing
     for job, shadow in promised.items():
@@ -70,8 +64,8 @@ def batch_at_zero(seed: int, policy: str) -> dict:
 
 def test_easy_makespan_on_a_batch_at_time_zero_is_no_longer_than_fifos():
     for seed in range(1, 6):
-        fifo = run_in_process(batch_at_zero(seed, "fifo")).summary["makespan_s"]
-        easy = run_in_process(batch_at_zero(seed, "easy_backfill")).summary["makespan_s"]
+        fifo = simulate_in_process(batch_at_zero(seed, "fifo")).summary["makespan_s"]
+        easy = simulate_in_process(batch_at_zero(seed, "easy_backfill")).summary["makespan_s"]
         assert easy <= fifo, (seed, easy, fifo)
 
 

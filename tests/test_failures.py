@@ -5,25 +5,18 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
 import pytest
-from conftest import TINY_HEAD, run_cli, run_scenario, write_scenario
+from conftest import TINY_HEAD, run_cli, run_scenario, simulate_in_process, write_scenario
 
 from sim import economics, failures
 from sim.failures import PoolFailures
 from sim.policies import base as policies
-from sim.run import simulate
-from sim.scenario.loader import load
 
 H = 3600.0
 D = 86400.0
-
-
-def simulate_file(tmp_path: Path, scenario: dict | str, *overrides: str):
-    return simulate(load(write_scenario(tmp_path, scenario), list(overrides)))
 
 
 # --- closed forms --------------------------------------------------------------------------
@@ -47,14 +40,14 @@ def test_young_and_daly_at_65536_chips():
     assert failures.checkpoint_interval("young") == math.inf  # no failures block: M = infinity
 
 
-def test_the_plan_uses_young_per_job_size(tmp_path):
+def test_the_plan_uses_young_per_job_size():
     scenario = TINY_HEAD.replace("count: 2\n", "count: 4096\n") + """\
   - jobs:
       - {id: big, submit: 0s, chips: 65536, duration: 1d}
       - {id: fixed, submit: 0s, chips: 16, duration: 1d, checkpoint_interval: 30m}
 failures: {}
 """
-    result = simulate_file(tmp_path, scenario)
+    result = simulate_in_process(scenario)
     ids = result.jobs.id
     interval = dict(zip(ids, result.plan.checkpoint_s, strict=True))
     assert interval["big"] / 60 == pytest.approx(9.7, abs=0.05)
@@ -85,7 +78,7 @@ failures: {checkpoint_write: 60s, restart_overhead: 300s, repair: 4h}
 """
 
 
-def test_a_failure_costs_the_work_since_the_last_checkpoint_and_the_restart_overhead(tmp_path):
+def test_a_failure_costs_the_work_since_the_last_checkpoint_and_the_restart_overhead():
     gaps = iter([2.5 * H])  # the one failure, at 2.5 h; none after it
 
     def next_gap(self):
@@ -97,7 +90,7 @@ def test_a_failure_costs_the_work_since_the_last_checkpoint_and_the_restart_over
         return 0
 
     with mock.patch.object(PoolFailures, "next_gap", next_gap), mock.patch.object(PoolFailures, "fail", fail):
-        result = simulate_file(tmp_path, ONE_JOB)
+        result = simulate_in_process(ONE_JOB)
     s = result.summary
     # the run is 10 h x (1 + 60 s / 1 h) = 36,600 s in cycles of 3,660 s; at 9,000 s two cycles
     # (7,320 s) are saved and 1,680 s lost; it restarts at once on instance 1, pays 300 s and
@@ -139,8 +132,8 @@ failures: {mtbf_instance: 10d, repair: 1d}
 
 
 @pytest.mark.parametrize("seed", [5, 6])
-def test_failure_count_matches_its_poisson_expectation(tmp_path, seed):
-    result = simulate_file(tmp_path, LONG, f"seed={seed}")
+def test_failure_count_matches_its_poisson_expectation(seed):
+    result = simulate_in_process(LONG, f"seed={seed}")
     n = result.summary["failures"]
     # the count's compensator: up instance-seconds / MTBF (a Poisson process of that rate)
     series = result.outcome.series
@@ -168,7 +161,7 @@ def test_victims_are_uniform_over_up_instances():
     assert chi2 < 27.9  # 9 degrees of freedom, p = 0.001
 
 
-def test_the_best_checkpoint_interval_is_near_youngs(tmp_path):
+def test_the_best_checkpoint_interval_is_near_youngs():
     # one 64-instance job on an 80-instance pool, M = 64 h / 64 = 1 h: T_Young = sqrt(2 x 60 s x 1 h) = 657 s
     base = {
         "name": "interval", "seed": 3,
@@ -180,7 +173,7 @@ def test_the_best_checkpoint_interval_is_near_youngs(tmp_path):
     waste = {}
     for interval in (150, 300, 600, 1200, 2400, 4800):
         base["failures"]["checkpoint_interval"] = f"{interval}s"
-        s = simulate_file(tmp_path, base).summary
+        s = simulate_in_process(base).summary
         busy = s["utilisation"] * s["chips"] * s["makespan_s"]
         waste[interval] = busy * (1 - s["goodput"])  # lost work + restart overhead + checkpoint writes
     best = min(waste, key=waste.get)
@@ -224,7 +217,7 @@ NOT_PLACED_ON_DOWN = {"fifo", "easy_backfill", "priority", "sjf", "conservative_
                                               ("priority", "topology_aware"), ("sjf", "first_fit"),
                                               ("conservative_backfill", "best_fit"), ("las", "first_fit"),
                                               ("fair_share", "topology_aware"), ("hetero", "first_fit")])
-def test_nothing_is_placed_on_a_down_instance(tmp_path, policy, placement):
+def test_nothing_is_placed_on_a_down_instance(policy, placement):
     real_placed = PoolFailures.placed
 
     def placed(self, job, alloc):
@@ -232,7 +225,7 @@ def test_nothing_is_placed_on_a_down_instance(tmp_path, policy, placement):
         real_placed(self, job, alloc)
 
     with mock.patch.object(PoolFailures, "placed", placed):
-        result = simulate_file(tmp_path, BUSY, f"scheduler.policy={policy}", f"scheduler.placement={placement}")
+        result = simulate_in_process(BUSY, f"scheduler.policy={policy}", f"scheduler.placement={placement}")
     assert set(policies.names()) <= NOT_PLACED_ON_DOWN, "a registered policy is missing from this test"
     s = result.summary
     assert s["failures"] > 20 and s["restarts"] > 0
@@ -266,10 +259,10 @@ def test_without_a_failures_block_goodput_is_one(tmp_path):
     assert set(run.series.column("down_chips").to_pylist()) == {0}
 
 
-def test_same_seed_same_failures(tmp_path):
-    a = simulate_file(tmp_path, BUSY).summary
-    b = simulate_file(tmp_path, BUSY).summary
-    c = simulate_file(tmp_path, BUSY, "seed=3").summary
+def test_same_seed_same_failures():
+    a = simulate_in_process(BUSY).summary
+    b = simulate_in_process(BUSY).summary
+    c = simulate_in_process(BUSY, "seed=3").summary
     for key in ("failures", "restarts", "lost_chip_s", "goodput", "energy_mwh"):
         assert a[key] == b[key], key
     assert (a["failures"], a["lost_chip_s"]) != (c["failures"], c["lost_chip_s"])

@@ -163,8 +163,7 @@ class FairShare(Policy):
         return False
 
     def _record_start(self, view: QueueView, q: str, job: int) -> None:
-        alloc = view.allocation(job)
-        chips = alloc.chips_each * len(alloc.instances)
+        chips = view.allocation(job).chips
         self._held[job] = chips
         self._usage[q] += chips
         self._seq += 1

@@ -138,10 +138,9 @@ class DiscretisedLas(Policy):
 
     def _started(self, view: QueueView, job: int, pool: int) -> None:
         now = view.now
-        alloc = view.allocation(job)
         level = self._level[job]
         self._since[job] = now
-        self._chips[job] = alloc.chips_each * len(alloc.instances)
+        self._chips[job] = view.allocation(job).chips
         self._pool[job] = pool
         self._run_at(job, level)
         stretch = self._stretch[job] = self._stretch.get(job, 0) + 1
@@ -193,8 +192,7 @@ class DiscretisedLas(Policy):
         failed = self._failed
         no_fit: dict[int, int] = {}  # pool -> fewest chips that did not fit this pass (starts only shrink room)
         since = self._since
-        running = self._running
-        lower_by_level = [any(running[k] for k in range(level + 1, levels)) for level in range(levels)]
+        lower_by_level = self._lower_running()
         free = view.free_chips
         any_free = any(free(p) for p in range(n_pools))
         for level, job in list(order.islice(0, depth)):  # jobs preempted in this pass wait for the next
@@ -237,12 +235,17 @@ class DiscretisedLas(Policy):
                 self._started(view, job, pool)
                 no_fit.pop(pool, None)  # the victims may have left room beyond what the job took
                 any_free = any(free(p) for p in range(n_pools))
-                lower_by_level = [any(running[k] for k in range(lv + 1, levels)) for lv in range(levels)]
+                lower_by_level = self._lower_running()
                 break
         if self._crossings:
             view.wake_at(self._crossings[0][0])
         if self._promotions:
             view.wake_at(self._promotions[0][0])
+
+    def _lower_running(self) -> list[bool]:
+        """Per queue level: is any job running in a lower queue (one it could preempt)?"""
+        running = self._running
+        return [any(running[k] for k in range(level + 1, len(running))) for level in range(len(running))]
 
     def _victim_order(self, pool: int, level: int) -> list[int]:
         """Running jobs on `pool` in queues below `level`: the lowest queue first, then the most
