@@ -363,7 +363,7 @@ class Engine:
         self.state[j] = RUNNING
         self.pool[j] = p
         self.alloc[j] = alloc
-        n_chips = alloc.chips_each * len(alloc.instances)
+        n_chips = alloc.chips
         self.chips_allocated[j] = n_chips
         self.tier[j] = tier
         self.slowdown[j] = slow

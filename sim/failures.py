@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from array import array
 
 import numpy as np
 
@@ -92,7 +93,7 @@ class PoolFailures:
     """One pool's failure process state: its up instances, and the jobs on each instance."""
 
     __slots__ = ("index", "instances", "chips_per_instance", "mtbf_s", "repair_s", "rng", "up", "pos",
-                 "whole", "shared", "generation", "_gaps", "_picks")
+                 "whole", "_whole_array", "shared", "generation", "_gaps", "_picks")
 
     BATCH = 4096  # random numbers drawn at a time (one numpy call, not one per failure)
 
@@ -106,7 +107,8 @@ class PoolFailures:
         self.rng = rng
         self.up: list[int] = list(range(instances))  # up instances, in no particular order
         self.pos: list[int] = list(range(instances))  # where each up instance sits in `up`
-        self.whole: list[int] = [-1] * instances  # the job holding every chip of an instance, or -1
+        self.whole = array("q", [-1]) * instances  # the job holding every chip of an instance, or -1
+        self._whole_array = np.frombuffer(self.whole, dtype=np.int64)  # the same memory, for bulk updates
         self.shared: dict[int, dict[int, None]] = {}  # instance -> jobs sharing it (by chips)
         self.generation = 0
         self._gaps: list[float] = []
@@ -145,16 +147,16 @@ class PoolFailures:
         self._hold(job, alloc, -1)
 
     def _hold(self, job: int, alloc: Allocation, holder: int) -> None:
-        instances = alloc.instances
         if alloc.chips_each == self.chips_per_instance:
-            whole = self.whole
-            if alloc.runs is not None:  # large allocations: by slices
-                for lo, hi in alloc.runs:
-                    whole[lo:hi] = [holder] * (hi - lo)
+            if alloc.index is not None:  # large allocations: one numpy assignment
+                self._whole_array[alloc.index] = holder
             else:
-                for i in instances:
+                whole = self.whole
+                for i in alloc.instances:
                     whole[i] = holder
-        elif holder >= 0:
+            return
+        instances = alloc.instances
+        if holder >= 0:
             self.shared.setdefault(instances[0], {})[job] = None
         else:
             on = self.shared[instances[0]]

@@ -5,8 +5,9 @@ granularity and is never split; a larger job gets whole free instances, rounded 
 
 Three placements share one `PoolState` (registered by name in `PLACEMENTS`):
 
-- `first_fit`: the lowest-index instance with room. Free chips per instance live in a max
-  segment tree, so that instance is found in O(log n) — the engine's hot path.
+- `first_fit`: the lowest-index instance with room. Free chips per instance are the leaves of
+  a 64-ary max tree in bytearrays, so that instance is found in O(log_64 n) — the engine's hot
+  path — and a job of thousands of whole instances is placed and released by numpy.
 - `best_fit`: the instance with the fewest free chips that still fits, found in buckets of
   instances by free-chip count.
 - `topology_aware`: the lowest tier (UltraServer, pod, spine group, cluster) with room, and the
@@ -16,22 +17,25 @@ The buckets and per-tier counters are built by `PoolState.track()` the first tim
 `topology_aware` runs on a pool, in O(n) with numpy, and then kept current on every allocate and
 release; a pool only `first_fit` touches never pays for them. Every cost above is independent
 of the number of domains, so placement stays flat from ten thousand to millions of chips.
-`PoolState.copy()` (look-ahead for backfill) is a handful of flat list copies, O(n).
+`PoolState.copy()` (look-ahead for backfill) is a handful of flat copies, O(n).
 
-Per-element state is in Python lists and ints, not numpy: one element is read or written per
-step, where lists are several times faster (STYLE.md, point 4).
+Per-element state is in bytearrays, Python lists and ints, not numpy: one element is read or
+written per step, where those are several times faster (STYLE.md, point 4). numpy views of the
+same bytes serve the bulk updates of large allocations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
 from sim.topology import CompiledPool
 
 TIER_NAMES = ("instance", "ultraserver", "pod", "spine", "cluster")
+MAX_CHIPS_PER_INSTANCE = 255  # free chips per instance are bytes
+_AT_LEAST = [b"\x00" * c + b"\x01" * (256 - c) for c in range(256)]  # byte v -> 1 if v >= c else 0
 BULK = 32  # allocations of at least this many instances update the tree in one sweep (untracked pools)
 INSTANCE, ULTRASERVER, POD, SPINE, CLUSTER = range(5)
 
@@ -178,6 +182,14 @@ class Buckets:
             i = self.next_at_least(b, i + 1)
 
 
+def _check_contiguous(tier: int, parent: np.ndarray) -> None:
+    """Domains must be contiguous, in-order index ranges (as `topology.build_graph` numbers them):
+    the tier counters and `PoolState.tier_of` rely on it."""
+    step = np.diff(parent)
+    if parent[0] != 0 or np.any((step != 0) & (step != 1)):
+        raise ValueError(f"{TIER_NAMES[tier]} domains are not contiguous, in-order index ranges")
+
+
 class DomainTier:
     """One tier of domains (UltraServers, pods or spine groups) of a pool: whole-free counters.
 
@@ -193,9 +205,8 @@ class DomainTier:
 
     def __init__(self, tier: int, parent: np.ndarray, whole: np.ndarray):
         n = len(parent)
+        _check_contiguous(tier, parent)
         step = np.diff(parent)
-        if parent[0] != 0 or np.any((step != 0) & (step != 1)):
-            raise ValueError(f"{TIER_NAMES[tier]} domains are not contiguous, in-order index ranges")
         starts = np.flatnonzero(np.concatenate([[True], step != 0]))
         sizes = np.diff(np.concatenate([starts, [n]]))
         counts = np.add.reduceat(whole.astype(np.int64), starts)
@@ -215,25 +226,90 @@ class DomainTier:
         return new
 
 
-@dataclass(slots=True)
 class Allocation:
-    instances: list[int]
-    chips_each: int  # chips taken on each instance
-    tier: int
-    runs: list[tuple[int, int]] | None = None  # the instances as runs [lo, hi), where placement kept them
+    """The instances a job holds and the chips it takes on each.
+
+    Large whole-instance allocations made by `first_fit` also carry `index`, the instances as
+    a sorted numpy array, which bulk updates use; their `instances` list is then built only
+    when something asks for it (a 256k-chip job is 16,384 instances, and failures stop and
+    restart such jobs thousands of times a day).
+    """
+
+    __slots__ = ("_instances", "chips_each", "tier", "index")
+
+    def __init__(self, instances: list[int] | None, chips_each: int, tier: int, index: np.ndarray | None = None):
+        if instances is None and index is None:
+            raise ValueError("an allocation needs its instances or their index")
+        self._instances = instances
+        self.chips_each = chips_each  # chips taken on each instance
+        self.tier = tier
+        self.index = index
+
+    @property
+    def instances(self) -> list[int]:
+        if self._instances is None:
+            self._instances = self.index.tolist()
+        return self._instances
+
+    @property
+    def count(self) -> int:
+        """How many instances."""
+        return len(self._instances) if self._instances is not None else len(self.index)
 
     @property
     def chips(self) -> int:
-        return self.chips_each * len(self.instances)
+        return self.chips_each * self.count
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Allocation):
+            return NotImplemented
+        return (self.instances, self.chips_each, self.tier) == (other.instances, other.chips_each, other.tier)
+
+    __hash__ = None  # mutable, like the dataclass it replaced
+
+    def __repr__(self) -> str:
+        shown = self.instances if self.count <= 8 else f"[{self.instances[0]}, ... {self.count} instances]"
+        return f"Allocation({shown}, chips_each={self.chips_each}, tier={TIER_NAMES[self.tier]})"
+
+
+def _levels(n: int) -> list[bytearray]:
+    """Zeroed 64-ary max levels over n leaves: the leaves first, padded to a multiple of 64, then
+    one byte per 64 below (padded the same way), up to a single byte at the top."""
+    levels = []
+    size = n
+    while True:
+        levels.append(bytearray(-(-size // 64) * 64 if size > 1 else 1))
+        if size <= 1:
+            return levels
+        size = len(levels[-1]) // 64
+
+
+def _distinct(sorted_ints: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted integer array, in order (np.unique without its sort)."""
+    if len(sorted_ints) < 2:
+        return sorted_ints
+    keep = np.empty(len(sorted_ints), dtype=bool)
+    keep[0] = True
+    np.not_equal(sorted_ints[1:], sorted_ints[:-1], out=keep[1:])
+    return sorted_ints[keep]
 
 
 class PoolState:
     """Free chips of one pool, with the running counters placement and metrics need.
 
-    Always kept: free chips per instance (the leaves of a max segment tree), `free_chips` and
-    `whole_free` (instances with every chip free). After `track()`, also: `by_free`, instances
-    bucketed by free chips (bucket `cpi` = the whole-free ones), and `domains`, one `DomainTier`
-    per tier the pool has, lowest first (ultraserver if any, pod, spine).
+    Free chips per instance are the leaves of a 64-ary max tree kept in bytearrays
+    (`_levels`: the leaves, then one byte per 64 below, up to one byte at the top), with a numpy
+    view of each level (`_views`) for bulk updates. A single instance's update touches one byte
+    per level (about four for a million chips); finding the lowest-index instance with room
+    reads one 64-byte window per level (translated to 0/1 by `_AT_LEAST[chips]`, then `find`);
+    a large whole-instance allocation or release sets its leaves with one numpy assignment and
+    recomputes only the level bytes above them, whatever the number of runs its instances form.
+    Chips per instance must fit a byte (at most 255; the catalogue's largest has 144).
+
+    Always kept: the tree, `free_chips` and `whole_free` (instances with every chip free).
+    After `track()`, also: `by_free`, instances bucketed by free chips (bucket `cpi` = the
+    whole-free ones), and `domains`, one `DomainTier` per tier the pool has, lowest first
+    (ultraserver if any, pod, spine).
     """
 
     def __init__(self, compiled: CompiledPool):
@@ -241,20 +317,22 @@ class PoolState:
         self.shape = shape
         self.name = shape.name
         self.cpi = shape.chips_per_instance
+        if not 1 <= self.cpi <= MAX_CHIPS_PER_INSTANCE:
+            raise ValueError(f"pool {self.name}: {self.cpi} chips per instance; trnsim supports 1 to "
+                             f"{MAX_CHIPS_PER_INSTANCE}")
         self.n = shape.instances
         self.capacity = shape.chips
-        size = 1
-        while size < self.n:
-            size *= 2
-        self._size = size
-        self._tree = [-1] * (2 * size)
-        for i in range(self.n):
-            self._tree[size + i] = self.cpi
-        for i in range(size - 1, 0, -1):
-            self._tree[i] = max(self._tree[2 * i], self._tree[2 * i + 1])
+        self._levels = _levels(self.n)
+        self._levels[0][: self.n] = bytes([self.cpi]) * self.n
+        for below, level in pairwise(self._levels):
+            level[: len(below) // 64] = np.frombuffer(below, dtype=np.uint8).reshape(-1, 64).max(axis=1).tobytes()
+        self._views()
         self.free_chips = self.capacity
         self.whole_free = self.n  # instances with every chip free
-        self._whole = bytearray(b"\x01") * self.n  # 1 where an instance is whole-free (memchr-searchable)
+        for tier, parent in ((ULTRASERVER, compiled.ultraserver_of), (POD, compiled.pod_of),
+                             (SPINE, compiled.spine_of)):
+            if len(parent) and parent[0] >= 0:
+                _check_contiguous(tier, parent)
         self.ultraserver_of = compiled.ultraserver_of.tolist()
         self.pod_of = compiled.pod_of.tolist()
         self.spine_of = compiled.spine_of.tolist()
@@ -262,91 +340,89 @@ class PoolState:
         self.by_free: Buckets | None = None
         self.domains: list[DomainTier] = []
 
+    def _views(self) -> None:
+        """(Re)bind the level shortcuts and numpy views to `_levels`."""
+        self._leaf = self._levels[0]
+        self._upper = tuple(self._levels[1:])
+        self._top = self._levels[-1]
+        self._down = tuple(reversed(self._levels[:-1]))  # the levels below the top, top down
+        self._arrays = tuple(np.frombuffer(level, dtype=np.uint8) for level in self._levels)
+
     # --- the tree ---------------------------------------------------------------------------
     def free(self, i: int) -> int:
-        return self._tree[self._size + i]
+        return self._leaf[i]
 
     def free_per_instance(self) -> list[int]:
-        return self._tree[self._size : self._size + self.n]
+        return list(self._leaf[: self.n])
+
+    def most_free(self) -> int:
+        """The largest number of free chips on any one instance."""
+        return self._top[0]
 
     def _set(self, i: int, value: int) -> None:
-        tree = self._tree
-        j = self._size + i
-        old = tree[j]
-        if old == self.cpi:
+        """Instance i now has `value` free chips: its leaf, the maxima above it, `whole_free`."""
+        below = self._leaf
+        old = below[i]
+        if old == value:
+            return
+        cpi = self.cpi
+        if old == cpi:
             self.whole_free -= 1
-            self._whole[i] = 0
-        if value == self.cpi:
+        elif value == cpi:
             self.whole_free += 1
-            self._whole[i] = 1
-        tree[j] = value
-        j >>= 1
-        while j:
-            best = tree[2 * j] if tree[2 * j] >= tree[2 * j + 1] else tree[2 * j + 1]
-            if tree[j] == best:
-                break
-            tree[j] = best
-            j >>= 1
+        below[i] = value
+        if value > old:
+            for level in self._upper:
+                i >>= 6
+                if level[i] >= value:
+                    return
+                level[i] = value
+            return
+        for level in self._upper:  # fewer free chips: a maximum above changes only if it was `old`
+            i >>= 6
+            if level[i] != old:
+                return
+            base = i << 6
+            if below.find(old, base, base + 64) >= 0:  # another instance below still has `old`
+                return
+            level[i] = max(below[base : base + 64])
+            below = level
 
-    def _fill_runs(self, runs: list[tuple[int, int]], value: int) -> None:
-        """Set every instance in the runs [lo, hi) to `value` free chips (0 or all): on an
-        untracked pool, for large whole-instance allocations (a 256k-chip job is 16,384
-        instances, and failures stop and restart such jobs often). Tree nodes whose whole
-        subtree lies inside a run are set by slice assignment, level by level; only the
-        O(log n) nodes at each run's edges are recomputed from their children. The same tree
-        and counters as `_set` on each instance in turn."""
-        tree = self._tree
-        size = self._size
-        whole = b"\x01" if value == self.cpi else b"\x00"
-        full = []  # per run, the nodes wholly inside it at the current level: [a, b)
-        for lo, hi in runs:
-            self._whole[lo:hi] = whole * (hi - lo)
-            tree[size + lo : size + hi] = [value] * (hi - lo)
-            full.append((size + lo, size + hi))
-        self.whole_free += sum(hi - lo for lo, hi in runs) * (1 if whole == b"\x01" else -1)
-        edge: set[int] = set()  # nodes partly inside a run, at the current level
-        for _ in range(size.bit_length() - 1):
-            up = {j >> 1 for j in edge}
-            above = []
-            for a, b in full:
-                if a & 1:
-                    up.add(a >> 1)
-                if b & 1:
-                    up.add(b >> 1)
-                a, b = (a + 1) >> 1, b >> 1
-                if a < b:
-                    tree[a:b] = [value] * (b - a)
-                    above.append((a, b))
-            full = above
-            for j in up:
-                left, right = tree[2 * j], tree[2 * j + 1]
-                tree[j] = left if left >= right else right
-            edge = up
+    def _fill(self, index: np.ndarray, value: int) -> None:
+        """Set the free chips of the instances in `index` (sorted) to `value`, all of which had
+        the other of 0 and `cpi`: one numpy assignment for the leaves, then per level the maxima
+        of the 64-windows they touched. For large whole-instance allocations on an untracked
+        pool; the same tree and counters as `_set` on each instance in turn."""
+        arrays = self._arrays
+        arrays[0][index] = value
+        self.whole_free += len(index) if value == self.cpi else -len(index)
+        touched = index
+        for below, level in pairwise(arrays):
+            touched = _distinct(touched >> 6)
+            level[touched] = below.reshape(-1, 64)[touched].max(axis=1)
 
-    def lowest_whole_free(self, k: int) -> tuple[list[int], list[tuple[int, int]]]:
-        """The k lowest-index whole-free instances (there must be k), and the same as runs
-        [lo, hi): found in the whole-free byte map with memchr-speed `find`, O(runs)."""
-        whole = self._whole
-        n = self.n
-        out: list[int] = []
-        runs: list[tuple[int, int]] = []
-        i = whole.find(1)
-        while True:
-            end = whole.find(0, i)
-            if end < 0:
-                end = n
-            hi = min(end, i + k - len(out))
-            out.extend(range(i, hi))
-            runs.append((i, hi))
-            if len(out) == k:
-                return out, runs
-            i = whole.find(1, end)
+    def lowest_whole_free(self, k: int) -> np.ndarray:
+        """The k lowest-index whole-free instances (there must be k), sorted: vectorised scans of
+        growing windows of the leaves, from the first whole-free instance (memchr) on."""
+        cpi = self.cpi
+        leaves = self._arrays[0]
+        lo = self._leaf.find(cpi)
+        step = max(4 * k, 4096)
+        parts = []
+        found = 0
+        while found < k:
+            hi = min(lo + step, self.n)
+            hits = np.flatnonzero(leaves[lo:hi] == cpi)
+            hits += lo
+            parts.append(hits)
+            found += len(hits)
+            lo, step = hi, 2 * step
+        return (parts[0] if len(parts) == 1 else np.concatenate(parts))[:k]
 
     def _set_tracked(self, i: int, value: int) -> None:
         """`_set` that also moves instance i between free-count buckets and, when it becomes
-        or stops being whole-free, its domains between whole-free buckets: O(log n + tiers ×
-        log_64 n)."""
-        old = self._tree[self._size + i]
+        or stops being whole-free, its domains between whole-free buckets: O(tiers × log_64 n)."""
+        old = self._leaf[i]
         if old == value:
             return
         self.by_free.move(i, old, value)
@@ -365,7 +441,7 @@ class PoolState:
         chips (O(n), vectorised, once) and keep them current from now on."""
         if self.tracked:
             return
-        free = np.asarray(self.free_per_instance(), dtype=np.int64)
+        free = self._arrays[0][: self.n].astype(np.int64)
         self.by_free = Buckets(free, self.cpi + 1)
         whole = free == self.cpi
         self.domains = [DomainTier(tier, np.asarray(parent, dtype=np.int64), whole)
@@ -377,12 +453,12 @@ class PoolState:
 
     def copy(self) -> PoolState:
         """An independent copy of the free state, to try placements and releases on (backfill
-        projections). O(n) list copies: the tree, and the buckets and counters if tracked; the
-        shape and parent arrays are shared, as they never change."""
+        projections). O(n) bytearray copies: the tree, and the buckets and counters if tracked;
+        the shape and parent arrays are shared, as they never change."""
         new = object.__new__(PoolState)
         new.__dict__.update(self.__dict__)
-        new._tree = self._tree.copy()
-        new._whole = self._whole.copy()
+        new._levels = [level.copy() for level in self._levels]
+        new._views()
         if self.tracked:
             new.by_free = self.by_free.copy()
             new.domains = [d.copy() for d in self.domains]
@@ -390,17 +466,16 @@ class PoolState:
         return new
 
     def first_with(self, chips: int) -> int:
-        """Lowest-index instance with at least `chips` free, or -1."""
-        tree = self._tree
-        if tree[1] < chips:
+        """Lowest-index instance with at least `chips` free (chips >= 1), or -1: one 64-byte
+        window per level, from the top down."""
+        if self._top[0] < chips:
             return -1
-        j = 1
-        size = self._size
-        while j < size:
-            j *= 2
-            if tree[j] < chips:
-                j += 1
-        return j - size
+        at_least = _AT_LEAST[chips]
+        i = 0
+        for level in self._down:
+            base = i << 6
+            i = base + level[base : base + 64].translate(at_least).find(1)
+        return i
 
     # --- jobs -------------------------------------------------------------------------------
     def instances_for(self, chips: int) -> int:
@@ -409,7 +484,7 @@ class PoolState:
 
     def can_place(self, chips: int) -> bool:
         if chips <= self.cpi:
-            return self._tree[1] >= chips
+            return self._top[0] >= chips
         return self.whole_free * self.cpi >= chips
 
     def occupy(self, alloc: Allocation) -> None:
@@ -420,29 +495,31 @@ class PoolState:
             if left < 0:
                 raise ValueError(f"instance {i} of pool {self.name} has only {self.free(i)} chips free")
             self._set(i, left)
-        self.free_chips -= each * len(alloc.instances)
+        self.free_chips -= each * alloc.count
 
     def release(self, alloc: Allocation) -> None:
         each = alloc.chips_each
-        if each == self.cpi and len(alloc.instances) >= BULK and not self.tracked:
-            runs = alloc.runs or _runs(alloc.instances)
-            if runs is not None:
-                self._fill_runs(runs, each)
-                self.free_chips += each * len(alloc.instances)
-                return
-        tree = self._tree
-        size = self._size
-        for i in alloc.instances:
-            self._set(i, tree[size + i] + each)
-        self.free_chips += each * len(alloc.instances)
+        k = alloc.count
+        if each == self.cpi and k >= BULK and not self.tracked:
+            index = alloc.index if alloc.index is not None else np.sort(np.asarray(alloc.instances, dtype=np.int64))
+            self._fill(index, each)
+        else:
+            leaf = self._leaf
+            for i in alloc.instances:
+                self._set(i, leaf[i] + each)
+        self.free_chips += each * k
 
     def tier_of(self, instances: list[int]) -> int:
         """The lowest tier holding all the instances."""
         if len(instances) == 1:
             return INSTANCE
+        return self._tier_of_range(min(instances), max(instances))
+
+    def _tier_of_range(self, lo: int, hi: int) -> int:
+        """The lowest tier whose one domain holds instances lo..hi (domains are contiguous index
+        ranges, as `topology.build_graph` numbers them: the two ends decide)."""
         for tier, parent in ((ULTRASERVER, self.ultraserver_of), (POD, self.pod_of), (SPINE, self.spine_of)):
-            first = parent[instances[0]]
-            if first >= 0 and all(parent[i] == first for i in instances):
+            if parent[lo] >= 0 and parent[lo] == parent[hi]:
                 return tier
         return CLUSTER
 
@@ -464,33 +541,27 @@ class PoolState:
 def first_fit(pool: PoolState, chips: int) -> Allocation | None:
     """Lowest-index placement: the first instance with room, or the first whole free instances.
 
-    Cost: O(log n) for a job sharing an instance (one segment-tree descent and update);
-    O(k log n) for a job of k whole instances; for k >= BULK on a pool no other placement has
-    tracked, O(runs x log n) plus slice assignments (`PoolState._fill_runs`).
+    Cost: O(log_64 n) for a job sharing an instance (one window per level down, one byte per
+    level up); O(k log_64 n) for a job of k whole instances; for k >= BULK on a pool no other
+    placement has tracked, a few vectorised passes over the k instances and the leaves scanned
+    to find them (`PoolState.lowest_whole_free`, `PoolState._fill`).
     """
     if chips <= pool.cpi:
-        tree = pool._tree
-        if tree[1] < chips:
+        i = pool.first_with(chips)
+        if i < 0:
             return None
-        j = 1
-        size = pool._size
-        while j < size:  # descend to the lowest-index leaf with room (first_with, inlined)
-            j *= 2
-            if tree[j] < chips:
-                j += 1
-        i = j - size
-        pool._set(i, tree[j] - chips)
+        pool._set(i, pool._leaf[i] - chips)
         pool.free_chips -= chips
         return Allocation([i], chips, INSTANCE)
     k = -(-chips // pool.cpi)
     if pool.whole_free < k:
         return None
     cpi = pool.cpi
-    if k >= BULK and not pool.tracked:  # the same instances, each tree node updated once
-        taken, runs = pool.lowest_whole_free(k)
-        pool._fill_runs(runs, 0)
+    if k >= BULK and not pool.tracked:  # the same instances, by numpy
+        index = pool.lowest_whole_free(k)
+        pool._fill(index, 0)
         pool.free_chips -= k * cpi
-        return Allocation(taken, cpi, pool.tier_of(taken), runs)
+        return Allocation(None, cpi, pool._tier_of_range(int(index[0]), int(index[-1])), index)
     taken = []
     for _ in range(k):
         i = pool.first_with(cpi)
@@ -498,22 +569,6 @@ def first_fit(pool: PoolState, chips: int) -> Allocation | None:
         taken.append(i)
     pool.free_chips -= k * cpi
     return Allocation(taken, cpi, pool.tier_of(taken))
-
-
-def _runs(instances: list[int]) -> list[tuple[int, int]] | None:
-    """Ascending instances as runs [lo, hi) of consecutive indices; None if not ascending."""
-    runs = []
-    it = iter(instances)
-    start = prev = next(it)
-    for i in it:
-        if i != prev + 1:
-            if i <= prev:
-                return None
-            runs.append((start, prev + 1))
-            start = i
-        prev = i
-    runs.append((start, prev + 1))
-    return runs
 
 
 def _take_whole(pool: PoolState, k: int, lo: int) -> list[int]:

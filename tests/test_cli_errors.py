@@ -104,6 +104,9 @@ SCENARIO_CASES = [
      "instance: trn2u.48xlarge\n      count: 6\n", "count: 6", "cluster.pools.0.count",
      ["trn2u.48xlarge", "multiple of 4", "6"]),
     ("duplicate-key", "seed: 1\n", "seed: 1\nseed: 2\n", "seed: 2", "seed", ["duplicate key 'seed'"]),
+    ("instance-beyond-a-byte", "seed: 1\n",
+     "seed: 1\ncatalogue:\n  instances:\n    - name: rack\n      accelerator: trainium2\n      chips: 512\n",
+     "chips: 512", "catalogue.instances.0.chips", ["1 to 255 chips", "512"]),
 ]
 
 MALFORMED_CASES = [  # (id, old, new): the new text is the broken line

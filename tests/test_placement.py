@@ -8,7 +8,9 @@ never from PoolState's own counters.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import itertools
 import json
 import math
 import random
@@ -250,6 +252,19 @@ def oracle(name: str, free: list[int], chips: int, parents: dict[int, list[int]]
     return whole[:k], CLUSTER
 
 
+def check_tree(pool: PoolState) -> None:
+    """The 64-ary max tree: leaves are the free chips (zero past the last instance), each byte
+    above is the maximum of its 64 below, and the top is one byte."""
+    levels = pool._levels
+    assert list(levels[0][: pool.n]) == pool.free_per_instance()
+    assert not any(levels[0][pool.n :]), "padding leaves must be 0"
+    for below, level in itertools.pairwise(levels):
+        assert len(below) % 64 == 0
+        maxima = [max(below[b : b + 64]) for b in range(0, len(below), 64)]
+        assert list(level[: len(maxima)]) == maxima and not any(level[len(maxima) :]), "64-ary max tree"
+    assert len(levels[-1]) == 1
+
+
 def check_counters(pool: PoolState, parents: dict[int, list[int]], present: tuple[int, ...]) -> None:
     """Every counter of the pool against a recomputation from its free chips and the graph."""
     free = pool.free_per_instance()
@@ -257,8 +272,7 @@ def check_counters(pool: PoolState, parents: dict[int, list[int]], present: tupl
     assert all(0 <= f <= CPI for f in free)
     assert pool.free_chips == sum(free)
     assert pool.whole_free == sum(f == CPI for f in free)
-    tree = pool._tree
-    assert all(tree[j] == max(tree[2 * j], tree[2 * j + 1]) for j in range(1, pool._size)), "segment tree"
+    check_tree(pool)
     for t, compiled in ((ULTRASERVER, pool.ultraserver_of), (POD, pool.pod_of), (SPINE, pool.spine_of)):
         assert compiled == parents[t], f"compiled {TIER_NAMES[t]} parents differ from the graph"
     if not pool.tracked:
@@ -492,8 +506,8 @@ def test_unknown_placement_is_refused(tmp_path):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, monkeypatch):
-    """first_fit and release of >= BULK instances fill runs of instances by slices; the result
-    must be the instances, tree and counters that one update per instance gives."""
+    """first_fit and release of >= BULK instances update the tree by numpy; the result must be
+    the instances, tree and counters that one update per instance gives."""
     import sim.placement as placement_module
 
     rng = random.Random(seed)
@@ -517,6 +531,35 @@ def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, monkeypa
             if a is not None:
                 assert (a.instances, a.chips_each, a.tier) == (b.instances, b.chips_each, b.tier)
                 live.append((a, b))
-        assert bulk._tree == single._tree
+        assert bulk._levels == single._levels
         assert (bulk.free_chips, bulk.whole_free) == (single.free_chips, single.whole_free)
-        assert bulk._whole == single._whole == bytearray(f == CPI for f in bulk.free_per_instance())
+        assert bulk.whole_free == sum(f == CPI for f in bulk.free_per_instance())
+        check_tree(bulk)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_large_pool_searches_match_brute_force(seed):
+    """On a pool of four tree levels, with scattered use: `first_with` and `lowest_whole_free`
+    (which scans growing windows) against a scan of the free chips, after updates up and down."""
+    rng = random.Random(seed)
+    count = 40_000  # 40,000 leaves -> 625 -> 10 -> 1
+    pool = new_pool("trn2u.48xlarge", count, pod=64, spine=16)
+    assert len(pool._levels) == 4
+    for _ in range(3):
+        for i in rng.sample(range(count), 12_000):
+            pool._set(i, rng.choice([0, 0, 3, 15, CPI]))
+        free = pool.free_per_instance()
+        check_tree(pool)
+        assert pool.whole_free == sum(f == CPI for f in free)
+        for chips in (1, 4, 15, 16):
+            assert pool.first_with(chips) == next((i for i, f in enumerate(free) if f >= chips), -1)
+        whole = [i for i, f in enumerate(free) if f == CPI]
+        for k in (1, 33, 5_000, len(whole)):
+            assert pool.lowest_whole_free(k).tolist() == whole[:k]
+
+
+def test_instances_beyond_a_byte_are_refused():
+    compiled, _ = compiled_pool("trn2.48xlarge", 4, 64, 16)
+    compiled.shape = dataclasses.replace(compiled.shape, chips_per_instance=256)
+    with pytest.raises(ValueError, match="256 chips per instance"):
+        PoolState(compiled)
