@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,18 +30,30 @@ run_key = loader.run_key  # sha256 of the scenario's sha256 and the seed: names 
 
 
 class _Progress:
-    """A rich progress line that appears only once a run has taken more than a second."""
+    """Progress of a long run: a rich progress line on a terminal, once the run has taken more than
+    a second; elsewhere (a log, CI) a plain line on stderr every `TRNSIM_PROGRESS_EVERY` seconds
+    (default 60), so a run of half an hour still says how far it is."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, live: bool = True):
         self.enabled = enabled
+        self.live = live
         self.t0 = time.perf_counter()
         self.bar: Progress | None = None
         self.task = None
+        self.every = float(os.environ.get("TRNSIM_PROGRESS_EVERY", "60"))
+        self.next_line = self.every
 
     def __call__(self, now: float, done: int, total: int, events: int) -> None:
         if not self.enabled:
             return
         elapsed = time.perf_counter() - self.t0
+        rate = events / elapsed if elapsed > 0 else 0.0
+        where = f"t={units.format_duration(now)}  jobs {done:,}/{total:,}  {rate:,.0f} events/s"
+        if not self.live:
+            if elapsed >= self.next_line:
+                self.next_line = elapsed + self.every
+                click.echo(f"simulating: {where}  ({elapsed:,.0f} s)", err=True)
+            return
         if self.bar is None:
             if elapsed < 1.0:
                 return
@@ -48,10 +61,7 @@ class _Progress:
                                 TimeElapsedColumn(), transient=True)
             self.bar.start()
             self.task = self.bar.add_task("", total=total or 1)
-        rate = events / elapsed if elapsed > 0 else 0.0
-        self.bar.update(self.task, completed=done,
-                        description=f"t={units.format_duration(now)}  jobs {done:,}/{total:,}  "
-                                    f"{rate:,.0f} events/s")
+        self.bar.update(self.task, completed=done, description=where)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -94,7 +104,7 @@ def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: t
         key = run_key(loader.scenario_sha256(loaded.resolved_yaml(effective_seed)), effective_seed)
         target = out if out is not None else rundir.default_out(loaded.model.name, key)
         check_out(target, force)
-        progress = _Progress(not quiet and sys.stdout.isatty())
+        progress = _Progress(not quiet, live=sys.stdout.isatty())
         try:
             result = simulation.simulate(loaded, effective_seed, progress=progress)
         finally:

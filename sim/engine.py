@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from heapq import heappush
@@ -30,6 +29,7 @@ from sim.policies.base import (
     QUEUED,
     REJECTED,
     RUNNING,
+    JobQueue,
     JobTable,
     Policy,
     Preempt,
@@ -122,7 +122,7 @@ class Engine:
         self.tier = [-1] * n
         self.slowdown = [math.nan] * n
         self.gen = [0] * n
-        self.pending: dict[int, None] = {}
+        self.pending = JobQueue()
         self._started: list[int] = []
         self._pass_pending = False
         self.events = 0
@@ -202,7 +202,7 @@ class Engine:
                 state[j] = REJECTED
                 continue
             state[j] = QUEUED
-            pending[j] = None
+            pending.add(j)
             self.queued += 1
             self.queued_chips += chips[j]
             if tracks:
@@ -247,9 +247,9 @@ class Engine:
                     raise PolicyError(f"unknown decision {decision!r}")
             started = self._started
             if started:
-                pending = self.pending
+                remove = self.pending.remove
                 for j in started:
-                    del pending[j]
+                    remove(j)
                 started.clear()
             if self._requeued:
                 self._requeue()
@@ -441,16 +441,11 @@ class Engine:
             self.policy.enqueued(j)
 
     def _requeue(self) -> None:
-        """Put preempted jobs back in the queue in submission order (they keep their submit time).
-
-        O(queue) per pass that preempted: the queue is rebuilt in place, as the view holds it.
-        """
-        keys = list(self.pending)
+        """Put stopped jobs back in the queue in submission order (they keep their submit time)."""
+        add = self.pending.add
         for j in self._requeued:
-            insort(keys, j)
+            add(j)
         self._requeued.clear()
-        self.pending.clear()
-        self.pending.update(dict.fromkeys(keys))
 
     def _free(self, j: int, p: int, alloc: Allocation) -> None:
         """Give back the chips of running job j (ended or stopped) on pool p, and count it out."""
@@ -549,7 +544,7 @@ class Engine:
     def _fragmentation(self) -> float:
         if not self.pending or self.busy >= self._capacity:
             return 0.0
-        head = next(iter(self.pending))
+        head = self.pending.head()
         pools = self._job_pools[head]
         chips = self._chips_on[head]
         for k, p in enumerate(pools):

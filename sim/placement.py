@@ -547,9 +547,13 @@ def first_fit(pool: PoolState, chips: int) -> Allocation | None:
     to find them (`PoolState.lowest_whole_free`, `PoolState._fill`).
     """
     if chips <= pool.cpi:
-        i = pool.first_with(chips)
-        if i < 0:
+        if pool._top[0] < chips:
             return None
+        at_least = _AT_LEAST[chips]
+        i = 0
+        for level in pool._down:  # the lowest-index leaf with room (first_with, inlined: hot)
+            base = i << 6
+            i = base + level[base : base + 64].translate(at_least).find(1)
         pool._set(i, pool._leaf[i] - chips)
         pool.free_chips -= chips
         return Allocation([i], chips, INSTANCE)

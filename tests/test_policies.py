@@ -6,6 +6,8 @@ import textwrap
 
 import pytest
 from conftest import run_cli, run_scenario, write_scenario
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 H = 3600.0
 
@@ -333,3 +335,31 @@ def test_conservative_backfill_compresses_when_a_job_ends_before_its_estimate(tm
     # planned: b at 20 h; a's early end at 10 h rebuilds the plan and b starts then. d (20 h) was
     # reserved after b and starts when b and c have ended
     assert starts(run) == {"a": 0.0, "b": 10 * H, "c": 2.0, "d": 12 * H}
+
+
+@given(st.lists(st.tuples(st.sampled_from(["arrive", "start", "requeue"]), st.integers(0, 10**6)), max_size=200))
+@settings(max_examples=200, deadline=None)
+def test_job_queue_keeps_submission_order(ops):
+    """The engine's queue against a sorted set: arrivals in order, starts anywhere in the queue,
+    stopped jobs requeued (older than most of the queue)."""
+    from sim.policies.base import JobQueue
+
+    queue, model, running, next_job = JobQueue(), set(), [], 0
+    for op, r in ops:
+        if op == "arrive":
+            queue.add(next_job)
+            model.add(next_job)
+            next_job += 1
+        elif op == "start" and model:
+            job = sorted(model)[r % len(model)]
+            queue.remove(job)
+            model.discard(job)
+            running.append(job)
+        elif op == "requeue" and running:
+            job = running.pop(r % len(running))
+            queue.add(job)
+            model.add(job)
+        assert list(queue) == sorted(model) and len(queue) == len(model) and bool(queue) == bool(model)
+        if model:
+            assert queue.head() == min(model)
+        assert all(job in queue for job in model) and not any(job in queue for job in running)

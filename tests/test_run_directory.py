@@ -505,3 +505,15 @@ def test_bundled_scenario_runs(scenario, tmp_path):
 def test_bundled_scenarios_exist():
     assert SCENARIOS / "quickstart.yaml" in BUNDLED
 
+
+
+def test_a_run_outside_a_terminal_logs_plain_progress_lines(tmp_path):
+    """Not a terminal (a log, CI): progress is a plain stderr line every TRNSIM_PROGRESS_EVERY
+    seconds (here 0: at every report, the last one at the end of the run); --quiet has none."""
+    proc = run_cli("run", SCENARIOS / "quickstart.yaml", "--out", tmp_path / "run",
+                   env={"TRNSIM_PROGRESS_EVERY": "0"}, check=True)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("simulating: ")]
+    assert lines and re.search(r"t=\S+ .* jobs [\d,]+/[\d,]+ .* events/s", lines[-1]), proc.stderr
+    quiet = run_cli("run", SCENARIOS / "quickstart.yaml", "--out", tmp_path / "quiet", "--quiet",
+                    env={"TRNSIM_PROGRESS_EVERY": "0"}, check=True)
+    assert "simulating" not in quiet.stderr
