@@ -40,7 +40,11 @@ class _Progress:
         self.t0 = time.perf_counter()
         self.bar: Progress | None = None
         self.task = None
-        self.every = float(os.environ.get("TRNSIM_PROGRESS_EVERY", "60"))
+        every = os.environ.get("TRNSIM_PROGRESS_EVERY", "60")
+        try:
+            self.every = float(every)
+        except ValueError:
+            raise InputError(Problem(f"TRNSIM_PROGRESS_EVERY: expected seconds, got {every!r}")) from None
         self.next_line = self.every
 
     def __call__(self, now: float, done: int, total: int, events: int) -> None:

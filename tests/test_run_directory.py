@@ -517,3 +517,6 @@ def test_a_run_outside_a_terminal_logs_plain_progress_lines(tmp_path):
     quiet = run_cli("run", SCENARIOS / "quickstart.yaml", "--out", tmp_path / "quiet", "--quiet",
                     env={"TRNSIM_PROGRESS_EVERY": "0"}, check=True)
     assert "simulating" not in quiet.stderr
+    bad = run_cli("run", SCENARIOS / "quickstart.yaml", "--out", tmp_path / "bad", env={"TRNSIM_PROGRESS_EVERY": "1m"})
+    assert bad.returncode == 2 and "TRNSIM_PROGRESS_EVERY: expected seconds, got '1m'" in bad.stderr
+    assert not (tmp_path / "bad").exists()
