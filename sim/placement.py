@@ -355,10 +355,6 @@ class PoolState:
     def free_per_instance(self) -> list[int]:
         return list(self._leaf[: self.n])
 
-    def most_free(self) -> int:
-        """The largest number of free chips on any one instance."""
-        return self._top[0]
-
     def _set(self, i: int, value: int) -> None:
         """Instance i now has `value` free chips: its leaf, the maxima above it, `whole_free`."""
         below = self._leaf
