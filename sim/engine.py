@@ -166,7 +166,6 @@ class Engine:
         self._capacity = sum(p.capacity for p in pools)
         self._tracks_running = policy.tracks_running
         self._wakes: set[float] = set()  # times a policy asked for a pass at (wake_at), not yet reached
-        self._wake_callbacks = [self._wake]
         self._last_change = 0.0  # time of the last arrival or completion: the run's end without a horizon
         # failures (sim.failures): per pool process state, or None when the scenario has none
         self._failing = failing
@@ -265,10 +264,15 @@ class Engine:
         if t <= self.env._now or t in self._wakes or t == math.inf or (self.horizon is not None and t > self.horizon):
             return
         self._wakes.add(t)
+        self._timeout(t, self._wake, t)
+
+    def _timeout(self, t: float, callback: Callable[[simpy.Event], None], value: object) -> None:
+        """Call `callback` at time t with an event whose value is `value`: a simpy timeout, built
+        directly (no Timeout object, no process). `_start` inlines the same for completions."""
         ev = Event(self.env)
-        ev.callbacks = self._wake_callbacks
+        ev.callbacks.append(callback)
         ev._ok = True
-        ev._value = t
+        ev._value = value
         heappush(self._queue, (t, NORMAL, next(self._eid), ev))
 
     def _wake(self, ev: simpy.Event) -> None:
@@ -490,11 +494,7 @@ class Engine:
         gap = process.next_gap()
         if math.isinf(gap):
             return
-        ev = Event(self.env)
-        ev.callbacks.append(self._fail)
-        ev._ok = True
-        ev._value = (p, process.generation)
-        heappush(self._queue, (self.env._now + gap, NORMAL, next(self._eid), ev))
+        self._timeout(self.env._now + gap, self._fail, (p, process.generation))
 
     def _fail(self, ev: simpy.Event) -> None:
         """An instance of pool p fails: its jobs stop (and pay the restart overhead when they
@@ -517,11 +517,7 @@ class Engine:
         self.down += pool.cpi
         if self.watts is not None:
             self.watts -= self.power.per_down_instance_w[p]
-        ev = Event(self.env)
-        ev.callbacks.append(self._repair)
-        ev._ok = True
-        ev._value = (p, i)
-        heappush(self._queue, (self.env._now + process.repair_s, NORMAL, next(self._eid), ev))
+        self._timeout(self.env._now + process.repair_s, self._repair, (p, i))
         self._schedule_failure(p)
         if self._requeued:
             self._requeue()
