@@ -20,9 +20,15 @@ from sim.scenario import loader, units
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _fail_input(exc: InputError) -> None:
+def echo_problems(exc: InputError) -> None:
+    """One located line per problem, on stderr."""
     for problem in exc.problems:
         click.echo(str(problem), err=True)
+
+
+def fail_input(exc: InputError) -> None:
+    """Bad input: its problems on stderr, exit 2 (every command)."""
+    echo_problems(exc)
     sys.exit(2)
 
 
@@ -115,7 +121,7 @@ def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: t
             progress.close()
         written = rundir.write(result, target, force=force, timeseries_step=step)
     except InputError as exc:
-        _fail_input(exc)
+        fail_input(exc)
     except Exception as exc:  # a bug or an impossible decision: the run failed
         click.echo(f"{scenario}: run failed: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
@@ -157,8 +163,7 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool) -> No
             _, rejected = simulation.plan_jobs(loaded, jobs, shapes)
         except InputError as exc:
             bad = True
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
+            echo_problems(exc)
             continue
         chips = sum(s.chips for s in shapes)
         note = f", {len(rejected)} too large (will be rejected)" if rejected else ""
@@ -187,7 +192,7 @@ def topology(scenario: Path, out: Path | None, force: bool, sets: tuple[str, ...
         if out is not None:
             sizing.write(sheet, graph, text, out, force=force)
     except InputError as exc:
-        _fail_input(exc)
+        fail_input(exc)
     except Exception as exc:  # a bug: say so, exit 1
         click.echo(f"{scenario}: topology failed: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)

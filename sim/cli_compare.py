@@ -85,6 +85,7 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
     trnsim compare scenarios/quickstart.yaml --policies fifo,sjf,easy_backfill --seeds 5
     """
     from sim import compare as comparing
+    from sim.cli import fail_input
     from sim.errors import InputError
     from sim.outdir import check_out
 
@@ -93,18 +94,14 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
         check_out(target, force)
         variants = comparing.plan(list(inputs), policies=policies, seeds=seeds, seed=seed, sets=sets, ci=ci)
     except InputError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(2)
+        fail_input(exc)
     todo = sum(len(v.seeds) for v in variants if v.kind == "scenario")
     progress = _Progress(not quiet and sys.stdout.isatty(), todo)
     try:
         comparing.simulate(variants, ci=ci, progress=progress)
     except InputError as exc:
         progress.close()
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(2)
+        fail_input(exc)
     except Exception as exc:  # a run failed
         progress.close()
         click.echo(f"compare: a run failed: {type(exc).__name__}: {exc}", err=True)
@@ -113,9 +110,7 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
     try:
         written = comparing.write(variants, target, force=force)
     except InputError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(2)
+        fail_input(exc)
     if quiet:
         click.echo(str(written))
         return

@@ -10,10 +10,10 @@ from typing import Any
 import click
 import numpy as np
 
+from sim.cli import fail_input
 from sim.cli_sweep import (
     RunProgress,
     executor_options,
-    fail_input,
     make_executor,
     prepare_out,
     seeds_of,

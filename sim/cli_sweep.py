@@ -13,14 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sim.cli import fail_input
 from sim.errors import InputError, Problem
 from sim.scenario import loader, units
-
-
-def fail_input(exc: InputError) -> None:
-    for problem in exc.problems:
-        click.echo(str(problem), err=True)
-    sys.exit(2)
 
 
 def prepare_out(out: Path, force: bool) -> None:
@@ -72,10 +67,6 @@ class RunProgress:
 def seeds_of(loaded: loader.LoadedScenario, seed: int | None, count: int) -> list[int]:
     first = loaded.model.seed if seed is None else seed
     return list(range(first, first + count))
-
-
-def fmt_hours(seconds: float | None) -> str:
-    return "n/a" if seconds is None else units.format_duration(seconds)
 
 
 def mean_of(rows: list[dict[str, Any]], key: str) -> float | None:
@@ -182,7 +173,7 @@ def print_sweep(rows: list[dict[str, Any]], paths: list[str]) -> None:
         ok = [r for r in group if not r.get("error")]
         util = mean_of(ok, "utilisation")
         table.add_row(*[str(v) for v in values], str(len(group)), str(len(group) - len(ok)),
-                      "n/a" if util is None else f"{util:.1%}", fmt_hours(mean_of(ok, "avg_wait_s")),
-                      fmt_hours(mean_of(ok, "p95_wait_s")), str(sum(1 for r in ok if r.get("wait_censored"))))
+                      "n/a" if util is None else f"{util:.1%}", units.format_duration(mean_of(ok, "avg_wait_s")),
+                      units.format_duration(mean_of(ok, "p95_wait_s")), str(sum(1 for r in ok if r.get("wait_censored"))))
     Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)
 
