@@ -98,7 +98,7 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
     todo = sum(len(v.seeds) for v in variants if v.kind == "scenario")
     progress = _Progress(not quiet and sys.stdout.isatty(), todo)
     try:
-        comparing.simulate(variants, ci=ci, progress=progress)
+        comparing.simulate(variants, progress=progress)
     except InputError as exc:
         progress.close()
         fail_input(exc)

@@ -102,6 +102,7 @@ class Variant:
     policy: str = "?"
     seeds: list[int] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
+    loaded: Any = None  # a scenario variant's LoadedScenario, loaded (and checked) once by plan()
 
     def metric(self, key: str) -> Estimate:
         return estimate([r.summary.get(key) for r in self.runs])
@@ -173,7 +174,7 @@ def plan(inputs: list[Path], *, policies: str | None = None, seeds: int = 1, see
                 source = " ".join([str(path)] + [f"--set {a}" for a in sets] + (["--ci"] if ci else []))
                 variants.append(Variant(label, source, "scenario",
                                         path, extra, loaded.model.scheduler.policy,
-                                        list(range(first, first + seeds))))
+                                        list(range(first, first + seeds)), loaded=loaded))
         except InputError as exc:
             problems += exc.problems
     if problems:
@@ -196,23 +197,21 @@ def _unique_labels(variants: list[Variant]) -> None:
 Progress = Callable[[Variant, int, float, int, int, int], None]
 
 
-def simulate(variants: list[Variant], ci: bool = False, progress: Progress | None = None) -> None:
+def simulate(variants: list[Variant], progress: Progress | None = None) -> None:
     """Run every scenario variant for each of its seeds, in this process, one after another."""
     from sim import metrics
     from sim import run as simulation
     from sim.report.rundata import from_result
-    from sim.scenario import loader
 
     for v in variants:
         if v.kind != "scenario":
             continue
-        loaded = loader.load(v.path, v.sets, ci=ci)
         for k, s in enumerate(v.seeds):
             callback = None
             if progress is not None:
                 def callback(now: float, done: int, total: int, events: int, v=v, k=k) -> None:
                     progress(v, k, now, done, total, events)
-            result = simulation.simulate(loaded, s, progress=callback)
+            result = simulation.simulate(v.loaded, s, progress=callback)
             v.runs.append(Run.of(from_result(result, metrics.jobs_table(result))))
 
 
