@@ -11,6 +11,7 @@ workload, so policies are compared on identical jobs).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,10 +188,12 @@ def plan(inputs: list[Path], *, policies: str | None = None, seeds: int = 1, see
 
 
 def _unique_labels(variants: list[Variant]) -> None:
-    seen: dict[str, int] = {}
+    """Number the labels that occur more than once: a (1), a (2), ... in order."""
+    counts = Counter(v.label for v in variants)
+    seen: Counter[str] = Counter()
     for v in variants:
-        if [w.label for w in variants].count(v.label) > 1:
-            seen[v.label] = seen.get(v.label, 0) + 1
+        if counts[v.label] > 1:
+            seen[v.label] += 1
             v.label = f"{v.label} ({seen[v.label]})"
 
 

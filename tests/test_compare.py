@@ -161,3 +161,15 @@ def test_non_empty_out_needs_force(two_runs, tmp_path):
     assert proc.returncode == 2 and "not empty (use --force" in proc.stderr
     run_cli("compare", two_runs / "small", two_runs / "big", "--out", out, "--force", "--quiet", check=True)
     assert not (out / "keep").exists() and (out / "compare.html").exists()
+
+
+def test_repeated_labels_are_all_numbered():
+    """Variants that share a label (the same scenario name given three times) are numbered
+    1..n in order, every one of them; distinct labels stay as they are."""
+    from pathlib import Path
+
+    from sim.compare import Variant, _unique_labels
+
+    variants = [Variant(label, label, "run", Path(label)) for label in ("a", "b", "a", "a")]
+    _unique_labels(variants)
+    assert [v.label for v in variants] == ["a (1)", "b", "a (2)", "a (3)"]
