@@ -214,32 +214,33 @@ class Rows:
         self.added += 1
         if self.out is None:
             return
-        import pyarrow.parquet as pq
-
         directory = self.out / "rows"
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".row-", suffix=".parquet", dir=directory)
-        os.close(fd)
-        try:
-            pq.write_table(table_of([row]), tmp)
-            os.replace(tmp, directory / f"{row['run_key']}.parquet")
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        _write_atomically([row], directory / f"{row['run_key']}.parquet")
 
     def rebuild(self) -> Path | None:
         """Write OUT/sweep.parquet from every row (atomically)."""
         if self.out is None:
             return None
-        import pyarrow.parquet as pq
-
         target = self.out / "sweep.parquet"
-        fd, tmp = tempfile.mkstemp(prefix=".sweep-", suffix=".parquet", dir=self.out)
-        os.close(fd)
-        pq.write_table(table_of(list(self.rows.values())), tmp)
-        os.replace(tmp, target)
+        _write_atomically(list(self.rows.values()), target)
         return target
+
+
+def _write_atomically(rows: list[dict[str, Any]], target: Path) -> None:
+    """The rows as a parquet file at `target`: written beside it, then moved into place (a
+    reader never sees half a file; a failed write leaves nothing behind)."""
+    import pyarrow.parquet as pq
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".parquet", dir=target.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table_of(rows), tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def table_of(rows: list[dict[str, Any]]):
@@ -327,7 +328,7 @@ class Executor:
         if self.client is None:
             return "no cluster needed: every run was already done"
         if self.scheduler:
-            n = len(self.client.scheduler_info().get("workers", {})) if self.client else 0
+            n = len(self.client.scheduler_info().get("workers", {}))
             return f"{self.scheduler} ({n} workers)"
         return f"local dask cluster ({self.workers} single-threaded worker processes)"
 
@@ -392,9 +393,8 @@ def sweep(scenario: Path, axes: list[Axis], seeds: list[int], executor: Executor
         loaded = load_point(scenario, sets, ci, point)
         tasks.extend(make_tasks(loaded, point, seeds))
     rows = Rows(out)
-    missing = sum(1 for t in {t.key: t for t in tasks}.values() if not rows.done(t.key))
     result = execute(tasks, rows, executor, progress)
-    return SweepResult(result, missing, len({t.key for t in tasks}) - missing, rows.rebuild())
+    return SweepResult(result, rows.added, len({t.key for t in tasks}) - rows.added, rows.rebuild())
 
 
 def by_point(rows: list[dict[str, Any]], paths: list[str]) -> Iterator[tuple[tuple[Any, ...], list[dict[str, Any]]]]:
