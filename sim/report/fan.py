@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.sweep import GRID
+from sim.sweep import GRID, by_point
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 METRICS = (("p95_wait_s", "p95 wait (hours)", 1 / 3600), ("utilisation", "utilisation", 1.0))
@@ -30,7 +30,7 @@ def metrics_of(keys: tuple[str, ...]) -> tuple[tuple[str, str, float], ...]:
     for key in keys:
         if key not in SUMMARY_KEYS:
             raise InputError(Problem(f"--metric {key}: not a numeric summary key{did_you_mean(key, list(SUMMARY_KEYS))}"))
-        if key.endswith("_s") and key != "lost_chip_s":
+        if SUMMARY_KEYS[key] == "time":
             out.append((key, f"{key.removesuffix('_s').replace('_', ' ')} (hours)", 1 / 3600))
         else:
             out.append((key, key.replace("_", " "), 1.0))
@@ -49,10 +49,7 @@ def draw(rows: list[dict[str, Any]], paths: list[str], path: Path, *, title: str
     x_values = list(dict.fromkeys(r.get(GRID + x_path) for r in rows))
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in x_values)
     position = {v: (float(v) if numeric else float(k)) for k, v in enumerate(x_values)}
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for r in rows:
-        if not r.get("error"):
-            groups.setdefault(tuple(r.get(GRID + p) for p in others), []).append(r)
+    groups = dict(by_point([r for r in rows if not r.get("error")], others))
     fig, axes = plt.subplots(len(metrics), 1, figsize=(8, 3.2 * len(metrics)), dpi=110, sharex=True, squeeze=False)
     for (key, label, scale), ax in zip(metrics, axes[:, 0], strict=True):
         for g, (group_key, group) in enumerate(groups.items()):
