@@ -42,9 +42,8 @@ def plan(scenario: Path, slos: tuple[str, ...], vary_text: str, out: Path | None
 
     try:
         base = loader.load(scenario, sets, ci=ci)
-        for text in slos:
-            planning.parse_slo(text)
-        planning.parse_vary(vary_text, base)
+        parsed_slos = [planning.parse_slo(text) for text in slos]
+        vary = planning.parse_vary(vary_text, base)
         seed_list = seeds_of(base, seed, seeds or DEFAULT_SEEDS)
         executor = make_executor(scheduler, workers, serial)
         if out is not None:
@@ -52,14 +51,14 @@ def plan(scenario: Path, slos: tuple[str, ...], vary_text: str, out: Path | None
         progress = RunProgress(not quiet and sys.stdout.isatty(), "planning")
         try:
             with executor:
-                result = planning.plan(scenario, vary_text, list(slos), seed_list, executor, Rows(out), sets=sets,
-                                       ci=ci, base=base, progress=progress)
+                result = planning.plan(scenario, vary, parsed_slos, seed_list, executor, Rows(out), sets=sets,
+                                       ci=ci, progress=progress)
                 where = executor.describe()
         finally:
             progress.close()
     except InputError as exc:
         fail_input(exc)
-    lines = describe(result, scenario, where)
+    lines = describe(result, where)
     if out is not None:
         write(result, base, out, lines, scenario, sets, ci)
         lines.append(f"results: {out}  (plan.md, plan.json, knee.png, sweep.parquet, rows/)")
@@ -71,7 +70,7 @@ def plan(scenario: Path, slos: tuple[str, ...], vary_text: str, out: Path | None
     sys.exit(0 if result.answer is not None and not errors else 1)
 
 
-def describe(result: Any, scenario: Path, where: str) -> list[str]:
+def describe(result: Any, where: str) -> list[str]:
     from sim.plan import show_size
 
     vary, n = result.vary, len(result.seeds)

@@ -331,11 +331,10 @@ def search(vary: Vary, slos: list[Slo], evaluate: Callable[[int], Probe]) -> tup
                         "and grows harder with size)")
 
 
-def plan(scenario: Path, vary_text: str, slo_texts: list[str], seeds: list[int], executor: Executor,
-         rows: Rows, *, sets: tuple[str, ...] = (), ci: bool = False, base: loader.LoadedScenario,
+def plan(scenario: Path, vary: Vary, slos: list[Slo], seeds: list[int], executor: Executor,
+         rows: Rows, *, sets: tuple[str, ...] = (), ci: bool = False,
          progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> Plan:
-    vary = parse_vary(vary_text, base)
-    slos = [parse_slo(s) for s in slo_texts]
+    """The smallest size of `vary` (parsed against the loaded base scenario) meeting every SLO."""
     result = Plan(vary, slos, seeds)
     loaded_cache: dict[int, Any] = {}
 
