@@ -278,7 +278,7 @@ def _cross_check(sc: LoadedScenario) -> None:
     for section in ("accelerators", "instances", "domains"):
         known = getattr(hardware.builtin(), section)
         for i, entry in enumerate(getattr(m.catalogue, section)):
-            if section == "instances" and entry.chips is not None and not 1 <= entry.chips <= MAX_CHIPS_PER_INSTANCE:
+            if section == "instances" and entry.chips is not None and entry.chips > MAX_CHIPS_PER_INSTANCE:
                 problems.append(sc.problem(("catalogue", section, i, "chips"),
                                            f"an instance has 1 to {MAX_CHIPS_PER_INSTANCE} chips (got {entry.chips})"))
             if entry.name in known:
