@@ -5,8 +5,8 @@ peak RSS of `trnsim run`, each horizon in its own subprocess (`ru_maxrss` is a h
     .venv/bin/python benchmarks/campus_year.py --horizons 1d,7d      # shorter windows of the same scenario
 
 Each run is `python -m sim run scenarios/campus-5gw-year.yaml --set horizon=H --quiet` into a
-temporary directory; the child's wall time and peak RSS (`RUSAGE_CHILDREN` after it exits, one
-child per process of this script's own) are recorded with the run's summary figures.
+temporary directory (removed afterwards); the child's wall time and peak RSS (its own
+`ru_maxrss`, from `os.wait4`) are recorded with the run's summary figures.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 from machine import describe  # benchmarks/machine.py (the script's own folder is on sys.path)
@@ -28,22 +30,19 @@ KEYS = ("jobs_submitted", "jobs_completed", "failures", "restarts", "utilisation
 
 
 def measure(horizon: str) -> dict:
-    """One run in a child process (spawned from a fresh child, so RUSAGE_CHILDREN is its own)."""
-    code = f"""
-import json, resource, subprocess, sys, tempfile, time
-out = tempfile.mkdtemp() + "/run"
-t0 = time.perf_counter()
-proc = subprocess.run([sys.executable, "-m", "sim", "run", {str(SCENARIO)!r}, "--set", "horizon={horizon}",
-                       "--out", out, "--quiet"], capture_output=True, text=True)
-wall = time.perf_counter() - t0
-if proc.returncode:
-    sys.exit(proc.stderr)
-summary = json.load(open(out + "/summary.json"))
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({{"wall_s": wall, "peak_rss_mib": rss, "summary": summary}}))
-"""
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    return json.loads(proc.stdout)
+    """One run in a child process; `os.wait4` gives that child's own peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "stderr", "w+") as err:
+        out = Path(tmp) / "run"
+        t0 = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "sim", "run", str(SCENARIO), "--set", f"horizon={horizon}",
+                                  "--out", str(out), "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status):
+            err.seek(0)
+            sys.exit(f"horizon {horizon}: trnsim run failed:\n{err.read()}")
+        summary = json.loads((out / "summary.json").read_text())
+    return {"wall_s": wall, "peak_rss_mib": usage.ru_maxrss / 1024, "summary": summary}
 
 
 def main() -> None:
