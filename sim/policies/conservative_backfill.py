@@ -123,13 +123,20 @@ class ConservativeBackfill(Policy):
         if self._dirty:
             self._rebuild(view)
         self._reserve_waiting(view)
-        due = sorted(j for j, (t, _, _) in self._reserved.items() if t <= now)
+        due = []
+        wake = None  # the earliest reservation after now: the ones due now leave the table as they start
+        for job, (t, _, _) in self._reserved.items():
+            if t <= now:
+                due.append(job)
+            elif wake is None or t < wake:
+                wake = t
+        due.sort()
         for job in due:
             _, pool, alloc = self._reserved[job]
             yield Start(job, pool, alloc)
             self._planned_end[job] = now + view.estimate(job, pool, alloc)
-        if self._reserved:
-            view.wake_at(min(t for t, _, _ in self._reserved.values()))
+        if wake is not None:
+            view.wake_at(wake)
 
     def _rebuild(self, view: QueueView) -> None:
         """A new plan from the current state: running jobs end at their estimates (or any moment,
