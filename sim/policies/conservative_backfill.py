@@ -29,6 +29,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from typing import Any
 
+from sim.placement import Allocation
 from sim.policies.base import Decision, Policy, QueueView, Start, register
 
 
@@ -234,8 +235,7 @@ def _restrict(state: Any, other: Any) -> None:
     mine, theirs = state.free_per_instance(), other.free_per_instance()
     for i, (a, b) in enumerate(zip(mine, theirs, strict=True)):
         if b < a:
-            state._set(i, b)
-            state.free_chips -= a - b
+            state.occupy(Allocation([i], a - b, 0))
 
 
 def _holds(state: Any, alloc: Any) -> bool:
