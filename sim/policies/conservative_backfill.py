@@ -162,7 +162,7 @@ class ConservativeBackfill(Policy):
         self._dirty = False
 
     def _reserve_waiting(self, view: QueueView) -> None:
-        depth = self.scheduler.backfill_depth if self.scheduler is not None else 500
+        depth = self.backfill_depth
         room = depth - len(self._reserved)
         while room > 0 and self._waiting:
             job = next(iter(self._waiting))

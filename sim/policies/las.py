@@ -186,7 +186,7 @@ class DiscretisedLas(Policy):
         self._promote_due(now)
         pools_of = view.jobs.pools
         n_pools = len(view.pool_names)
-        depth = self.scheduler.backfill_depth if self.scheduler is not None else 500
+        depth = self.backfill_depth
         order = self._order
         levels = len(self._running)
         failed = self._failed
