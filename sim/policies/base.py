@@ -223,6 +223,7 @@ class Policy:
     def __init__(self, options: BaseModel | None = None, scheduler: Any = None):
         self.options = options if options is not None else self.Options()
         self.scheduler = scheduler
+        self.view: QueueView | None = None
 
     @property
     def backfill_depth(self) -> int:
@@ -233,7 +234,9 @@ class Policy:
         raise NotImplementedError
 
     def bind(self, view: QueueView) -> None:
-        """Called once before the run with the view the passes will get."""
+        """Called once before the run with the view the passes will get: kept as `self.view`.
+        Subclasses that do more call `super().bind(view)`."""
+        self.view = view
 
     def enqueued(self, job: int) -> None:
         """`job` joined the queue (only called when `tracks_queue`)."""

@@ -87,10 +87,6 @@ class ConservativeBackfill(Policy):
         self._planned_end: dict[int, float] = {}  # running job -> its estimated end in the plan
         self._waiting: dict[int, None] = {}  # queued jobs without a reservation, in arrival order
         self._dirty = True
-        self.view: QueueView | None = None
-
-    def bind(self, view: QueueView) -> None:
-        self.view = view
 
     # --- what the engine tells us -------------------------------------------------------------
     def enqueued(self, job: int) -> None:

@@ -86,10 +86,9 @@ class FairShare(Policy):
         self._queued: dict[str, SortedList] = {}
         self._usage: dict[str, int] = {}
         self._held: dict[int, int] = {}  # running job -> chips it holds
-        self.view: QueueView | None = None
 
     def bind(self, view: QueueView) -> None:
-        self.view = view
+        super().bind(view)
         capacity = sum(p.chips for p in self.pools) if self.pools else 0
         names = sorted({queue_of(q) for q in view.jobs.queue})
         self.nominal = nominal_chips(self.options, names, capacity)

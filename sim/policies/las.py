@@ -85,10 +85,6 @@ class DiscretisedLas(Policy):
         self._running: list[dict[int, None]] = [{} for _ in range(len(self._thresholds) + 1)]  # per level
         self._crossings: list[tuple[float, int, int]] = []  # (time, job, stretch)
         self._promotions: list[tuple[float, int, int]] = []  # (time, job, wait)
-        self.view: QueueView | None = None
-
-    def bind(self, view: QueueView) -> None:
-        self.view = view
 
     def assumptions(self) -> list[str]:
         return [f"LAS queue thresholds {', '.join(f'{t:g}' for t in self.options.thresholds)} chip-hours, "
