@@ -89,7 +89,7 @@ class FairShare(Policy):
 
     def bind(self, view: QueueView) -> None:
         super().bind(view)
-        capacity = sum(p.chips for p in self.pools) if self.pools else 0
+        capacity = sum(p.chips for p in self.pools)
         names = sorted({queue_of(q) for q in view.jobs.queue})
         self.nominal = nominal_chips(self.options, names, capacity)
         limits = {q: self.options.queues.get(q, QueueQuota()).borrowing_limit for q in self.nominal}

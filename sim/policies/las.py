@@ -121,10 +121,15 @@ class DiscretisedLas(Policy):
             d.pop(job, None)
         self._promoted.discard(job)
 
-    def _stop_running(self, job: int, level: int) -> None:
+    def _leave_level(self, job: int, level: int) -> None:
+        """Running `job` no longer counts in queue `level` (it stopped, or moves down)."""
         del self._running[level][job]
-        pool = self._pool.pop(job)
-        self._held[level][pool] -= self._chips.pop(job)
+        self._held[level][self._pool[job]] -= self._chips[job]
+
+    def _stop_running(self, job: int, level: int) -> None:
+        self._leave_level(job, level)
+        del self._pool[job]
+        del self._chips[job]
 
     def _run_at(self, job: int, level: int) -> None:
         self._running[level][job] = None
@@ -158,8 +163,7 @@ class DiscretisedLas(Policy):
                 continue  # it ended or stopped since
             level = self._level[job]
             self._demotions += 1
-            del self._running[level][job]
-            self._held[level][self._pool[job]] -= self._chips[job]
+            self._leave_level(job, level)
             self._level[job] = level + 1
             self._run_at(job, level + 1)
             self._push_crossing(job, level + 1, now, stretch)
