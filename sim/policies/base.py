@@ -19,6 +19,10 @@ from typing import Any, ClassVar, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from sim.scenario.scheduler import Scheduler
+
+_DEFAULT_BACKFILL_DEPTH: int = Scheduler.model_fields["backfill_depth"].default
+
 QUEUED, RUNNING, COMPLETED, FAILED, KILLED, REJECTED = range(6)
 STATE_NAMES = ("queued", "running", "completed", "failed", "killed", "rejected")
 
@@ -219,12 +223,20 @@ class Policy:
     def __init__(self, options: BaseModel | None = None, scheduler: Any = None):
         self.options = options if options is not None else self.Options()
         self.scheduler = scheduler
+        self.view: QueueView | None = None
+
+    @property
+    def backfill_depth(self) -> int:
+        """Queued jobs a pass scans at most: `scheduler.backfill_depth`, or its default without a scheduler."""
+        return self.scheduler.backfill_depth if self.scheduler is not None else _DEFAULT_BACKFILL_DEPTH
 
     def schedule(self, view: QueueView) -> Iterator[Decision]:  # pragma: no cover - interface
         raise NotImplementedError
 
     def bind(self, view: QueueView) -> None:
-        """Called once before the run with the view the passes will get."""
+        """Called once before the run with the view the passes will get: kept as `self.view`.
+        Subclasses that do more call `super().bind(view)`."""
+        self.view = view
 
     def enqueued(self, job: int) -> None:
         """`job` joined the queue (only called when `tracks_queue`)."""

@@ -29,6 +29,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from typing import Any
 
+from sim.placement import Allocation
 from sim.policies.base import Decision, Policy, QueueView, Start, register
 
 
@@ -86,10 +87,6 @@ class ConservativeBackfill(Policy):
         self._planned_end: dict[int, float] = {}  # running job -> its estimated end in the plan
         self._waiting: dict[int, None] = {}  # queued jobs without a reservation, in arrival order
         self._dirty = True
-        self.view: QueueView | None = None
-
-    def bind(self, view: QueueView) -> None:
-        self.view = view
 
     # --- what the engine tells us -------------------------------------------------------------
     def enqueued(self, job: int) -> None:
@@ -123,13 +120,20 @@ class ConservativeBackfill(Policy):
         if self._dirty:
             self._rebuild(view)
         self._reserve_waiting(view)
-        due = sorted(j for j, (t, _, _) in self._reserved.items() if t <= now)
+        due = []
+        wake = None  # the earliest reservation after now: the ones due now leave the table as they start
+        for job, (t, _, _) in self._reserved.items():
+            if t <= now:
+                due.append(job)
+            elif wake is None or t < wake:
+                wake = t
+        due.sort()
         for job in due:
             _, pool, alloc = self._reserved[job]
             yield Start(job, pool, alloc)
             self._planned_end[job] = now + view.estimate(job, pool, alloc)
-        if self._reserved:
-            view.wake_at(min(t for t, _, _ in self._reserved.values()))
+        if wake is not None:
+            view.wake_at(wake)
 
     def _rebuild(self, view: QueueView) -> None:
         """A new plan from the current state: running jobs end at their estimates (or any moment,
@@ -154,7 +158,7 @@ class ConservativeBackfill(Policy):
         self._dirty = False
 
     def _reserve_waiting(self, view: QueueView) -> None:
-        depth = self.scheduler.backfill_depth if self.scheduler is not None else 500
+        depth = self.backfill_depth
         room = depth - len(self._reserved)
         while room > 0 and self._waiting:
             job = next(iter(self._waiting))
@@ -227,8 +231,7 @@ def _restrict(state: Any, other: Any) -> None:
     mine, theirs = state.free_per_instance(), other.free_per_instance()
     for i, (a, b) in enumerate(zip(mine, theirs, strict=True)):
         if b < a:
-            state._set(i, b)
-            state.free_chips -= a - b
+            state.occupy(Allocation([i], a - b, 0))
 
 
 def _holds(state: Any, alloc: Any) -> bool:

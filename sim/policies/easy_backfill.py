@@ -52,7 +52,7 @@ class EasyBackfill(Policy):
         head_chips = view.chips_on(head, pool_r)
         now_r = view.projection(pool_r)  # mirrors pool_r through this pass's starts
         now = view.now
-        depth = self.scheduler.backfill_depth if self.scheduler is not None else 500
+        depth = self.backfill_depth
         for scanned, job in enumerate(queued, start=1):
             if scanned > depth:
                 return

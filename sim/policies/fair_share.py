@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sortedcontainers import SortedList
 
 from sim.policies.base import Decision, Policy, Preempt, QueueView, Start, register
-from sim.policies.preemption import fewest_victims
+from sim.policies.preemption import fewest_victims, lowest_priority_latest_first
 
 DEFAULT_QUEUE = "default"
 
@@ -86,13 +86,10 @@ class FairShare(Policy):
         self._queued: dict[str, SortedList] = {}
         self._usage: dict[str, int] = {}
         self._held: dict[int, int] = {}  # running job -> chips it holds
-        self._started_at: dict[int, int] = {}  # running job -> start sequence number (recency)
-        self._seq = 0
-        self.view: QueueView | None = None
 
     def bind(self, view: QueueView) -> None:
-        self.view = view
-        capacity = sum(p.chips for p in self.pools) if self.pools else 0
+        super().bind(view)
+        capacity = sum(p.chips for p in self.pools)
         names = sorted({queue_of(q) for q in view.jobs.queue})
         self.nominal = nominal_chips(self.options, names, capacity)
         limits = {q: self.options.queues.get(q, QueueQuota()).borrowing_limit for q in self.nominal}
@@ -111,7 +108,6 @@ class FairShare(Policy):
         q = queue_of(self.view.jobs.queue[job])
         if job in self._held:  # stopped while running (preempted, or a failure)
             self._usage[q] -= self._held.pop(job)
-            del self._started_at[job]
         self._queued[q].add(self._key(job))
 
     def dequeued(self, job: int) -> None:
@@ -119,7 +115,6 @@ class FairShare(Policy):
 
     def ended(self, job: int) -> None:
         self._usage[queue_of(self.view.jobs.queue[job])] -= self._held.pop(job)
-        del self._started_at[job]
 
     def _ratio(self, q: str) -> float:
         nominal = self.nominal[q]
@@ -166,8 +161,6 @@ class FairShare(Policy):
         chips = view.allocation(job).chips
         self._held[job] = chips
         self._usage[q] += chips
-        self._seq += 1
-        self._started_at[job] = self._seq
 
     def _borrowers(self, view: QueueView, pool: int, q: str) -> list[int]:
         """Jobs on `pool` of other queues above their nominal quota: lowest priority first, then the
@@ -176,7 +169,4 @@ class FairShare(Policy):
         if not borrowing:
             return []
         queue = view.jobs.queue
-        priority = view.jobs.priority
-        out = [r for r in view.running_on(pool) if queue_of(queue[r]) in borrowing]
-        out.sort(key=lambda r: (priority[r], -self._started_at[r]))
-        return out
+        return lowest_priority_latest_first(view, pool, lambda r: queue_of(queue[r]) in borrowing)

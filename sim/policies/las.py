@@ -85,10 +85,6 @@ class DiscretisedLas(Policy):
         self._running: list[dict[int, None]] = [{} for _ in range(len(self._thresholds) + 1)]  # per level
         self._crossings: list[tuple[float, int, int]] = []  # (time, job, stretch)
         self._promotions: list[tuple[float, int, int]] = []  # (time, job, wait)
-        self.view: QueueView | None = None
-
-    def bind(self, view: QueueView) -> None:
-        self.view = view
 
     def assumptions(self) -> list[str]:
         return [f"LAS queue thresholds {', '.join(f'{t:g}' for t in self.options.thresholds)} chip-hours, "
@@ -125,10 +121,15 @@ class DiscretisedLas(Policy):
             d.pop(job, None)
         self._promoted.discard(job)
 
-    def _stop_running(self, job: int, level: int) -> None:
+    def _leave_level(self, job: int, level: int) -> None:
+        """Running `job` no longer counts in queue `level` (it stopped, or moves down)."""
         del self._running[level][job]
-        pool = self._pool.pop(job)
-        self._held[level][pool] -= self._chips.pop(job)
+        self._held[level][self._pool[job]] -= self._chips[job]
+
+    def _stop_running(self, job: int, level: int) -> None:
+        self._leave_level(job, level)
+        del self._pool[job]
+        del self._chips[job]
 
     def _run_at(self, job: int, level: int) -> None:
         self._running[level][job] = None
@@ -162,8 +163,7 @@ class DiscretisedLas(Policy):
                 continue  # it ended or stopped since
             level = self._level[job]
             self._demotions += 1
-            del self._running[level][job]
-            self._held[level][self._pool[job]] -= self._chips[job]
+            self._leave_level(job, level)
             self._level[job] = level + 1
             self._run_at(job, level + 1)
             self._push_crossing(job, level + 1, now, stretch)
@@ -186,7 +186,7 @@ class DiscretisedLas(Policy):
         self._promote_due(now)
         pools_of = view.jobs.pools
         n_pools = len(view.pool_names)
-        depth = self.scheduler.backfill_depth if self.scheduler is not None else 500
+        depth = self.backfill_depth
         order = self._order
         levels = len(self._running)
         failed = self._failed

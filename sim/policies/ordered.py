@@ -7,7 +7,7 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
-from sim.policies.base import Policy, QueueView
+from sim.policies.base import Policy
 
 
 class OrderedQueue(Policy):
@@ -23,13 +23,9 @@ class OrderedQueue(Policy):
         super().__init__(*args, **kwargs)
         self._order: SortedList = SortedList()
         self._keys: dict[int, Any] = {}
-        self.view: QueueView | None = None
 
     def key(self, job: int) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
-
-    def bind(self, view: QueueView) -> None:
-        self.view = view
 
     def enqueued(self, job: int) -> None:
         key = self._keys[job] = self.key(job)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sim.policies.base import QueueView
+
+
+def lowest_priority_latest_first(view: QueueView, pool: int, eligible: Callable[[int], bool]) -> list[int]:
+    """The running jobs on `pool` for which `eligible(job)`, as preferred victims: lowest priority
+    first, then the most recently started (`running_on` yields them in start order)."""
+    priority = view.jobs.priority
+    ranked = [(priority[r], -k, r) for k, r in enumerate(view.running_on(pool)) if eligible(r)]
+    ranked.sort()
+    return [r for _, _, r in ranked]
 
 
 def fewest_victims(view: QueueView, job: int, pool: int, candidates: Sequence[int]) -> list[int] | None:

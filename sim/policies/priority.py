@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from sim.policies.base import Decision, Preempt, QueueView, Start, register
 from sim.policies.ordered import OrderedQueue
-from sim.policies.preemption import fewest_victims
+from sim.policies.preemption import fewest_victims, lowest_priority_latest_first
 
 
 @register
@@ -52,7 +52,6 @@ class StrictPriority(OrderedQueue):
     def victims(self, view: QueueView, job: int, pool: int) -> list[int] | None:
         """The fewest lower-priority running jobs on `pool` whose stopping makes room for `job`."""
         priority = view.jobs.priority
-        running = list(view.running_on(pool))  # in start order
-        lower = [(priority[r], -k, r) for k, r in enumerate(running) if priority[r] < priority[job]]
-        lower.sort()  # lowest priority first, then the most recently started
-        return fewest_victims(view, job, pool, [r for _, _, r in lower])
+        mine = priority[job]
+        lower = lowest_priority_latest_first(view, pool, lambda r: priority[r] < mine)
+        return fewest_victims(view, job, pool, lower)
