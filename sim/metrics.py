@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sim import economics, failures
+from sim import economics
 from sim.placement import TIER_NAMES
 from sim.policies import fair_share
 from sim.policies.base import COMPLETED, QUEUED, RUNNING, STATE_NAMES
@@ -85,10 +85,13 @@ class Arrays:
         self.pool = np.asarray(o.pool)
         k = [plan.table.pools[j].index(p) if p >= 0 else 0 for j, p in enumerate(o.pool)]
         self.req_on_pool = np.asarray([plan.chips_on[j][k[j]] for j in range(len(k))], dtype=float)
-        # checkpoint writes lengthen a run by 1 + C/T (the intervals were resolved by the plan)
-        self.ckpt = (np.ones(len(jobs)) if plan.checkpoint_s is None else
-                     np.asarray([failures.checkpoint_factor(t, plan.checkpoint_write_s) for t in plan.checkpoint_s],
-                                dtype=float))
+        # checkpoint writes lengthen a run by 1 + C/T (the intervals were resolved by the plan):
+        # failures.checkpoint_factor, vectorised (exactly 1.0 for T = infinity)
+        if plan.checkpoint_s is None:
+            self.ckpt = np.ones(len(jobs))
+        else:
+            t = np.asarray(plan.checkpoint_s, dtype=float)
+            self.ckpt = np.where(np.isinf(t), 1.0, 1.0 + plan.checkpoint_write_s / t)
         started = ~np.isnan(self.start)
         self.started = started
         n = len(self.state)
