@@ -249,7 +249,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
     wall = time.perf_counter() - t0
     result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected,
                     assumptions(loaded, shapes) + policy.assumptions(), wall, {})
-    result.summary = metrics.summarise(result)
+    result.summary = metrics.summarise(result, policy)
     result.summary["version"] = __version__
     result.summary["scenario_sha256"] = scenario_sha256(loaded.resolved_yaml(seed))
     return result
