@@ -42,6 +42,13 @@ def default_mtbf_instance(chips_per_instance: int) -> float:
     return 86400.0 / (chips_per_instance * 4.7e-4)
 
 
+def instance_mtbf(spec, chips_per_instance: int) -> float:
+    """A pool's instance MTBF: `spec.mtbf_instance` (the `failures:` block), else the default."""
+    if spec.mtbf_instance is not None:
+        return spec.mtbf_instance
+    return default_mtbf_instance(chips_per_instance)
+
+
 def young_interval(write_s: float, mtbf_s: float) -> float:
     """Young (1974): T = sqrt(2 C M)."""
     return math.sqrt(2 * write_s * mtbf_s)
@@ -175,8 +182,7 @@ def pool_failures(spec, shapes, seed: int) -> list[PoolFailures]:
     """Per pool, its failure process; `spec` is the scenario's `failures:` block."""
     out = []
     for s in shapes:
-        mtbf = spec.mtbf_instance if spec.mtbf_instance is not None else default_mtbf_instance(
-            s.chips_per_instance)
+        mtbf = instance_mtbf(spec, s.chips_per_instance)
         rng = np.random.default_rng(np.random.SeedSequence(
             seed, spawn_key=(zlib.crc32(f"failures.{s.name}".encode()),)))
         out.append(PoolFailures(s.index, s.instances, s.chips_per_instance, mtbf, spec.repair, rng))

@@ -12,10 +12,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sim import economics, failures
+from sim import economics
 from sim.placement import TIER_NAMES
-from sim.policies import fair_share
-from sim.policies.base import COMPLETED, QUEUED, RUNNING, STATE_NAMES
+from sim.policies.base import COMPLETED, QUEUED, RUNNING, STATE_NAMES, Policy
 
 
 def _f(x: float | None) -> float | None:
@@ -85,10 +84,13 @@ class Arrays:
         self.pool = np.asarray(o.pool)
         k = [plan.table.pools[j].index(p) if p >= 0 else 0 for j, p in enumerate(o.pool)]
         self.req_on_pool = np.asarray([plan.chips_on[j][k[j]] for j in range(len(k))], dtype=float)
-        # checkpoint writes lengthen a run by 1 + C/T (the intervals were resolved by the plan)
-        self.ckpt = (np.ones(len(jobs)) if plan.checkpoint_s is None else
-                     np.asarray([failures.checkpoint_factor(t, plan.checkpoint_write_s) for t in plan.checkpoint_s],
-                                dtype=float))
+        # checkpoint writes lengthen a run by 1 + C/T (the intervals were resolved by the plan):
+        # failures.checkpoint_factor, vectorised (exactly 1.0 for T = infinity)
+        if plan.checkpoint_s is None:
+            self.ckpt = np.ones(len(jobs))
+        else:
+            t = np.asarray(plan.checkpoint_s, dtype=float)
+            self.ckpt = np.where(np.isinf(t), 1.0, 1.0 + plan.checkpoint_write_s / t)
         started = ~np.isnan(self.start)
         self.started = started
         n = len(self.state)
@@ -140,7 +142,8 @@ def arrays(result: Any) -> Arrays:
     return cached
 
 
-def summarise(result: Any) -> dict[str, Any]:
+def summarise(result: Any, policy: Policy) -> dict[str, Any]:
+    """The summary keys of a finished run; `policy` (the one that ran) groups jobs for fairness."""
     m = result.loaded.model
     shapes = result.shapes
     a = arrays(result)
@@ -207,7 +210,7 @@ def summarise(result: Any) -> dict[str, Any]:
             continue
         pflop_days += float(np.sum((a.req_on_pool * a.ideal_run)[mask])) / 86400 * sh.bf16_tflops * sh.mfu / 1000
 
-    jain = _jain_fairness(result, a.alloc * held_full, a.submit <= w1)
+    jain = _jain_fairness(result, policy, a.alloc * held_full, a.submit <= w1)
 
     summary: dict[str, Any] = {
         "jobs_submitted": n,
@@ -294,21 +297,17 @@ def jobs_table(result: Any) -> pa.Table:
     })
 
 
-def _jain_fairness(result: Any, chip_s: np.ndarray, active: np.ndarray) -> float | None:
-    """Jain's index of attained chip-seconds: per queue divided by its share under `fair_share`,
-    otherwise per user, over those with jobs submitted in the window."""
-    scheduler = result.loaded.model.scheduler
-    fair = scheduler.policy == "fair_share"
-    labels = result.jobs.queue if fair else result.jobs.user
+def _jain_fairness(result: Any, policy: Policy, chip_s: np.ndarray, active: np.ndarray) -> float | None:
+    """Jain's index of attained chip-seconds per `policy.fairness_group` (the user unless the policy
+    says otherwise), each divided by its `policy.fair_shares` fraction when the policy has them,
+    over the groups with jobs submitted in the window."""
     attained: dict[str, float] = {}
-    for label, x, act in zip(labels, chip_s, active, strict=True):
+    for user, queue, x, act in zip(result.jobs.user, result.jobs.queue, chip_s, active, strict=True):
         if act:
-            key = fair_share.queue_of(label or "") if fair else (label or "")
+            key = policy.fairness_group(user, queue)
             attained[key] = attained.get(key, 0.0) + float(x)
-    if fair:
-        options = fair_share.FairShareOptions.model_validate(scheduler.options)
-        capacity = sum(s.chips for s in result.shapes)
-        nominal = fair_share.nominal_chips(options, attained, capacity)
-        attained = {q: v / (nominal[q] / capacity) for q, v in attained.items() if nominal[q] > 0}
+    shares = policy.fair_shares(attained)
+    if shares is not None:
+        attained = {q: v / shares[q] for q, v in attained.items() if shares[q] > 0}
     x = np.asarray(list(attained.values()))
     return float(x.sum() ** 2 / (len(x) * np.sum(x * x))) if len(x) and np.sum(x * x) > 0 else None

@@ -84,7 +84,7 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
     write_s = failures.CHECKPOINT_WRITE_S if fail is None else float(fail.checkpoint_write)
     mtbf = [math.inf] * len(shapes)  # per pool, of one instance
     if fail is not None:
-        mtbf = [fail.mtbf_instance or failures.default_mtbf_instance(s.chips_per_instance) for s in shapes]
+        mtbf = [failures.instance_mtbf(fail, s.chips_per_instance) for s in shapes]
     cpi = [s.chips_per_instance for s in shapes]
     ckpt_of: dict[object, tuple[float, float]] = {}  # (spec, pool, instances) -> (interval, factor)
     intervals: list[float] = []
@@ -212,14 +212,14 @@ def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape]) -> lis
                    "checkpoint_interval (ESTIMATE); no failures (no failures: block)")
         return out
     for s in shapes:
+        mtbf = failures.instance_mtbf(fail, s.chips_per_instance)
         if fail.mtbf_instance is None:
-            mtbf = failures.default_mtbf_instance(s.chips_per_instance)
             out.append(f"{s.name}: instance MTBF {mtbf / 86400:.0f} d = 1 / ({s.chips_per_instance} chips x 4.7e-4 "
                        "failures per chip-day) (ESTIMATE: Llama 3 405B, 419 interruptions / 54 d / 16,384 H100; "
                        "the only public Trainium figure, HLAT's 98.81 % job uptime on 4,096 Trainium1, is an "
                        "uptime, not a rate)")
         else:
-            out.append(f"{s.name}: instance MTBF {fail.mtbf_instance / 86400:g} d (scenario)")
+            out.append(f"{s.name}: instance MTBF {mtbf / 86400:g} d (scenario)")
     out.append(f"Failures: repair {fail.repair / 3600:g} h, checkpoint write C = {fail.checkpoint_write:g} s, "
                f"restart overhead R = {fail.restart_overhead:g} s (ESTIMATE), default checkpoint interval "
                f"{fail.checkpoint_interval} (M = instance MTBF / the job's instances)")
@@ -249,7 +249,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
     wall = time.perf_counter() - t0
     result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected,
                     assumptions(loaded, shapes) + policy.assumptions(), wall, {})
-    result.summary = metrics.summarise(result)
+    result.summary = metrics.summarise(result, policy)
     result.summary["version"] = __version__
     result.summary["scenario_sha256"] = scenario_sha256(loaded.resolved_yaml(seed))
     return result

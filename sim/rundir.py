@@ -19,9 +19,8 @@ import pyarrow.parquet as pq
 from sim import metrics
 from sim.outdir import atomic_dir
 from sim.report import run_report
-from sim.report.rundata import from_result
+from sim.report.rundata import SERIES_COLUMNS, from_result
 
-SERIES_COLUMNS = ("t_s", "busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w")
 INTEGER_COLUMNS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips")
 
 

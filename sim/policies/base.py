@@ -251,6 +251,14 @@ class Policy:
     def ended(self, job: int) -> None:
         """Running `job` ended: completed, failed or killed at its limit (only when `tracks_running`)."""
 
+    def fairness_group(self, user: str | None, queue: str | None) -> str:
+        """Whose share a job's chip-seconds count towards in the summary's Jain fairness: its user."""
+        return user or ""
+
+    def fair_shares(self, groups: Iterable[str]) -> dict[str, float] | None:
+        """Each fairness group's entitled fraction of the chips; None: equal shares."""
+        return None
+
 
 def start_while_pools_free(view: QueueView, jobs: Iterable[int],
                            pools_for: Callable[[int], Sequence[int]]) -> Iterator[Decision]:

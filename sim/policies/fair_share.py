@@ -87,6 +87,14 @@ class FairShare(Policy):
         self._usage: dict[str, int] = {}
         self._held: dict[int, int] = {}  # running job -> chips it holds
 
+    def fairness_group(self, user: str | None, queue: str | None) -> str:
+        return queue_of(queue or "")
+
+    def fair_shares(self, groups: Iterable[str]) -> dict[str, float]:
+        """Each queue's nominal quota as a fraction of the installed chips."""
+        capacity = sum(p.chips for p in self.pools)
+        return {q: c / capacity for q, c in nominal_chips(self.options, groups, capacity).items()}
+
     def bind(self, view: QueueView) -> None:
         super().bind(view)
         capacity = sum(p.chips for p in self.pools)

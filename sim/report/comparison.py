@@ -7,6 +7,7 @@ different sizes share one axis; time runs from 0 on every run's own simulated cl
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,7 @@ def difference(base: Variant, other: Variant, key: str, kind: str) -> str:
     if d == 0 and not half:
         return "0"
     sign = "+" if d > 0 else "−" if d < 0 else "±"
-    text = sign + (f"{abs(d):,.0f}" if kind == "n" else fmt(abs(d), "usd") if kind == "usd"
-                   else _magnitude(abs(d), kind))
+    text = sign + (f"{abs(d):,.0f}" if kind == "n" else _magnitude(abs(d), kind))
     if a.mean:
         rel = d / abs(a.mean)
         text += f" ({rel:+.1%})" if abs(rel) < 0.1 else f" ({rel:+.0%})"
@@ -110,12 +110,9 @@ def _curves(variants: list[Variant]) -> tuple[np.ndarray, list[tuple[np.ndarray,
             f[avg["t_s"] >= last] = np.nan  # after a run has ended it has nothing to say
             fractions.append(f)
         f = np.vstack(fractions)
-        with np.errstate(all="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # bins after every seed has ended
-                out.append((np.nanmean(f, axis=0), np.nanmin(f, axis=0), np.nanmax(f, axis=0)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # bins after every seed has ended
+            out.append((np.nanmean(f, axis=0), np.nanmin(f, axis=0), np.nanmax(f, axis=0)))
     return grid, out
 
 

@@ -41,7 +41,6 @@ Block = Paragraph | Bullets | Table | Figure
 class Section:
     heading: str
     blocks: list[Block] = field(default_factory=list)
-    anchor: str = ""
 
 
 @dataclass

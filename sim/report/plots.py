@@ -43,7 +43,9 @@ def time_scale(span: float, t: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def thin(series: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The series as numpy, time-averaged into bins when it has more than MAX_POINTS rows."""
+    """The series as numpy, time-averaged into bins when it has more than MAX_POINTS rows.
+
+    The run report thins once; the series figures below take the thinned series as given."""
     t = np.asarray(series["t_s"], dtype=float)
     if len(t) > MAX_POINTS:  # the picture is the same, the drawing 100x faster
         return time_average(series, (t[-1] - t[0]) / (MAX_POINTS // 2), float(t[-1]))
@@ -82,7 +84,6 @@ def _finish(fig, ax, path: Path, title: str, legend: str | None = "best", **marg
 def utilisation(series: dict[str, Any], capacity: int, title: str, path: Path) -> Path:
     """Busy chips over time, queued demand stacked above it, capacity as a line."""
     plt = _pyplot()
-    series = thin(series)
     busy, queued = series["busy_chips"], series["queued_chips"]
     x, unit = _time_axis(series["t_s"])
     fig, ax = plt.subplots(figsize=(9, 3.8), dpi=110)
@@ -100,7 +101,6 @@ def utilisation(series: dict[str, Any], capacity: int, title: str, path: Path) -
 def queue_length(series: dict[str, Any], title: str, path: Path) -> Path:
     """Jobs waiting and jobs running over time."""
     plt = _pyplot()
-    series = thin(series)
     x, unit = _time_axis(series["t_s"])
     fig, ax = plt.subplots(figsize=(9, 3.2), dpi=110)
     ax.step(x, series["queued_jobs"], where="post", color="#ff7f0e", lw=1.2, label="jobs queued")
@@ -169,7 +169,6 @@ def power_cost(series: dict[str, Any], capacity: int, cost_usd: float | None, wi
                title: str, path: Path) -> Path:
     """Facility power over time; below it the cost so far, split into busy and idle chips' shares."""
     plt = _pyplot()
-    series = thin(series)
     t = series["t_s"]
     x, unit = _time_axis(t)
     panels = 2 if cost_usd is not None else 1
@@ -229,7 +228,6 @@ def failures(series: dict[str, Any], lost_chip_h: np.ndarray, restarts: np.ndarr
              title: str, path: Path) -> Path:
     """Chips down over time (when any were), and lost chip-hours and restarts by job-size class."""
     plt = _pyplot()
-    series = thin(series)
     down = series["down_chips"]
     show_down = bool(len(down)) and float(down.max()) > 0
     fig, axes = plt.subplots(1, 2 if show_down else 1, figsize=(10 if show_down else 6, 3.4), dpi=110,

@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
+from sim.placement import TIER_NAMES
 from sim.report import html, plots
 from sim.report.document import Bullets, Document, Figure, Paragraph, Section, Table, to_markdown
 from sim.report.markdown import fmt, headline_rows
 from sim.report.rundata import SIZE_CLASSES, RunData, size_class
 from sim.scenario.units import format_duration, parse_time
 
-TIERS = ("instance", "ultraserver", "pod", "spine", "cluster")
 LONGEST = 20
 MAX_LISTED_REJECTED = 200
 MAX_LISTED_SKIPPED = 500
@@ -178,15 +178,15 @@ class _Sections:
 
     def placement(self) -> Section | None:
         tier = self.j["tier"]
-        at = {t: tier == t for t in TIERS}
+        at = {t: tier == t for t in TIER_NAMES}
         if not any(mask.any() for mask in at.values()):
             return None
-        shares = np.stack([self.by_class(np.where(at[t], self.chip_h, 0.0)) for t in TIERS], axis=1)
+        shares = np.stack([self.by_class(np.where(at[t], self.chip_h, 0.0)) for t in TIER_NAMES], axis=1)
         sums = shares.sum(axis=1, keepdims=True)
         shares = np.divide(shares, sums, out=np.zeros_like(shares), where=sums > 0)
         rows = [[t, f"{int(mask.sum()):,}", f"{float(self.chip_h[mask].sum()) / self.total_chip_h:.1%}"]
                 for t, mask in at.items() if mask.any()]
-        plots.tiers(shares, list(TIERS), self.labels, f"{self.run.name}: placement tiers",
+        plots.tiers(shares, list(TIER_NAMES), self.labels, f"{self.run.name}: placement tiers",
                     self.figs.path("tiers.png"))
         return Section("Placement", [
             Paragraph(f"Placement efficiency {fmt(self.s.get('placement_efficiency'), 'pct')}: a job runs slower "

@@ -31,7 +31,8 @@ SIZE_CLASSES = (("1", 1, 1), ("2–16", 2, 16), ("17–64", 17, 64), ("65–1,02
 
 def size_class(chips: np.ndarray) -> np.ndarray:
     """Index into SIZE_CLASSES of each job's chip count."""
-    return np.searchsorted(np.array([1, 16, 64, 1024]), np.asarray(chips), side="left")
+    upper = np.array([hi for _, _, hi in SIZE_CLASSES[:-1]])  # each bounded class's largest size
+    return np.searchsorted(upper, np.asarray(chips), side="left")
 
 
 @dataclass
