@@ -101,19 +101,29 @@ class Arrays:
         holding = started & ((self.state == RUNNING) | ~np.isnan(self.end))
         self.hold_end = np.where(holding, self.hold_end, -np.inf)
         held_now = np.where(holding, self.hold_end - np.nan_to_num(self.segment_start, nan=0.0), 0.0)
-        earlier = np.asarray(o.earlier, dtype=float).reshape(-1, 6)
-        self.e_job = earlier[:, 0].astype(np.int64)
-        self.e_start, self.e_end, self.e_chips = earlier[:, 1], earlier[:, 2], earlier[:, 3]
+        earlier = o.stretches()
+        self.e_job = earlier["job"].astype(np.int64)
+        self.e_start, self.e_end, self.e_chips = earlier["start"], earlier["end"], earlier["chips_allocated"]
         held_before = np.bincount(self.e_job, weights=self.e_end - self.e_start, minlength=n)
-        self.lost_s = np.bincount(self.e_job, weights=earlier[:, 4], minlength=n)
-        self.lost_chip_s = np.bincount(self.e_job, weights=earlier[:, 4] * self.e_chips, minlength=n)
+        self.lost_s = np.bincount(self.e_job, weights=earlier["lost_s"], minlength=n)
+        self.lost_chip_s = np.bincount(self.e_job, weights=earlier["lost_s"] * self.e_chips, minlength=n)
         self.preemptions = np.asarray(o.preemptions, dtype=np.int64)
         self.restarts = np.asarray(o.restarts, dtype=np.int64)
+        self.resizes = np.asarray(o.resizes, dtype=np.int64)
         overhead_now = np.minimum(held_now, np.asarray(o.last_overhead, dtype=float))
-        self.overhead_s = np.bincount(self.e_job, weights=earlier[:, 5], minlength=n) + overhead_now
+        self.overhead_s = np.bincount(self.e_job, weights=earlier["overhead_s"], minlength=n) + overhead_now
+        # elastic jobs: chips in use per stretch differ from the request (a rigid job's never do)
+        self.used = np.asarray(o.chips_used, dtype=float)
+        self.e_used_extra = earlier["chips_used"] - self.used[self.e_job] if len(self.e_job) else earlier["job"]
         self.run = held_before + held_now  # time holding chips, every stretch
         self.work = np.maximum(self.run - self.lost_s - self.overhead_s, 0.0)  # time whose work was kept
         self.ideal_run = self.work / self.slowdown / self.ckpt  # at ideal placement, no checkpoint writes
+        self.elastic = np.zeros(n, dtype=bool)
+        if plan.elastic:
+            # an elastic job's work is its duration at its nominal size, whatever sizes it ran at
+            self.elastic[list(plan.elastic)] = True
+            nominal = np.asarray([plan.run_on[j][k[j]] for j in plan.elastic]) / self.ckpt[list(plan.elastic)]
+            self.ideal_run[list(plan.elastic)] = nominal
         ref = np.where(np.isnan(self.end), o.end_time, self.end)
         self.wait = np.where(started, ref - self.submit - self.run, np.nan)
 
@@ -124,6 +134,15 @@ class Arrays:
             inside = inside + np.bincount(self.e_job, weights=overlap(self.e_start, self.e_end, lo, hi),
                                           minlength=len(inside))
         return inside
+
+    def used_extra(self, lo: float, hi: float) -> np.ndarray:
+        """Per job, chip-seconds inside [lo, hi] that earlier stretches ran at beyond (or, negative,
+        below) the job's last size: elastic jobs only; exactly 0 for a rigid job."""
+        n = len(self.state)
+        if not len(self.e_job):
+            return np.zeros(n)
+        return np.bincount(self.e_job, weights=self.e_used_extra * overlap(self.e_start, self.e_end, lo, hi),
+                           minlength=n)
 
     def busy(self, lo: float, hi: float) -> float:
         """Allocated chip-seconds inside [lo, hi]."""
@@ -175,7 +194,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
 
     def busy_useful(lo: float, hi: float) -> tuple[float, float, np.ndarray]:
         held = a.held(lo, hi)
-        useful = float(np.sum((a.req_on_pool / a.ckpt * held * kept)[useful_mask]))
+        useful = float(np.sum((a.used / a.ckpt * held * kept + a.used_extra(lo, hi) / a.ckpt * kept)[useful_mask]))
         return a.busy(lo, hi), useful, held
 
     busy, useful, held = busy_useful(ws, w1)
@@ -188,8 +207,9 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     _, useful_full, held_full = busy_useful(w0, w1)
 
     finished_ok = a.state == COMPLETED
-    actual = float(np.sum((a.alloc * a.work / a.ckpt)[finished_ok]))
-    ideal = float(np.sum((a.alloc * a.ideal_run)[finished_ok]))
+    placed_ok = finished_ok & ~a.elastic  # an elastic job's chip-time follows the sizes it was given
+    actual = float(np.sum((a.alloc * a.work / a.ckpt)[placed_ok]))
+    ideal = float(np.sum((a.alloc * a.ideal_run)[placed_ok]))
 
     frag = step_integral(t, np.asarray(s["fragmentation_chips"], dtype=float), ws, w1) / span if span > 0 else None
     power = np.asarray(s["power_w"], dtype=float)
@@ -238,6 +258,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         "preemptions": int(a.preemptions.sum()),
         "failures": result.outcome.failures,
         "restarts": int(a.restarts.sum()),
+        "resizes": int(a.resizes.sum()),
         "lost_chip_s": float(a.lost_chip_s.sum()),
         "jain_fairness": _f(jain),
         "energy_mwh": _f(energy_mwh),
@@ -290,6 +311,7 @@ def jobs_table(result: Any) -> pa.Table:
         "tier": pa.array([TIER_NAMES[t] if t >= 0 else None for t in result.outcome.tier], pa.string()),
         "restarts": pa.array(a.restarts),
         "preemptions": pa.array(a.preemptions),
+        "resizes": pa.array(a.resizes),
         "lost_chip_s": pa.array(a.lost_chip_s, pa.float64()),
         "state": pa.array([STATE_NAMES[s] if s >= 0 else "queued" for s in a.state], pa.string()),
         # beyond DESIGN's list: the wait a trace recorded (null elsewhere), for comparison plots

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import metrics, placement
-from sim.engine import Engine
+from sim.engine.capacity import PoolCapacity
 from sim.placement import PoolState
 from sim.policies import base as policies
 from sim.run import simulate
@@ -119,7 +119,7 @@ class ChipLedger:
         self._placements = dict(placement.PLACEMENTS)
         self._release = PoolState.release
         self._init = PoolState.__init__
-        self._given = Engine._given
+        self._given = PoolCapacity._given
         self.real: set[int] = set()  # ids of the engine's pools (projections are copies, not built)
 
     def place(self, name: str, pool: PoolState, chips: int):
@@ -173,7 +173,7 @@ class ChipLedger:
 
         with (mock.patch.dict(placement.PLACEMENTS, wrapped), mock.patch.object(PoolState, "__init__", init),
               mock.patch.object(PoolState, "release", lambda pool, alloc: self.release(pool, alloc)),
-              mock.patch.object(Engine, "_given", staticmethod(self.given))):
+              mock.patch.object(PoolCapacity, "_given", staticmethod(self.given))):
             yield self
 
 

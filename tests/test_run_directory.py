@@ -30,21 +30,21 @@ SUMMARY_KEYS = [
     "jobs_unstarted", "rows_skipped", "rows_repaired", "avg_wait_s", "p50_wait_s", "p95_wait_s",
     "p99_wait_s", "wait_censored", "avg_jct_s", "p95_jct_s", "avg_bounded_slowdown",
     "makespan_s", "utilisation", "utilisation_of_up", "goodput", "placement_efficiency",
-    "fragmentation_chips", "preemptions", "failures", "restarts", "lost_chip_s",
+    "fragmentation_chips", "preemptions", "failures", "restarts", "resizes", "lost_chip_s",
     "jain_fairness", "energy_mwh", "peak_power_mw", "cost_usd",
     "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "chips", "instances",
     "events", "wall_s", "seed", "scenario_sha256", "version",
 ]
 INTEGER_KEYS = {"jobs_submitted", "jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected",
                 "jobs_unstarted", "rows_skipped", "rows_repaired", "preemptions", "failures", "restarts",
-                "chips", "instances", "events", "seed"}
+                "resizes", "chips", "instances", "events", "seed"}
 FRACTION_KEYS = {"utilisation", "utilisation_of_up", "goodput", "placement_efficiency", "jain_fairness"}
 COST_KEYS = {"cost_usd", "usd_per_useful_chip_hour", "usd_per_useful_pflop_day"}
 
 JOB_COLUMNS = [
     "job_id", "entry", "user", "queue", "pool", "submit_s", "start_s", "end_s", "requested_s",
     "chips_requested", "chips_allocated", "wait_s", "jct_s", "run_s", "tier", "restarts",
-    "preemptions", "lost_chip_s", "state", "recorded_wait_s",
+    "preemptions", "resizes", "lost_chip_s", "state", "recorded_wait_s",
 ]
 STATES = {"completed", "failed", "killed", "running", "queued", "rejected"}
 TIERS = {"instance", "ultraserver", "pod", "spine", "cluster"}
@@ -182,7 +182,7 @@ def test_jobs_table_columns_types_and_states(quickstart):
     schema = jobs.schema
     for name in ("job_id", "entry", "user", "queue", "pool", "tier", "state"):
         assert schema.field(name).type == pa.string(), name
-    for name in ("chips_requested", "chips_allocated", "restarts", "preemptions"):
+    for name in ("chips_requested", "chips_allocated", "restarts", "preemptions", "resizes"):
         assert pa.types.is_integer(schema.field(name).type), name
     for name in ("submit_s", "start_s", "end_s", "requested_s", "wait_s", "jct_s", "run_s", "lost_chip_s"):
         assert pa.types.is_floating(schema.field(name).type), name

@@ -35,6 +35,7 @@ class Start(NamedTuple):
     job: int
     pool: int
     allocation: Any = None
+    chips: int | None = None  # an elastic job's starting size (in the pool's chips); None: its request
 
 
 class Preempt(NamedTuple):
@@ -44,7 +45,16 @@ class Preempt(NamedTuple):
     job: int
 
 
-Decision = Start | Preempt
+class Resize(NamedTuple):
+    """Run elastic `job` at `chips` chips (within its range, in its pool's chips) from now on: it
+    loses no work and pays `scheduler.resize_overhead` of no progress. Check `view.can_resize`
+    first: the job's chips are given back and placed again at the new size."""
+
+    job: int
+    chips: int
+
+
+Decision = Start | Preempt | Resize
 
 
 class NoOptions(BaseModel):
@@ -83,6 +93,10 @@ class Capacity(Protocol):
     def projection(self, pool: int) -> Any: ...
     def place_on(self, projection: Any, job: int, pool: int) -> Any: ...
     def wake_at(self, t: float) -> None: ...
+    def elastic_range(self, job: int, pool: int) -> tuple[int, int, float] | None: ...
+    def size(self, job: int) -> int: ...
+    def can_place_size(self, job: int, pool: int, chips: int) -> bool: ...
+    def can_resize(self, job: int, chips: int) -> bool: ...
 
 
 class JobQueue:
@@ -153,7 +167,7 @@ class QueueView:
 
     __slots__ = ("_capacity", "_pending", "_state", "jobs", "pool_names", "can_place", "chips_on", "free_chips",
                  "running_on", "pool_version", "allocation", "estimated_end", "estimate", "projection", "place_on",
-                 "wake_at")
+                 "wake_at", "elastic_range", "size", "can_place_size", "can_resize")
 
     def __init__(self, capacity: Capacity, pending: JobQueue, state: list[int], jobs: JobTable,
                  pool_names: tuple[str, ...]):
@@ -184,6 +198,14 @@ class QueueView:
         """Place `job` on a projection of `pool` (mutating the projection); None if no room."""
         self.wake_at: Callable[[float], None] = capacity.wake_at
         """Ask for a scheduling pass at a later time (a timer: LAS threshold crossings, promotions)."""
+        self.elastic_range: Callable[[int, int], tuple[int, int, float] | None] = capacity.elastic_range
+        """An elastic job's (min, max, scaling) in `pool`'s chips; None for a rigid job."""
+        self.size: Callable[[int], int] = capacity.size
+        """Chips a running job runs at (its request, or an elastic job's current size)."""
+        self.can_place_size: Callable[[int, int, int], bool] = capacity.can_place_size
+        """Could `job` start on `pool` at `chips` chips (an elastic size) right now?"""
+        self.can_resize: Callable[[int, int], bool] = capacity.can_resize
+        """Would running elastic `job` fit at `chips` chips once its own chips are given back?"""
 
     @property
     def now(self) -> float:

@@ -1,0 +1,112 @@
+"""Pool capacity: the placement state of every pool, who runs where, and the running counters
+(busy and down chips, running jobs) that the recorder and the power meter read.
+
+Placement itself is `sim.placement`; this part applies it (or checks an allocation a policy
+chose), keeps the failure processes' instance -> job maps in step, and answers the capacity
+questions of the policies' view (`sim.policies.base.Capacity`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sim import failures
+from sim.engine.plan import PolicyError
+from sim.placement import Allocation, PoolState
+
+
+class PoolCapacity:
+    def __init__(self, pools: list[PoolState], place: Callable[[PoolState, int], Allocation | None],
+                 slowdown: tuple[float, ...], failing: list[failures.PoolFailures] | None):
+        self.pools = pools
+        self.place = place
+        self.slow = slowdown
+        self.failing = failing
+        self.running: list[dict[int, None]] = [{} for _ in pools]  # running jobs per pool, start order
+        self.version = [0] * len(pools)  # bumped by every start, end, resize, failure and repair
+        self.capacity = sum(p.capacity for p in pools)
+        self.busy = 0  # allocated chips
+        self.down = 0  # chips on down instances
+        self.running_jobs = 0
+
+    # --- the policies' view ---------------------------------------------------------------------
+    def free_chips(self, pool: int) -> int:
+        return self.pools[pool].free_chips
+
+    def running_on(self, pool: int) -> Iterable[int]:
+        return self.running[pool].keys()
+
+    def pool_version(self, pool: int) -> int:
+        return self.version[pool]
+
+    def projection(self, pool: int) -> PoolState:
+        return self.pools[pool].copy()
+
+    def slowdown_at(self, pool: PoolState, tier: int, chips: int) -> float:
+        """Run-time factor of a `chips`-chip job whose instances span `tier` on `pool`."""
+        return 1.0 if tier == 0 else self.slow[tier] / self.slow[pool.min_tier(chips)]
+
+    # --- taking and giving back chips -----------------------------------------------------------
+    def take(self, j: int, p: int, chips: int, given: Allocation | None) -> Allocation:
+        """Place job j's `chips` on pool p (or check and take the allocation a policy gave)."""
+        pool = self.pools[p]
+        alloc = self.place(pool, chips) if given is None else self._given(pool, j, chips, given)
+        if alloc is None:
+            raise PolicyError(f"policy started job {j} on pool {pool.name}, which has no room for {chips} chips")
+        if self.failing is not None:
+            self.failing[p].placed(j, alloc)
+        self.version[p] += 1
+        self.busy += alloc.chips
+        return alloc
+
+    def give_back(self, j: int, p: int, alloc: Allocation) -> None:
+        """Release job j's allocation on pool p (the job may still be running: a resize)."""
+        self.pools[p].release(alloc)
+        if self.failing is not None:
+            self.failing[p].released(j, alloc)
+        self.version[p] += 1
+        self.busy -= alloc.chips
+
+    def started(self, j: int, p: int) -> None:
+        self.running[p][j] = None
+        self.running_jobs += 1
+
+    def stopped(self, j: int, p: int) -> None:
+        del self.running[p][j]
+        self.running_jobs -= 1
+
+    def can_resize(self, alloc: Allocation, p: int, chips: int) -> bool:
+        """Would `chips` chips fit on pool p once `alloc` is given back? (The state is restored.)"""
+        pool = self.pools[p]
+        pool.release(alloc)
+        try:
+            return pool.can_place(chips)
+        finally:
+            pool.occupy(alloc)
+
+    @staticmethod
+    def _given(pool: PoolState, j: int, chips: int, alloc: Allocation) -> Allocation:
+        """Take the allocation a policy chose, after checking it is one the pool could give."""
+        k = len(alloc.instances)
+        want = (1, chips) if chips <= pool.cpi else (-(-chips // pool.cpi), pool.cpi)
+        if (k, alloc.chips_each) != want or len(set(alloc.instances)) != k:
+            raise PolicyError(f"policy gave job {j} ({chips} chips) an allocation of {k} x {alloc.chips_each} chips")
+        try:
+            pool.occupy(alloc)
+        except (ValueError, IndexError) as exc:
+            raise PolicyError(f"policy gave job {j} an allocation that is not free: {exc}") from None
+        return Allocation(list(alloc.instances), alloc.chips_each, pool.tier_of(list(alloc.instances)))
+
+    # --- failures and repair --------------------------------------------------------------------
+    def instance_down(self, p: int, i: int) -> None:
+        pool = self.pools[p]
+        pool.occupy(Allocation([i], pool.cpi, 0))  # every chip of a down instance is taken
+        self.version[p] += 1
+        self.down += pool.cpi
+
+    def instance_up(self, p: int, i: int) -> None:
+        pool = self.pools[p]
+        pool.release(Allocation([i], pool.cpi, 0))
+        self.failing[p].repaired(i)
+        self.version[p] += 1
+        self.down -= pool.cpi

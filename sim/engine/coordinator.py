@@ -1,0 +1,430 @@
+"""The engine: a short coordinator over its parts (docs/engine.md).
+
+  - `events.EventCore`: simpy, timed callbacks, and the rule that the scheduling pass runs once
+    per timestamp after every other event at it;
+  - `ledger.Ledger`: every job's state, placement and progress, and its completion (pool clocks);
+  - `capacity.PoolCapacity`: the pools' placement state, running sets and counters;
+  - `observers`: the power meter and the time-series recorder.
+
+Events only at job state changes: a chain of arrival events (one per distinct submit time), one
+completion per running stretch, failures and repairs, policy timers, and the pass. The engine
+applies a policy's decisions (start, preempt, resize) as they are yielded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+
+import simpy
+
+from sim import failures
+from sim.engine.capacity import PoolCapacity
+from sim.engine.events import EventCore
+from sim.engine.ledger import Ledger, PoolClock
+from sim.engine.observers import PowerMeter, SeriesRecorder, fragmentation
+from sim.engine.plan import JobPlan, Outcome, PolicyError, PowerModel
+from sim.placement import Allocation, PoolState
+from sim.policies.base import QUEUED, REJECTED, RUNNING, JobQueue, Policy, Preempt, QueueView, Resize, Start
+
+
+class Engine:
+    def __init__(self, plan: JobPlan, pools: list[PoolState], policy: Policy,
+                 place: Callable[[PoolState, int], Allocation | None], slowdown: Sequence[float],
+                 power: PowerModel, horizon: float | None = None,
+                 progress: Callable[[float, int, int, int], None] | None = None,
+                 failing: list[failures.PoolFailures] | None = None,
+                 restart_overhead: float = failures.RESTART_OVERHEAD_S,
+                 variable_speed: Iterable[int] = ()):
+        self.plan = plan
+        self.policy = policy
+        self.horizon = horizon
+        self.progress = progress
+        self.core = EventCore(self._pass)
+        variable = set(variable_speed)
+        self.clocks = [PoolClock(p in variable) for p in range(len(pools))]
+        scheduler = policy.scheduler
+        self.ledger = L = Ledger(plan, self.core, self.clocks, self._finish, self._end,
+                                 0.0 if scheduler is None else float(scheduler.preempt_overhead))
+        self.resize_overhead = 0.0 if scheduler is None else float(getattr(scheduler, "resize_overhead", 0.0))
+        self.cap = PoolCapacity(pools, place, tuple(slowdown), failing)
+        self.meter = PowerMeter(power)
+        self.recorder = SeriesRecorder()
+        self.n = n = len(plan.table.submit)
+        self.pending = JobQueue()
+        self.events = 0
+        self.completed = 0
+        self.queued = 0
+        self.queued_chips = 0
+        self.failures = 0
+        self._started: list[int] = []
+        self._requeued: list[int] = []
+        self._wakes: set[float] = set()  # times a policy asked for a pass at (wake_at), not yet reached
+        self._last_change = 0.0  # time of the last arrival or completion: the run's end without a horizon
+        self._next_arrival = 0
+        self._arrival_event = self.core.chained_event()
+        self._arrive_callbacks = [self._arrive]
+        self._failing = failing
+        self._restart_overhead = restart_overhead
+        # hot-path aliases of the parts' columns (shared lists, not copies)
+        self._state = L.state
+        self._submit = plan.table.submit
+        self._chips = plan.table.chips
+        self._job_pools = plan.table.pools
+        self._chips_on = plan.chips_on
+        self._tracks_queue = policy.tracks_queue
+        self._tracks_running = policy.tracks_running
+        self._elastic = plan.elastic or {}
+        cap = self.cap
+        self.free_chips, self.running_on, self.pool_version = cap.free_chips, cap.running_on, cap.pool_version
+        self.projection = cap.projection
+        self.view = QueueView(self, self.pending, L.state, plan.table, tuple(p.name for p in pools))
+
+    # --- arrivals -----------------------------------------------------------------------------
+    def _schedule_arrival(self) -> None:
+        self.core.reuse(self._arrival_event, self._arrive_callbacks, self._submit[self._next_arrival])
+
+    def _arrive(self, _ev: simpy.Event) -> None:
+        self.events += 1
+        submit = self._submit
+        lo = self._next_arrival
+        hi = lo + 1
+        n = self.n
+        while hi < n and submit[hi] == submit[lo]:
+            hi += 1
+        rejected = self.plan.rejected
+        chips = self._chips
+        state = self._state
+        pending = self.pending
+        tracks = self._tracks_queue
+        for j in range(lo, hi):
+            if rejected[j]:
+                state[j] = REJECTED
+                continue
+            state[j] = QUEUED
+            pending.add(j)
+            self.queued += 1
+            self.queued_chips += chips[j]
+            if tracks:
+                self.policy.enqueued(j)
+        self._next_arrival = hi
+        self._last_change = self.core.env._now
+        if hi < n:
+            self._schedule_arrival()
+        self.core.request_pass()
+
+    # --- the scheduling pass ------------------------------------------------------------------
+    def _pass(self, _ev: simpy.Event | None) -> None:
+        self.core.pass_started()
+        self.events += 1
+        if self.pending:
+            start = self._start
+            for decision in self.policy.schedule(self.view):
+                kind = type(decision)
+                if kind is Start:
+                    start(decision[0], decision[1], decision[2], decision[3])
+                elif kind is Preempt:
+                    self._preempt(decision[0])
+                elif kind is Resize:
+                    self._resize(decision[0], decision[1])
+                else:
+                    raise PolicyError(f"unknown decision {decision!r}")
+            started = self._started
+            if started:
+                remove = self.pending.remove
+                for j in started:
+                    remove(j)
+                started.clear()
+            if self._requeued:
+                self._requeue()
+        elif self._elastic and self.cap.running_jobs:
+            for decision in self.policy.schedule(self.view):  # an empty queue: elastic jobs may grow
+                if type(decision) is not Resize:
+                    raise PolicyError(f"policy decided {decision!r} with nothing queued")
+                self._resize(decision[0], decision[1])
+        self._record()
+        if self.progress is not None and not self.events & 8191:
+            self.progress(self.core.env._now, self.completed, self.n, self.events)
+
+    def wake_at(self, t: float) -> None:
+        """A policy's timer: a scheduling pass at time t (one event per distinct time)."""
+        if (t <= self.core.env._now or t in self._wakes or t == math.inf
+                or (self.horizon is not None and t > self.horizon)):
+            return
+        self._wakes.add(t)
+        self.core.at(t, self._wake, t)
+
+    def _wake(self, ev: simpy.Event) -> None:
+        self._wakes.discard(ev._value)
+        if self.pending or self.cap.running_jobs:
+            self.events += 1
+            self.core.request_pass()
+
+    # --- what the policy's view shows (sim.policies.base.Capacity) -------------------------------
+    def now(self) -> float:
+        return self.core.env._now
+
+    def allocation(self, job: int) -> Allocation | None:
+        return self.ledger.alloc[job]
+
+    def estimated_end(self, job: int) -> float:
+        return max(self.core.env._now, self.ledger.est_end[job])
+
+    def _k(self, job: int, pool: int) -> int:
+        pools = self._job_pools[job]
+        return 0 if pools[0] == pool else pools.index(pool)
+
+    def chips_on(self, job: int, pool: int) -> int:
+        return self._chips_on[job][self._k(job, pool)]
+
+    def estimate(self, job: int, pool: int, allocation: Allocation) -> float:
+        k = self._k(job, pool)
+        chips = self._chips_on[job][k]
+        return self.plan.estimate_on[job][k] * self.cap.slowdown_at(self.cap.pools[pool], allocation.tier, chips)
+
+    def place_on(self, projection: PoolState, job: int, pool: int) -> Allocation | None:
+        return self.cap.place(projection, self.chips_on(job, pool))
+
+    def can_place(self, job: int, pool: int) -> bool:
+        pools = self._job_pools[job]
+        if pools[0] == pool:
+            return self.cap.pools[pool].can_place(self._chips_on[job][0])
+        return self.cap.pools[pool].can_place(self._chips_on[job][pools.index(pool)])
+
+    # --- elastic jobs (the view's elastic accessors) ----------------------------------------------
+    def elastic_range(self, job: int, pool: int) -> tuple[int, int, float] | None:
+        """(min, max, scaling) of an elastic job in `pool`'s chips; None for a rigid job."""
+        e = self._elastic.get(job)
+        if e is None:
+            return None
+        chips_ref = self._chips[job]
+        chips = self.chips_on(job, pool)
+        if chips == chips_ref:
+            return e.min, e.max, e.scaling
+        return max(1, math.ceil(e.min * chips / chips_ref - 1e-9)), math.ceil(e.max * chips / chips_ref - 1e-9), \
+            e.scaling
+
+    def size(self, job: int) -> int:
+        """Chips a running job runs at (an elastic job's current size)."""
+        return self.ledger.chips_used(job)
+
+    def can_place_size(self, job: int, pool: int, chips: int) -> bool:
+        return self.cap.pools[pool].can_place(chips)
+
+    def can_resize(self, job: int, chips: int) -> bool:
+        L = self.ledger
+        return self.cap.can_resize(L.alloc[job], L.pool[job], chips)
+
+    # --- applying decisions -------------------------------------------------------------------
+    def _start(self, j: int, p: int, given: Allocation | None = None, size: int | None = None) -> None:
+        L = self.ledger
+        if self._state[j] != QUEUED:
+            raise PolicyError(f"policy started job {j} which is not queued")
+        pools = self._job_pools[j]
+        if pools[0] == p:
+            k = 0
+        elif p in pools:
+            k = pools.index(p)
+        else:
+            raise PolicyError(f"policy started job {j} on pool {p}, which it does not accept")
+        chips = self._chips_on[j][k]
+        run_scale = 1.0
+        if size is not None and size != chips:
+            run_scale = self._elastic_scale(j, p, chips, size)
+            chips = size
+        cap = self.cap
+        alloc = cap.take(j, p, chips, given)
+        tier = alloc.tier
+        slow = 1.0 if tier == 0 else cap.slowdown_at(cap.pools[p], tier, chips)
+        plan = self.plan
+        full = plan.run_on[j][k] * slow
+        if run_scale != 1.0:
+            full *= run_scale
+            L.used[j] = chips
+        limits = plan.limit_on[j]
+        L.open(j, p, alloc, tier, slow, full, None if limits is None else limits[k] * slow, plan.final_state[j])
+        if self._requeued and j in self._requeued:
+            self._requeued.remove(j)  # stopped and started again in this pass: it never left the queue's place
+        else:
+            self._started.append(j)
+        cap.started(j, p)
+        L.est_end[j] = self.core.env._now + plan.estimate_on[j][k] * slow * run_scale
+        if self._tracks_queue:
+            self.policy.dequeued(j)
+        self.meter.busy(p, alloc.chips)
+        self.queued -= 1
+        self.queued_chips -= self._chips[j]
+
+    def _elastic_scale(self, j: int, p: int, chips: int, size: int) -> float:
+        """Run-time factor of elastic job j at `size` chips on pool p (its duration is at `chips`)."""
+        rng = self.elastic_range(j, p)
+        if rng is None:
+            raise PolicyError(f"policy sized job {j} at {size} chips, but it is not elastic")
+        lo, hi, scaling = rng
+        if not lo <= size <= hi:
+            raise PolicyError(f"policy sized job {j} at {size} chips, outside its range [{lo}, {hi}]")
+        return (chips / size) ** scaling
+
+    def _resize(self, j: int, chips: int) -> None:
+        """Elastic job j goes on at `chips` chips: no work lost, `resize_overhead` of no progress.
+        Its chips are given back and placed again (it may move), as a checkpoint-free restart."""
+        L = self.ledger
+        if self._state[j] != RUNNING:
+            raise PolicyError(f"policy resized job {j}, which is not running")
+        p = L.pool[j]
+        k = self._k(j, p)
+        nominal = self._chips_on[j][k]
+        scale = self._elastic_scale(j, p, nominal, chips)
+        cap = self.cap
+        old = L.alloc[j]
+        if not cap.can_resize(old, p, chips):
+            raise PolicyError(f"policy resized job {j} to {chips} chips, which do not fit on pool {p}")
+        L.stop(j, keep_all=True)
+        cap.give_back(j, p, old)
+        self.meter.busy(p, -old.chips)
+        alloc = cap.take(j, p, chips, None)
+        self.meter.busy(p, alloc.chips)
+        tier = alloc.tier
+        slow = 1.0 if tier == 0 else cap.slowdown_at(cap.pools[p], tier, chips)
+        L.retime(j, alloc, tier, slow, self.plan.run_on[j][k] * slow * scale, chips, self.resize_overhead)
+        L.est_end[j] = self.core.env._now + self.resize_overhead + \
+            self.plan.estimate_on[j][k] * slow * scale * max(0.0, 1.0 - L.done[j])
+
+    def _preempt(self, j: int) -> None:
+        if self._state[j] != RUNNING:
+            raise PolicyError(f"policy preempted job {j}, which is not running")
+        self._stop(j)
+        self.ledger.preemptions[j] = self.ledger.preemptions.get(j, 0) + 1
+
+    def _stop(self, j: int, overhead_next: float | None = None) -> None:
+        """Stop running job j (preempted, or killed by a failure): it keeps the work up to its
+        last checkpoint, gives back its chips and requeues."""
+        L = self.ledger
+        L.stop(j)
+        self._free(j)
+        L.requeued(j, overhead_next)
+        self.queued += 1
+        self.queued_chips += self._chips[j]
+        if j in self._started:  # started and stopped in this very pass: still in the queue
+            self._started.remove(j)
+        else:
+            self._requeued.append(j)
+        if self._tracks_queue:
+            self.policy.enqueued(j)
+
+    def _requeue(self) -> None:
+        """Put stopped jobs back in the queue in submission order (they keep their submit time)."""
+        add = self.pending.add
+        for j in self._requeued:
+            add(j)
+        self._requeued.clear()
+
+    def _free(self, j: int) -> None:
+        """Running job j (ended or stopped) gives back its chips and is counted out."""
+        L = self.ledger
+        p = L.pool[j]
+        alloc = L.alloc[j]
+        self.cap.give_back(j, p, alloc)
+        self.cap.stopped(j, p)
+        L.alloc[j] = None
+        self.meter.busy(p, -alloc.chips)
+
+    def _finish(self, ev: simpy.Event) -> None:
+        """A job's own completion event (fixed pool clocks)."""
+        j, gen, final = ev._value
+        if self._end(j, gen, final):
+            self.core.request_pass()
+
+    def _end(self, j: int, gen: int, final: int) -> bool:
+        """Job j reaches the end of its work (False: a stale completion, nothing happens)."""
+        if gen != self.ledger.gen[j]:
+            return False
+        self.events += 1
+        self._free(j)
+        self._state[j] = final
+        self.ledger.end[j] = self._last_change = self.core.env._now
+        self.completed += 1
+        if self._tracks_running:
+            self.policy.ended(j)
+        return True
+
+    # --- failures and repair (sim.failures) ----------------------------------------------------
+    def _work_left(self) -> bool:
+        """Whether anything can still happen to jobs: without a horizon, failures stop after the
+        last job (a horizon keeps them going to the end of the window, which it defines)."""
+        return (self.horizon is not None or self._next_arrival < self.n or bool(self.pending)
+                or self.cap.running_jobs > 0 or bool(self._requeued))
+
+    def _schedule_failure(self, p: int) -> None:
+        """(Re)draw pool p's next failure at its current up count; earlier draws become stale."""
+        process = self._failing[p]
+        process.generation += 1
+        if not self._work_left():
+            return
+        gap = process.next_gap()
+        if math.isinf(gap):
+            return
+        self.core.at(self.core.env._now + gap, self._fail, (p, process.generation))
+
+    def _fail(self, ev: simpy.Event) -> None:
+        """An instance of pool p fails: its jobs stop (and pay the restart overhead when they
+        start again), and it is out of the placement state until its repair."""
+        p, generation = ev._value
+        process = self._failing[p]
+        if generation != process.generation:
+            return  # stale: the up count changed since this was drawn
+        self.events += 1
+        if not self._work_left():
+            return
+        i = process.fail()
+        self.failures += 1
+        for j in process.jobs_on(i):
+            self._stop(j, self._restart_overhead)
+        self.cap.instance_down(p, i)
+        self.meter.down(p, 1)
+        self.core.at(self.core.env._now + process.repair_s, self._repair, (p, i))
+        self._schedule_failure(p)
+        if self._requeued:
+            self._requeue()
+        self.core.request_pass()
+
+    def _repair(self, ev: simpy.Event) -> None:
+        p, i = ev._value
+        self.events += 1
+        self.cap.instance_up(p, i)
+        self.meter.down(p, -1)
+        self._schedule_failure(p)
+        self.core.request_pass()
+
+    # --- recording and the run ----------------------------------------------------------------
+    def _record(self) -> None:
+        cap = self.cap
+        frag = 0.0
+        if self.pending:
+            frag = fragmentation(self.pending, cap.pools, self._job_pools, self._chips_on, cap.busy, cap.capacity)
+        watts = self.meter.watts
+        self.recorder.record(self.core.env._now, (cap.busy, cap.down, cap.running_jobs, self.queued,
+                                                  self.queued_chips, -1.0 if watts is None else watts, frag))
+
+    def run(self) -> Outcome:
+        self.policy.bind(self.view)
+        self._record()
+        if self.n:
+            self._schedule_arrival()
+        for p in range(len(self.cap.pools) if self._failing is not None else 0):
+            self._schedule_failure(p)
+        reached = self.core.run(self.horizon)
+        if self.horizon is not None:
+            self._record()
+        end_time = reached if self.horizon is not None else self._last_change
+        if self.progress is not None:
+            self.progress(reached, self.completed, self.n, self.events)
+        L = self.ledger
+        segment_start = list(L.start)
+        for j, t in L.stretch.items():
+            segment_start[j] = t
+        used = [L.chips_used(j) if L.pool[j] >= 0 else 0 for j in range(self.n)]
+        return Outcome(L.state, L.start, L.end, L.pool, L.chips_allocated, used, L.tier, L.slowdown,
+                       self.recorder.series(), end_time, self.events, segment_start, L.earlier,
+                       L.dense(L.preemptions, 0), L.dense(L.restarts, 0), L.dense(L.resizes, 0),
+                       L.dense(L.overhead, 0.0), self.failures)

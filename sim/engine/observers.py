@@ -1,0 +1,82 @@
+"""Observers of the engine's state changes: the power meter and the time-series recorder.
+
+They are told what changed (chips busy or freed on a pool, an instance down or up) or asked to
+take a row at the end of a pass; neither changes what happens in the run.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Callable
+
+import numpy as np
+
+from sim.engine.plan import PowerModel
+
+SERIES_FIELDS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w",
+                 "fragmentation_chips")
+
+
+class PowerMeter:
+    """Facility watts, kept as a running sum (sim.economics.power_model); None when unknown."""
+
+    __slots__ = ("watts", "_per_chip", "_per_down")
+
+    def __init__(self, model: PowerModel):
+        self.watts = model.base_w
+        self._per_chip = list(model.per_busy_chip_w)
+        self._per_down = list(model.per_down_instance_w)
+
+    def busy(self, pool: int, chips: int) -> None:
+        """`chips` more (or, negative, fewer) chips are busy on `pool`."""
+        if self.watts is not None:
+            self.watts += chips * self._per_chip[pool]
+
+    def down(self, pool: int, instances: int) -> None:
+        """`instances` more (negative: fewer) instances of `pool` are down and draw nothing."""
+        if self.watts is not None:
+            self.watts -= instances * self._per_down[pool]
+
+
+class SeriesRecorder:
+    """One row (t + SERIES_FIELDS) per time a value changed, appended to one flat array of doubles."""
+
+    __slots__ = ("_flat", "_last_t", "_last_row", "_width")
+
+    def __init__(self) -> None:
+        self._flat = array("d")
+        self._last_t = -math.inf
+        self._last_row: tuple | None = None
+        self._width = len(SERIES_FIELDS)
+
+    def record(self, now: float, row: tuple) -> None:
+        """`row` holds SERIES_FIELDS' values at `now`; a later row at the same time replaces it."""
+        flat = self._flat
+        if self._last_t == now:
+            flat[-self._width:] = array("d", row)
+            self._last_row = row
+            return
+        if row == self._last_row:
+            return
+        self._last_row = row
+        self._last_t = now
+        flat.append(now)
+        flat.extend(row)
+
+    def series(self) -> dict[str, np.ndarray]:
+        table = np.frombuffer(self._flat, dtype=float).reshape(-1, self._width + 1)
+        return {name: table[:, i] for i, name in enumerate(("t_s", *SERIES_FIELDS))}
+
+
+def fragmentation(pending, pools, job_pools, chips_on, busy: int, capacity: int,
+                  can_place: Callable[[int, int], bool] | None = None) -> float:
+    """Free chips while the queue's head cannot be placed (0 while it can, or nothing waits)."""
+    if not pending or busy >= capacity:
+        return 0.0
+    head = pending.head()
+    chips = chips_on[head]
+    for k, p in enumerate(job_pools[head]):
+        if pools[p].can_place(chips[k]):
+            return 0.0
+    return float(sum(p.free_chips for p in pools))
