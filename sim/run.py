@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim import __version__, economics, failures, metrics, topology
-from sim.engine import FINAL_STATE, Engine, JobPlan, Outcome
+from sim.engine import FINAL_STATE, Elastic, Engine, JobPlan, Outcome
 from sim.errors import InputError
 from sim.placement import PLACEMENTS, TIER_NAMES, PoolState
 from sim.policies import base as policies
@@ -164,6 +164,17 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
             estimate_on.append(tuple(estimates[k] for k in keep))
             limit_on.append(tuple(limits[k] for k in keep) if limits else None)
         rejected_flags.append(reason is not None)
+    elastic = {}
+    for j, e in enumerate(jobs.elastic):
+        if e is None or rejected_flags[j]:
+            continue
+        if kill:
+            where = ("workload", jobs.origin[j][0], "jobs", jobs.origin[j][1], "elastic") if jobs.origin[j] \
+                else ("scheduler", "kill_at_limit")
+            problems.append(loaded.problem(where, f"job {jobs.id[j]!r} is elastic: its run time depends on the "
+                                                  "sizes it gets, so scheduler.kill_at_limit cannot apply"))
+            break
+        elastic[j] = Elastic(e[0], e[1], 1.0 if e[2] is None else e[2])
     if problems:
         raise InputError(problems)
     table = policies.JobTable(
@@ -174,11 +185,12 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
     checkpoint_s = None
     if any(not math.isinf(t) for t, _ in ckpt_of.values()):
         checkpoint_s = intervals
-    return (JobPlan(table, rejected_flags, chips_on, run_on, estimate_on, limit_on, final, checkpoint_s, write_s),
-            rejected)
+    return (JobPlan(table, rejected_flags, chips_on, run_on, estimate_on, limit_on, final, checkpoint_s, write_s,
+                    elastic or None), rejected)
 
 
-def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape]) -> list[str]:
+def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape],
+                jobs_elastic: list = ()) -> list[str]:
     """Every ESTIMATE that drives a number of this run, to print beside the results."""
     m = loaded.model
     c = m.cluster
@@ -206,6 +218,11 @@ def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape]) -> lis
         out.append("Power is unknown for a pool whose accelerator has no watts: power keys are null")
     if any(s.usd_per_h is None for s in shapes):
         out.append("Price is unknown for a pool: cost keys are null")
+    if any(e is not None for e in jobs_elastic):
+        out.append(f"Elastic jobs: a resize costs {m.scheduler.resize_overhead:g} s of no progress "
+                   f"(scheduler.resize_overhead{'' if 'resize_overhead' in m.scheduler.model_fields_set else ', ESTIMATE'})")
+        if any(e is not None and e[2] is None for e in jobs_elastic):
+            out.append("Elastic jobs without `scaling`: speed at n chips = n / chips (linear scaling, ESTIMATE)")
     fail = m.failures
     if fail is None:
         out.append(f"Checkpoint write time C = {failures.CHECKPOINT_WRITE_S:g} s for jobs with a fixed "
@@ -248,7 +265,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
     outcome = engine.run()
     wall = time.perf_counter() - t0
     result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected,
-                    assumptions(loaded, shapes) + policy.assumptions(), wall, {})
+                    assumptions(loaded, shapes, jobs.elastic) + policy.assumptions(), wall, {})
     result.summary = metrics.summarise(result, policy)
     result.summary["version"] = __version__
     result.summary["scenario_sha256"] = scenario_sha256(loaded.resolved_yaml(seed))

@@ -240,6 +240,7 @@ class Engine:
         full = plan.run_on[j][k] * slow
         if run_scale != 1.0:
             full *= run_scale
+        if self._elastic and j in self._elastic:
             L.used[j] = chips
         limits = plan.limit_on[j]
         L.open(j, p, alloc, tier, slow, full, None if limits is None else limits[k] * slow, plan.final_state[j])

@@ -304,7 +304,7 @@ def start_while_pools_free(view: QueueView, jobs: Iterable[int],
 _REGISTRY: dict[str, type[Policy]] = {}
 _BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf", "sim.policies.easy_backfill", "sim.policies.priority",
                     "sim.policies.las", "sim.policies.fair_share", "sim.policies.hetero",
-                    "sim.policies.conservative_backfill")
+                    "sim.policies.conservative_backfill", "sim.policies.elastic")
 
 
 def register(cls: type[Policy]) -> type[Policy]:

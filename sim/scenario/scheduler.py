@@ -48,6 +48,8 @@ class Scheduler(Section):
     kill_at_limit: bool = Field(False, description="Kill jobs that reach their requested time.")
     backfill_depth: int = Field(500, ge=1, description="Jobs a backfill pass scans at most.")
     preempt_overhead: Seconds = Field(60.0, description="Time a preempted job pays before it can run again.")
+    resize_overhead: Seconds = Field(30.0, description=(
+        "Time an elastic job makes no progress after a resize (ESTIMATE); it loses no work."))
     map: Literal["scale_chips", "keep_chips"] = Field(
         "scale_chips", description="Moving a job to another accelerator scales its chips (or its duration)."
     )

@@ -145,6 +145,19 @@ class Arrivals(Section):
         return next(k for k in ARRIVALS if getattr(self, k) is not None)
 
 
+class ElasticRange(Section):
+    """The sizes an elastic job may run at, in chips (of the reference accelerator, like `chips`)."""
+
+    min: int = Field(ge=1, description="Fewest chips it runs on (the size the `elastic` policy admits it at).")
+    max: int = Field(ge=1, description="Most chips it can use.")
+
+    @model_validator(mode="after")
+    def _order(self) -> ElasticRange:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) must be >= min ({self.min})")
+        return self
+
+
 class JobFields(Section):
     """Per-job fields shared by `jobs:` entries and generators."""
 
@@ -153,7 +166,11 @@ class JobFields(Section):
     priority: int = Field(0, description="Larger = more important.")
     accelerator: AcceleratorNames | None = Field(None, description="Accelerator name(s) the job accepts.")
     checkpoint_interval: CheckpointInterval | None = None
-
+    elastic: ElasticRange | None = Field(None, description=(
+        "Elastic job: it may run on any size in [min, max] chips, resized by the policy (`elastic`). "
+        "`chips` stays the size its `duration` is measured at."))
+    scaling: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, description=(
+        "Elastic jobs: at n chips the job runs at speed (n / chips) ** scaling (default 1.0, linear; ESTIMATE)."))
 
 class JobClass(JobFields):
     """One kind of generated job: how many, when, and the distributions of its fields."""
@@ -179,7 +196,7 @@ class JobClass(JobFields):
         return out
 
 
-INHERITED = ("user", "queue", "priority", "accelerator", "checkpoint_interval", "until")
+INHERITED = ("user", "queue", "priority", "accelerator", "checkpoint_interval", "until", "elastic", "scaling")
 """Generator-level fields that classes without their own value take from the generator."""
 
 

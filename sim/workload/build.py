@@ -78,13 +78,14 @@ class Jobs:
     accelerator: list[tuple[str, ...] | None] = field(default_factory=list)
     checkpoint_interval: list[float | str | None] = field(default_factory=list)
     status: list[str] = field(default_factory=list)
+    elastic: list[tuple[int, int, float | None] | None] = field(default_factory=list)  # (min, max, scaling)
     recorded_wait: list[float | None] = field(default_factory=list)
     origin: list[tuple] = field(default_factory=list)  # (entry index, job index in a jobs: list) or ()
     skipped: SkippedRows = field(default_factory=SkippedRows)
     repaired: int = 0  # trace rows an importer changed to make usable (the summary's rows_repaired)
 
     COLUMNS = ("id", "entry", "user", "queue", "submit", "chips", "duration", "requested", "priority",
-               "accelerator", "checkpoint_interval", "status", "recorded_wait", "origin")
+               "accelerator", "checkpoint_interval", "status", "elastic", "recorded_wait", "origin")
 
     def __len__(self) -> int:
         return len(self.id)
@@ -139,12 +140,18 @@ def build_jobs(loaded: Any, seed: int) -> Jobs:
                          chips=job.chips, duration=job.duration, requested=job.requested,
                          priority=job.priority, accelerator=_names(job.accelerator),
                          checkpoint_interval=job.checkpoint_interval, status="completed",
-                         recorded_wait=None, origin=(i, j))
+                         elastic=_elastic(job), recorded_wait=None, origin=(i, j))
     if horizon is not None:
         keep = [k for k in range(len(jobs)) if jobs.submit[k] <= horizon]
         if len(keep) != len(jobs):
             jobs = jobs.select(keep)
     return jobs.sorted_by_submit()
+
+
+def _elastic(fields: Any) -> tuple[int, int, float | None] | None:
+    """(min, max, scaling) of an elastic job's fields, or None for a rigid job."""
+    e = fields.elastic
+    return None if e is None else (e.min, e.max, fields.scaling)
 
 
 def _names(value: Any) -> tuple[str, ...] | None:
@@ -187,7 +194,7 @@ def _generate_class(jobs: Jobs, loaded: Any, gen: Any, label: str, id_prefix: st
                 submit=times.astype(float), chips=chips.astype(np.int64), duration=durations.astype(float),
                 requested=None if requested is None else requested.astype(float), priority=gen.priority,
                 accelerator=_names(gen.accelerator), checkpoint_interval=gen.checkpoint_interval,
-                status="completed", recorded_wait=None, origin=())
+                status="completed", elastic=_elastic(gen), recorded_wait=None, origin=())
 
 
 def _trace(jobs: Jobs, loaded: Any, trace: Any, label: str, index: int) -> None:
@@ -213,7 +220,7 @@ def _trace(jobs: Jobs, loaded: Any, trace: Any, label: str, index: int) -> None:
         ids, submits, chips, durations, requested = jobs.id, jobs.submit, jobs.chips, jobs.duration, jobs.requested
         users, queues, priorities, accels, ckpts = jobs.user, jobs.queue, jobs.priority, jobs.accelerator, \
             jobs.checkpoint_interval
-        statuses, waits = jobs.status, jobs.recorded_wait
+        statuses, waits, elastic = jobs.status, jobs.recorded_wait, jobs.elastic
         chips_scale, time_scale = trace.chips_scale, trace.time_scale
         repaired = 0
         for r in traces.read(path, trace.format, **options):
@@ -240,6 +247,9 @@ def _trace(jobs: Jobs, loaded: Any, trace: Any, label: str, index: int) -> None:
             ckpts.append(r.checkpoint_interval_s)
             statuses.append(r.status)
             waits.append(r.recorded_wait_s)
+            elastic.append(None if r.min_chips is None else
+                           (max(1, math.ceil(r.min_chips * chips_scale - 1e-9)),
+                            max(1, math.ceil(r.max_chips * chips_scale - 1e-9)), None))
     except traces.TraceError as exc:
         raise InputError(loaded.problem(("workload", index, "trace", "path"), str(exc))) from None
     n = len(jobs) - first

@@ -1,7 +1,8 @@
 """The neutral job table (format `csv`), also what `trnsim trace convert` writes.
 
 Required columns: job_id, submit_s, chips, duration_s. Optional: requested_s, user, queue,
-priority, accelerator, checkpoint_interval_s, status, recorded_wait_s. Rows that cannot be
+priority, accelerator, checkpoint_interval_s, status, recorded_wait_s, min_chips, max_chips
+(an elastic job's size range: both or neither). Rows that cannot be
 used are returned as (line, reason) rather than stopping the import. `chips` may be a
 fraction (a GPU share); it becomes chips when the trace is built into jobs.
 """
@@ -18,7 +19,7 @@ __all__ = ["COLUMNS", "OPTIONAL", "REQUIRED", "STATUSES", "Row", "TraceError", "
 
 REQUIRED = ("job_id", "submit_s", "chips", "duration_s")
 OPTIONAL = ("requested_s", "user", "queue", "priority", "accelerator", "checkpoint_interval_s", "status",
-            "recorded_wait_s")
+            "recorded_wait_s", "min_chips", "max_chips")
 COLUMNS = REQUIRED + OPTIONAL
 
 
@@ -73,6 +74,13 @@ def _parse(row: dict[str, str], line: int) -> Row:
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     wait = _optional(row, "recorded_wait_s")
+    lo, hi = _optional(row, "min_chips"), _optional(row, "max_chips")
+    if (lo is None) != (hi is None):
+        raise ValueError("min_chips and max_chips come together (an elastic job's size range)")
+    if lo is not None:
+        lo, hi = number(lo, "min_chips", positive=True), number(hi, "max_chips", positive=True)
+        if hi < lo:
+            raise ValueError(f"max_chips ({hi:g}) must be >= min_chips ({lo:g})")
     priority_value = 0
     if priority is not None:
         try:
@@ -89,6 +97,7 @@ def _parse(row: dict[str, str], line: int) -> Row:
             ckpt if ckpt in ("young", "daly") else number(ckpt, "checkpoint_interval_s", positive=True)),
         status=status,
         recorded_wait_s=None if wait is None else number(wait, "recorded_wait_s", minimum=0),
+        min_chips=lo, max_chips=hi,
     )
 
 
@@ -105,4 +114,4 @@ def format_row(row: Row) -> list[str]:
             row.user or "", row.queue or "", str(row.priority) if row.priority else "",
             "|".join(row.accelerator) if row.accelerator else "",
             ckpt if isinstance(ckpt, str) else _num(ckpt), row.status,
-            _num(row.recorded_wait_s)]
+            _num(row.recorded_wait_s), _num(row.min_chips), _num(row.max_chips)]
