@@ -3,8 +3,10 @@ pool clocks (virtual time) re-time completions when a pool's speed changes."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
-from conftest import simulate_in_process
+from conftest import ROOT, simulate_in_process
 
 from sim import run as simulation
 from sim.engine import Engine
@@ -91,3 +93,20 @@ def test_variable_clocks_at_full_speed_give_the_same_schedule(monkeypatch, name)
     variable = simulate(loaded).outcome
     assert variable.start == fixed.start and variable.end == fixed.end and variable.state == fixed.state
     assert variable.restarts == fixed.restarts and variable.earlier == fixed.earlier
+
+
+def test_a_speed_change_touches_one_event_not_every_running_job():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from pool_clock import ledger_with
+
+    ledger = ledger_with(5000)
+    clock = ledger.clocks[0]
+    ends_before = list(clock.ends)
+    events_before = len(ledger.core._queue)
+    ledger.set_speed(0, 0.25)
+    assert clock.ends == ends_before  # the jobs' virtual ends are untouched
+    assert len(ledger.core._queue) == events_before + 1  # one re-timed event for the pool
+    # the pool's earliest job (1 day of work from 0) now ends after 4 days of real time
+    # the pool's earliest job (1 day of work from 0) now ends after 4 days of real time
+    newest = max(ledger.core._queue, key=lambda e: e[2])  # the event pushed last (highest event id)
+    assert newest[0] == pytest.approx(4 * 86400.0)

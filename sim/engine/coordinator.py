@@ -25,7 +25,17 @@ from sim.engine.ledger import Ledger, PoolClock
 from sim.engine.observers import PowerMeter, SeriesRecorder, fragmentation
 from sim.engine.plan import JobPlan, Outcome, PolicyError, PowerModel
 from sim.placement import Allocation, PoolState
-from sim.policies.base import QUEUED, REJECTED, RUNNING, JobQueue, Policy, Preempt, QueueView, Resize, Start
+from sim.policies.base import (
+    QUEUED,
+    REJECTED,
+    RUNNING,
+    JobQueue,
+    Policy,
+    Preempt,
+    QueueView,
+    Resize,
+    Start,
+)
 
 
 class Engine:
@@ -50,7 +60,7 @@ class Engine:
         self.cap = PoolCapacity(pools, place, tuple(slowdown), failing)
         self.meter = PowerMeter(power)
         self.recorder = SeriesRecorder()
-        self.n = n = len(plan.table.submit)
+        self.n = len(plan.table.submit)
         self.pending = JobQueue()
         self.events = 0
         self.completed = 0

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable
-
 import numpy as np
 
 from sim.engine.plan import PowerModel
@@ -69,8 +67,7 @@ class SeriesRecorder:
         return {name: table[:, i] for i, name in enumerate(("t_s", *SERIES_FIELDS))}
 
 
-def fragmentation(pending, pools, job_pools, chips_on, busy: int, capacity: int,
-                  can_place: Callable[[int, int], bool] | None = None) -> float:
+def fragmentation(pending, pools, job_pools, chips_on, busy: int, capacity: int) -> float:
     """Free chips while the queue's head cannot be placed (0 while it can, or nothing waits)."""
     if not pending or busy >= capacity:
         return 0.0
