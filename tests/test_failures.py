@@ -210,13 +210,14 @@ failures: {mtbf_instance: 3d, repair: 2h}
 
 
 NOT_PLACED_ON_DOWN = {"fifo", "easy_backfill", "priority", "sjf", "conservative_backfill", "las", "fair_share",
-                      "hetero"}
+                      "hetero", "elastic"}
 
 
 @pytest.mark.parametrize("policy,placement", [("fifo", "first_fit"), ("easy_backfill", "best_fit"),
                                               ("priority", "topology_aware"), ("sjf", "first_fit"),
                                               ("conservative_backfill", "best_fit"), ("las", "first_fit"),
-                                              ("fair_share", "topology_aware"), ("hetero", "first_fit")])
+                                              ("fair_share", "topology_aware"), ("hetero", "first_fit"),
+                                              ("elastic", "best_fit")])
 def test_nothing_is_placed_on_a_down_instance(policy, placement):
     real_placed = PoolFailures.placed
 

@@ -13,7 +13,6 @@ applies a policy's decisions (start, preempt, resize) as they are yielded.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 
 import simpy
@@ -21,8 +20,10 @@ import simpy
 from sim import failures
 from sim.engine.capacity import PoolCapacity
 from sim.engine.events import EventCore
+from sim.engine.failing import FailureDriver
 from sim.engine.ledger import Ledger, PoolClock
 from sim.engine.observers import PowerMeter, SeriesRecorder, fragmentation
+from sim.engine.offer import Offer
 from sim.engine.plan import JobPlan, Outcome, PolicyError, PowerModel
 from sim.placement import Allocation, PoolState
 from sim.policies.base import (
@@ -66,16 +67,12 @@ class Engine:
         self.completed = 0
         self.queued = 0
         self.queued_chips = 0
-        self.failures = 0
         self._started: list[int] = []
         self._requeued: list[int] = []
-        self._wakes: set[float] = set()  # times a policy asked for a pass at (wake_at), not yet reached
         self._last_change = 0.0  # time of the last arrival or completion: the run's end without a horizon
         self._next_arrival = 0
         self._arrival_event = self.core.chained_event()
         self._arrive_callbacks = [self._arrive]
-        self._failing = failing
-        self._restart_overhead = restart_overhead
         # hot-path aliases of the parts' columns (shared lists, not copies)
         self._state = L.state
         self._submit = plan.table.submit
@@ -86,9 +83,10 @@ class Engine:
         self._tracks_running = policy.tracks_running
         self._elastic = plan.elastic or {}
         cap = self.cap
-        self.free_chips, self.running_on, self.pool_version = cap.free_chips, cap.running_on, cap.pool_version
-        self.projection = cap.projection
-        self.view = QueueView(self, self.pending, L.state, plan.table, tuple(p.name for p in pools))
+        self.offer = Offer(plan, self.core, L, cap, horizon, self._wake)
+        self.view = QueueView(self.offer, self.pending, L.state, plan.table, tuple(p.name for p in pools))
+        self.failing = None if failing is None else FailureDriver(
+            failing, self.core, cap, self.meter, restart_overhead, self._work_left, self._stop, self._failed)
 
     # --- arrivals -----------------------------------------------------------------------------
     def _schedule_arrival(self) -> None:
@@ -156,74 +154,10 @@ class Engine:
         if self.progress is not None and not self.events & 8191:
             self.progress(self.core.env._now, self.completed, self.n, self.events)
 
-    def wake_at(self, t: float) -> None:
-        """A policy's timer: a scheduling pass at time t (one event per distinct time)."""
-        if (t <= self.core.env._now or t in self._wakes or t == math.inf
-                or (self.horizon is not None and t > self.horizon)):
-            return
-        self._wakes.add(t)
-        self.core.at(t, self._wake, t)
-
-    def _wake(self, ev: simpy.Event) -> None:
-        self._wakes.discard(ev._value)
+    def _wake(self) -> None:
         if self.pending or self.cap.running_jobs:
             self.events += 1
             self.core.request_pass()
-
-    # --- what the policy's view shows (sim.policies.base.Capacity) -------------------------------
-    def now(self) -> float:
-        return self.core.env._now
-
-    def allocation(self, job: int) -> Allocation | None:
-        return self.ledger.alloc[job]
-
-    def estimated_end(self, job: int) -> float:
-        return max(self.core.env._now, self.ledger.est_end[job])
-
-    def _k(self, job: int, pool: int) -> int:
-        pools = self._job_pools[job]
-        return 0 if pools[0] == pool else pools.index(pool)
-
-    def chips_on(self, job: int, pool: int) -> int:
-        return self._chips_on[job][self._k(job, pool)]
-
-    def estimate(self, job: int, pool: int, allocation: Allocation) -> float:
-        k = self._k(job, pool)
-        chips = self._chips_on[job][k]
-        return self.plan.estimate_on[job][k] * self.cap.slowdown_at(self.cap.pools[pool], allocation.tier, chips)
-
-    def place_on(self, projection: PoolState, job: int, pool: int) -> Allocation | None:
-        return self.cap.place(projection, self.chips_on(job, pool))
-
-    def can_place(self, job: int, pool: int) -> bool:
-        pools = self._job_pools[job]
-        if pools[0] == pool:
-            return self.cap.pools[pool].can_place(self._chips_on[job][0])
-        return self.cap.pools[pool].can_place(self._chips_on[job][pools.index(pool)])
-
-    # --- elastic jobs (the view's elastic accessors) ----------------------------------------------
-    def elastic_range(self, job: int, pool: int) -> tuple[int, int, float] | None:
-        """(min, max, scaling) of an elastic job in `pool`'s chips; None for a rigid job."""
-        e = self._elastic.get(job)
-        if e is None:
-            return None
-        chips_ref = self._chips[job]
-        chips = self.chips_on(job, pool)
-        if chips == chips_ref:
-            return e.min, e.max, e.scaling
-        return max(1, math.ceil(e.min * chips / chips_ref - 1e-9)), math.ceil(e.max * chips / chips_ref - 1e-9), \
-            e.scaling
-
-    def size(self, job: int) -> int:
-        """Chips a running job runs at (an elastic job's current size)."""
-        return self.ledger.chips_used(job)
-
-    def can_place_size(self, job: int, pool: int, chips: int) -> bool:
-        return self.cap.pools[pool].can_place(chips)
-
-    def can_resize(self, job: int, chips: int) -> bool:
-        L = self.ledger
-        return self.cap.can_resize(L.alloc[job], L.pool[job], chips)
 
     # --- applying decisions -------------------------------------------------------------------
     def _start(self, j: int, p: int, given: Allocation | None = None, size: int | None = None) -> None:
@@ -268,7 +202,7 @@ class Engine:
 
     def _elastic_scale(self, j: int, p: int, chips: int, size: int) -> float:
         """Run-time factor of elastic job j at `size` chips on pool p (its duration is at `chips`)."""
-        rng = self.elastic_range(j, p)
+        rng = self.offer.elastic_range(j, p)
         if rng is None:
             raise PolicyError(f"policy sized job {j} at {size} chips, but it is not elastic")
         lo, hi, scaling = rng
@@ -283,7 +217,7 @@ class Engine:
         if self._state[j] != RUNNING:
             raise PolicyError(f"policy resized job {j}, which is not running")
         p = L.pool[j]
-        k = self._k(j, p)
+        k = self.offer.k(j, p)
         nominal = self._chips_on[j][k]
         scale = self._elastic_scale(j, p, nominal, chips)
         cap = self.cap
@@ -359,52 +293,17 @@ class Engine:
             self.policy.ended(j)
         return True
 
-    # --- failures and repair (sim.failures) ----------------------------------------------------
+    # --- failures (sim.engine.failing) ---------------------------------------------------------
     def _work_left(self) -> bool:
         """Whether anything can still happen to jobs: without a horizon, failures stop after the
         last job (a horizon keeps them going to the end of the window, which it defines)."""
         return (self.horizon is not None or self._next_arrival < self.n or bool(self.pending)
                 or self.cap.running_jobs > 0 or bool(self._requeued))
 
-    def _schedule_failure(self, p: int) -> None:
-        """(Re)draw pool p's next failure at its current up count; earlier draws become stale."""
-        process = self._failing[p]
-        process.generation += 1
-        if not self._work_left():
-            return
-        gap = process.next_gap()
-        if math.isinf(gap):
-            return
-        self.core.at(self.core.env._now + gap, self._fail, (p, process.generation))
-
-    def _fail(self, ev: simpy.Event) -> None:
-        """An instance of pool p fails: its jobs stop (and pay the restart overhead when they
-        start again), and it is out of the placement state until its repair."""
-        p, generation = ev._value
-        process = self._failing[p]
-        if generation != process.generation:
-            return  # stale: the up count changed since this was drawn
-        self.events += 1
-        if not self._work_left():
-            return
-        i = process.fail()
-        self.failures += 1
-        for j in process.jobs_on(i):
-            self._stop(j, self._restart_overhead)
-        self.cap.instance_down(p, i)
-        self.meter.down(p, 1)
-        self.core.at(self.core.env._now + process.repair_s, self._repair, (p, i))
-        self._schedule_failure(p)
+    def _failed(self) -> None:
+        """A failure stopped the jobs on its instance: requeue them and ask for a pass."""
         if self._requeued:
             self._requeue()
-        self.core.request_pass()
-
-    def _repair(self, ev: simpy.Event) -> None:
-        p, i = ev._value
-        self.events += 1
-        self.cap.instance_up(p, i)
-        self.meter.down(p, -1)
-        self._schedule_failure(p)
         self.core.request_pass()
 
     # --- recording and the run ----------------------------------------------------------------
@@ -422,20 +321,14 @@ class Engine:
         self._record()
         if self.n:
             self._schedule_arrival()
-        for p in range(len(self.cap.pools) if self._failing is not None else 0):
-            self._schedule_failure(p)
+        if self.failing is not None:
+            self.failing.start()
         reached = self.core.run(self.horizon)
         if self.horizon is not None:
             self._record()
         end_time = reached if self.horizon is not None else self._last_change
         if self.progress is not None:
             self.progress(reached, self.completed, self.n, self.events)
-        L = self.ledger
-        segment_start = list(L.start)
-        for j, t in L.stretch.items():
-            segment_start[j] = t
-        used = [L.chips_used(j) if L.pool[j] >= 0 else 0 for j in range(self.n)]
-        return Outcome(L.state, L.start, L.end, L.pool, L.chips_allocated, used, L.tier, L.slowdown,
-                       self.recorder.series(), end_time, self.events, segment_start, L.earlier,
-                       L.dense(L.preemptions, 0), L.dense(L.restarts, 0), L.dense(L.resizes, 0),
-                       L.dense(L.overhead, 0.0), self.failures)
+        failing = self.failing
+        events = self.events + (0 if failing is None else failing.events)
+        return self.ledger.outcome(self.recorder.series(), end_time, events, 0 if failing is None else failing.failures)

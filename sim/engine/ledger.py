@@ -26,7 +26,7 @@ from heapq import heappop, heappush
 
 from sim import failures
 from sim.engine.events import EventCore
-from sim.engine.plan import NOT_ARRIVED, JobPlan
+from sim.engine.plan import NOT_ARRIVED, JobPlan, Outcome
 from sim.placement import Allocation
 from sim.policies.base import KILLED, QUEUED, RUNNING
 
@@ -254,3 +254,14 @@ class Ledger:
         for j, v in sparse.items():
             out[j] = v
         return out
+
+    def outcome(self, series: dict, end_time: float, events: int, failures: int) -> Outcome:
+        """The ledger at the end of the run, as the outcome's named columns."""
+        segment_start = list(self.start)
+        for j, t in self.stretch.items():
+            segment_start[j] = t
+        used = [self.chips_used(j) if self.pool[j] >= 0 else 0 for j in range(len(self.state))]
+        return Outcome(self.state, self.start, self.end, self.pool, self.chips_allocated, used, self.tier,
+                       self.slowdown, series, end_time, events, segment_start, self.earlier,
+                       self.dense(self.preemptions, 0), self.dense(self.restarts, 0), self.dense(self.resizes, 0),
+                       self.dense(self.overhead, 0.0), failures)

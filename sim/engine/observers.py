@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
+
 import numpy as np
 
 from sim.engine.plan import PowerModel

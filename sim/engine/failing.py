@@ -1,0 +1,70 @@
+"""Failures and repairs in the run (the processes themselves are `sim.failures`): one superposed
+Poisson process per pool, redrawn when its up count changes (stale draws vanish by a generation
+counter); a failed instance stops the jobs on it and is out of placement until its repair."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from sim import failures
+from sim.engine.capacity import PoolCapacity
+from sim.engine.events import EventCore
+from sim.engine.observers import PowerMeter
+
+
+class FailureDriver:
+    def __init__(self, processes: list[failures.PoolFailures], core: EventCore, cap: PoolCapacity,
+                 meter: PowerMeter, restart_overhead: float, work_left: Callable[[], bool],
+                 stop: Callable[[int, float], None], settled: Callable[[], None]):
+        self.processes = processes
+        self.core = core
+        self.cap = cap
+        self.meter = meter
+        self.restart_overhead = restart_overhead
+        self._work_left = work_left  # without a horizon, failures stop after the last job
+        self._stop = stop  # stop(job, overhead it pays when it restarts)
+        self._settled = settled  # after a failure's stops: requeue, ask for a pass
+        self.failures = 0
+        self.events = 0  # failure and repair events handled (the engine adds them to its count)
+
+    def start(self) -> None:
+        for p in range(len(self.processes)):
+            self._schedule(p)
+
+    def _schedule(self, p: int) -> None:
+        """(Re)draw pool p's next failure at its current up count; earlier draws become stale."""
+        process = self.processes[p]
+        process.generation += 1
+        if not self._work_left():
+            return
+        gap = process.next_gap()
+        if math.isinf(gap):
+            return
+        self.core.at(self.core.env._now + gap, self._fail, (p, process.generation))
+
+    def _fail(self, ev) -> None:
+        p, generation = ev._value
+        process = self.processes[p]
+        if generation != process.generation:
+            return  # stale: the up count changed since this was drawn
+        self.events += 1
+        if not self._work_left():
+            return
+        i = process.fail()
+        self.failures += 1
+        for j in process.jobs_on(i):
+            self._stop(j, self.restart_overhead)
+        self.cap.instance_down(p, i)
+        self.meter.down(p, 1)
+        self.core.at(self.core.env._now + process.repair_s, self._repair, (p, i))
+        self._schedule(p)
+        self._settled()
+
+    def _repair(self, ev) -> None:
+        p, i = ev._value
+        self.events += 1
+        self.cap.instance_up(p, i)
+        self.meter.down(p, -1)
+        self._schedule(p)
+        self.core.request_pass()
