@@ -42,9 +42,9 @@ class Row:
     checkpoint_interval_s: float | str | None = None
     status: str = "completed"
     recorded_wait_s: float | None = None
+    repair: str | None = None
     min_chips: float | None = None  # elastic jobs (neutral table only): the size range, in accelerators
     max_chips: float | None = None
-    repair: str | None = None
 
 
 @dataclass
