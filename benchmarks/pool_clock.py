@@ -36,7 +36,7 @@ def ledger_with(running: int) -> Ledger:
     ledger = Ledger(plan, core, [PoolClock(variable=True)], lambda ev: None, lambda j, g, s: True, 0.0)
     alloc = Allocation([0], 1, 0)
     for j in range(running):
-        ledger.open(j, 0, alloc, 0, 1.0, 86400.0 * (1 + j / running), None, COMPLETED)
+        ledger.open(j, 0, alloc, 1, 0, 1.0, 86400.0 * (1 + j / running), None, COMPLETED)
     return ledger
 
 

@@ -47,8 +47,9 @@ class PoolCapacity:
         return 1.0 if tier == 0 else self.slow[tier] / self.slow[pool.min_tier(chips)]
 
     # --- taking and giving back chips -----------------------------------------------------------
-    def take(self, j: int, p: int, chips: int, given: Allocation | None) -> Allocation:
-        """Place job j's `chips` on pool p (or check and take the allocation a policy gave)."""
+    def take(self, j: int, p: int, chips: int, given: Allocation | None, resizing: bool = False) -> Allocation:
+        """Place job j's `chips` on pool p (or check and take the allocation a policy gave); the
+        job runs there from now on (unless `resizing`: it already did)."""
         pool = self.pools[p]
         alloc = self.place(pool, chips) if given is None else self._given(pool, j, chips, given)
         if alloc is None:
@@ -57,23 +58,22 @@ class PoolCapacity:
             self.failing[p].placed(j, alloc)
         self.version[p] += 1
         self.busy += alloc.chips
+        if not resizing:
+            self.running[p][j] = None
+            self.running_jobs += 1
         return alloc
 
-    def give_back(self, j: int, p: int, alloc: Allocation) -> None:
-        """Release job j's allocation on pool p (the job may still be running: a resize)."""
+    def give_back(self, j: int, p: int, alloc: Allocation, chips: int, resizing: bool = False) -> None:
+        """Release job j's allocation (of `chips` chips) on pool p; the job no longer runs there
+        (unless `resizing`: it goes on at another size)."""
         self.pools[p].release(alloc)
         if self.failing is not None:
             self.failing[p].released(j, alloc)
         self.version[p] += 1
-        self.busy -= alloc.chips
-
-    def started(self, j: int, p: int) -> None:
-        self.running[p][j] = None
-        self.running_jobs += 1
-
-    def stopped(self, j: int, p: int) -> None:
-        del self.running[p][j]
-        self.running_jobs -= 1
+        self.busy -= chips
+        if not resizing:
+            del self.running[p][j]
+            self.running_jobs -= 1
 
     def can_resize(self, alloc: Allocation, p: int, chips: int) -> bool:
         """Would `chips` chips fit on pool p once `alloc` is given back? (The state is restored.)"""

@@ -52,6 +52,7 @@ class Engine:
         self.horizon = horizon
         self.progress = progress
         self.core = EventCore(self._pass)
+        self._request_pass = self.core.request_pass
         variable = set(variable_speed)
         self.clocks = [PoolClock(p in variable) for p in range(len(pools))]
         scheduler = policy.scheduler
@@ -119,11 +120,10 @@ class Engine:
         self._last_change = self.core.env._now
         if hi < n:
             self._schedule_arrival()
-        self.core.request_pass()
+        self._request_pass()
 
     # --- the scheduling pass ------------------------------------------------------------------
     def _pass(self, _ev: simpy.Event | None) -> None:
-        self.core.pass_started()
         self.events += 1
         if self.pending:
             start = self._start
@@ -187,16 +187,17 @@ class Engine:
         if self._elastic and j in self._elastic:
             L.used[j] = chips
         limits = plan.limit_on[j]
-        L.open(j, p, alloc, tier, slow, full, None if limits is None else limits[k] * slow, plan.final_state[j])
+        n_chips = alloc.chips
+        L.open(j, p, alloc, n_chips, tier, slow, full, None if limits is None else limits[k] * slow,
+               plan.final_state[j])
         if self._requeued and j in self._requeued:
             self._requeued.remove(j)  # stopped and started again in this pass: it never left the queue's place
         else:
             self._started.append(j)
-        cap.started(j, p)
         L.est_end[j] = self.core.env._now + plan.estimate_on[j][k] * slow * run_scale
         if self._tracks_queue:
             self.policy.dequeued(j)
-        self.meter.busy(p, alloc.chips)
+        self.meter.busy(p, n_chips)
         self.queued -= 1
         self.queued_chips -= self._chips[j]
 
@@ -225,9 +226,9 @@ class Engine:
         if not cap.can_resize(old, p, chips):
             raise PolicyError(f"policy resized job {j} to {chips} chips, which do not fit on pool {p}")
         L.stop(j, keep_all=True)
-        cap.give_back(j, p, old)
-        self.meter.busy(p, -old.chips)
-        alloc = cap.take(j, p, chips, None)
+        cap.give_back(j, p, old, L.chips_allocated[j], resizing=True)
+        self.meter.busy(p, -L.chips_allocated[j])
+        alloc = cap.take(j, p, chips, None, resizing=True)
         self.meter.busy(p, alloc.chips)
         tier = alloc.tier
         slow = 1.0 if tier == 0 else cap.slowdown_at(cap.pools[p], tier, chips)
@@ -268,17 +269,16 @@ class Engine:
         """Running job j (ended or stopped) gives back its chips and is counted out."""
         L = self.ledger
         p = L.pool[j]
-        alloc = L.alloc[j]
-        self.cap.give_back(j, p, alloc)
-        self.cap.stopped(j, p)
+        n_chips = L.chips_allocated[j]
+        self.cap.give_back(j, p, L.alloc[j], n_chips)
         L.alloc[j] = None
-        self.meter.busy(p, -alloc.chips)
+        self.meter.busy(p, -n_chips)
 
     def _finish(self, ev: simpy.Event) -> None:
         """A job's own completion event (fixed pool clocks)."""
         j, gen, final = ev._value
         if self._end(j, gen, final):
-            self.core.request_pass()
+            self._request_pass()
 
     def _end(self, j: int, gen: int, final: int) -> bool:
         """Job j reaches the end of its work (False: a stale completion, nothing happens)."""

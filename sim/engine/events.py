@@ -71,12 +71,12 @@ class EventCore:
         ev = Event(self.env)
         ev._ok = True
         ev._value = None
-        ev.callbacks.append(self._pass)
+        ev.callbacks.append(self._deferred_pass)
         self.env.schedule(ev, PASS_PRIORITY)
 
-    def pass_started(self) -> None:
-        """Called by the pass itself: a later trigger at this time needs a pass of its own."""
-        self._pass_pending = False
+    def _deferred_pass(self, ev: Event) -> None:
+        self._pass_pending = False  # a trigger during the pass at this time needs a pass of its own
+        self._pass(ev)
 
     def run(self, until: float | None) -> float:
         """Run to the end of the events (or to `until`); the time reached."""

@@ -63,6 +63,7 @@ class Ledger:
         n = len(plan.table.submit)
         self.plan = plan
         self.core = core
+        self._at = core.at
         self.clocks = clocks
         self._finish = finish  # callback of a job's own completion event: value (job, gen, final state)
         self._end = end  # end(job, gen, final state) without asking for a pass; False if stale
@@ -93,7 +94,7 @@ class Ledger:
         self._write_s = plan.checkpoint_write_s
 
     # --- starting and completing ----------------------------------------------------------------
-    def open(self, j: int, p: int, alloc: Allocation, tier: int, slow: float, full: float,
+    def open(self, j: int, p: int, alloc: Allocation, chips: int, tier: int, slow: float, full: float,
              limit: float | None, final: int) -> None:
         """Job j starts a stretch on pool p: first start, or a restart after a stop."""
         now = self.core.env._now
@@ -115,11 +116,16 @@ class Ledger:
         self.state[j] = RUNNING
         self.pool[j] = p
         self.alloc[j] = alloc
-        self.chips_allocated[j] = alloc.chips
+        self.chips_allocated[j] = chips
         self.tier[j] = tier
         self.slowdown[j] = slow
         self.full[j] = full
-        self._complete_after(j, p, run, final)
+        if self.clocks[p].variable:
+            self._complete_after(j, p, run, final)
+        else:  # the common case, inline: its own completion event
+            gen = self.gen[j] + 1
+            self.gen[j] = gen
+            self._at(now + run, self._finish, (j, gen, final))
 
     def _complete_after(self, j: int, p: int, run: float, final: int) -> None:
         """Job j completes after `run` seconds of its pool's virtual time from now."""
