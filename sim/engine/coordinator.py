@@ -25,6 +25,7 @@ from sim.engine.ledger import Ledger, PoolClock
 from sim.engine.observers import PowerMeter, SeriesRecorder, fragmentation
 from sim.engine.offer import Offer
 from sim.engine.plan import JobPlan, Outcome, PolicyError, PowerModel
+from sim.engine.resizing import Resizer
 from sim.placement import Allocation, PoolState
 from sim.policies.base import (
     QUEUED,
@@ -58,7 +59,6 @@ class Engine:
         scheduler = policy.scheduler
         self.ledger = L = Ledger(plan, self.core, self.clocks, self._finish, self._end,
                                  0.0 if scheduler is None else float(scheduler.preempt_overhead))
-        self.resize_overhead = 0.0 if scheduler is None else float(getattr(scheduler, "resize_overhead", 0.0))
         self.cap = PoolCapacity(pools, place, tuple(slowdown), failing)
         self.meter = PowerMeter(power)
         self.recorder = SeriesRecorder()
@@ -86,6 +86,8 @@ class Engine:
         cap = self.cap
         self.offer = Offer(plan, self.core, L, cap, horizon, self._wake)
         self.view = QueueView(self.offer, self.pending, L.state, plan.table, tuple(p.name for p in pools))
+        self.resizer = Resizer(plan, self.core, L, cap, self.meter, self.offer,
+                               0.0 if scheduler is None else float(scheduler.resize_overhead))
         self.failing = None if failing is None else FailureDriver(
             failing, self.core, cap, self.meter, restart_overhead, self._work_left, self._stop, self._failed)
 
@@ -134,7 +136,7 @@ class Engine:
                 elif kind is Preempt:
                     self._preempt(decision[0])
                 elif kind is Resize:
-                    self._resize(decision[0], decision[1])
+                    self.resizer.resize(decision[0], decision[1])
                 else:
                     raise PolicyError(f"unknown decision {decision!r}")
             started = self._started
@@ -149,7 +151,7 @@ class Engine:
             for decision in self.policy.schedule(self.view):  # an empty queue: elastic jobs may grow
                 if type(decision) is not Resize:
                     raise PolicyError(f"policy decided {decision!r} with nothing queued")
-                self._resize(decision[0], decision[1])
+                self.resizer.resize(decision[0], decision[1])
         self._record()
         if self.progress is not None and not self.events & 8191:
             self.progress(self.core.env._now, self.completed, self.n, self.events)
@@ -174,7 +176,7 @@ class Engine:
         chips = self._chips_on[j][k]
         run_scale = 1.0
         if size is not None and size != chips:
-            run_scale = self._elastic_scale(j, p, chips, size)
+            run_scale = self.resizer.scale(j, p, chips, size)
             chips = size
         cap = self.cap
         alloc = cap.take(j, p, chips, given)
@@ -200,41 +202,6 @@ class Engine:
         self.meter.busy(p, n_chips)
         self.queued -= 1
         self.queued_chips -= self._chips[j]
-
-    def _elastic_scale(self, j: int, p: int, chips: int, size: int) -> float:
-        """Run-time factor of elastic job j at `size` chips on pool p (its duration is at `chips`)."""
-        rng = self.offer.elastic_range(j, p)
-        if rng is None:
-            raise PolicyError(f"policy sized job {j} at {size} chips, but it is not elastic")
-        lo, hi, scaling = rng
-        if not lo <= size <= hi:
-            raise PolicyError(f"policy sized job {j} at {size} chips, outside its range [{lo}, {hi}]")
-        return (chips / size) ** scaling
-
-    def _resize(self, j: int, chips: int) -> None:
-        """Elastic job j goes on at `chips` chips: no work lost, `resize_overhead` of no progress.
-        Its chips are given back and placed again (it may move), as a checkpoint-free restart."""
-        L = self.ledger
-        if self._state[j] != RUNNING:
-            raise PolicyError(f"policy resized job {j}, which is not running")
-        p = L.pool[j]
-        k = self.offer.k(j, p)
-        nominal = self._chips_on[j][k]
-        scale = self._elastic_scale(j, p, nominal, chips)
-        cap = self.cap
-        old = L.alloc[j]
-        if not cap.can_resize(old, p, chips):
-            raise PolicyError(f"policy resized job {j} to {chips} chips, which do not fit on pool {p}")
-        L.stop(j, keep_all=True)
-        cap.give_back(j, p, old, L.chips_allocated[j], resizing=True)
-        self.meter.busy(p, -L.chips_allocated[j])
-        alloc = cap.take(j, p, chips, None, resizing=True)
-        self.meter.busy(p, alloc.chips)
-        tier = alloc.tier
-        slow = 1.0 if tier == 0 else cap.slowdown_at(cap.pools[p], tier, chips)
-        L.retime(j, alloc, tier, slow, self.plan.run_on[j][k] * slow * scale, chips, self.resize_overhead)
-        L.est_end[j] = self.core.env._now + self.resize_overhead + \
-            self.plan.estimate_on[j][k] * slow * scale * max(0.0, 1.0 - L.done[j])
 
     def _preempt(self, j: int) -> None:
         if self._state[j] != RUNNING:
