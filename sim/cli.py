@@ -125,6 +125,8 @@ class LazyGroup(FullHelpGroup):
         "sweep": "sim.cli_sweep:sweep",
         "plan": "sim.cli_plan:plan",
         "compare": "sim.cli_compare:compare",
+        "show": "sim.cli_runs:show",
+        "ls": "sim.cli_runs:ls",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -324,3 +326,12 @@ def catalogue(as_json: bool) -> None:
     console.print("* ESTIMATE (see sim/hardware/FACTS.md)\n\nsources:")
     for line in sources:
         console.print(line, overflow="fold")
+
+
+@main.command()
+@click.option("--markdown", is_flag=True, help="Print the scenario reference (docs/scenario.md) instead.")
+def schema(markdown: bool) -> None:
+    """Print the scenario JSON Schema (for editors: see docs/scenario.md), or the reference generated from it."""
+    from sim import schema as scenario_schema
+
+    click.echo(scenario_schema.markdown() if markdown else scenario_schema.dumps(), nl=False)

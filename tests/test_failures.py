@@ -289,7 +289,9 @@ def test_a_malformed_failures_block_is_one_located_line(tmp_path):
     proc = run_cli("run", path, "--out", tmp_path / "out", "--quiet")
     assert proc.returncode == 2
     line = text.splitlines().index("  mtbf: 5d") + 1
-    assert proc.stderr.strip().splitlines() == [f"{path}:{line}:3: failures.mtbf: unknown key 'mtbf'"]
+    assert proc.stderr.strip().splitlines() == [
+        f"{path}:{line}:3: failures.mtbf: unknown key 'mtbf'; valid keys: mtbf_instance, repair, checkpoint_write, "
+        "restart_overhead, checkpoint_interval"]
     assert not (tmp_path / "out").exists()
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from sim.scenario import units
-from sim.scenario.common import Rate, Seconds, Section
+from sim.scenario.common import TIME_SCHEMA, Rate, Seconds, Section
 
 
 def _checkpoint_interval(v: Any) -> Any:
@@ -16,27 +16,34 @@ def _checkpoint_interval(v: Any) -> Any:
     return units.parse_time(v)
 
 
-CheckpointInterval = Annotated[float | Literal["young", "daly"], BeforeValidator(_checkpoint_interval)]
+CheckpointInterval = Annotated[float | Literal["young", "daly"], BeforeValidator(_checkpoint_interval),
+                               WithJsonSchema({"anyOf": [{"enum": ["young", "daly"]}, TIME_SCHEMA.json_schema],
+                                               "x-unit": "time"})]
 
 
 def _names(v: Any) -> Any:
     return [v] if isinstance(v, str) else v
 
 
-AcceleratorNames = Annotated[list[str], BeforeValidator(_names)]
+AcceleratorNames = Annotated[list[str], BeforeValidator(_names),
+                             WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})]
 
 
 def _distribution(quantity: str, value_type: Any, example: str) -> type[Section]:
     """Build the distribution model for one quantity (values carry the quantity's unit)."""
+    prefix = quantity.title()
 
     class Exponential(Section):
+        __qualname__ = f"{prefix}Exponential"  # a stable name for the JSON Schema
         mean: value_type
 
     class Lognormal(Section):
+        __qualname__ = f"{prefix}Lognormal"  # a stable name for the JSON Schema
         median: value_type
         sigma: float = Field(ge=0)
 
     class Uniform(Section):
+        __qualname__ = f"{prefix}Uniform"  # a stable name for the JSON Schema
         low: value_type
         high: value_type
 
@@ -47,6 +54,7 @@ def _distribution(quantity: str, value_type: Any, example: str) -> type[Section]
             return self
 
     class Choice(Section):
+        __qualname__ = f"{prefix}Choice"  # a stable name for the JSON Schema
         values: list[value_type] = Field(min_length=1)
         weights: list[Annotated[float, Field(ge=0)]] | None = None
 
@@ -60,10 +68,12 @@ def _distribution(quantity: str, value_type: Any, example: str) -> type[Section]
             return self
 
     class Empirical(Section):
+        __qualname__ = f"{prefix}Empirical"  # a stable name for the JSON Schema
         path: str = Field(description="CSV file (relative to the scenario) holding samples.")
         column: str
 
     class Distribution(Section):
+        __qualname__ = f"{prefix}Distribution"
         __doc__ = f"A distribution of {quantity}: one of the keys below, or a plain value ({example})."
         constant: value_type | None = None
         exponential: Exponential | None = None
@@ -88,7 +98,7 @@ def _distribution(quantity: str, value_type: Any, example: str) -> type[Section]
         def kind(self) -> str:
             return next(k for k in DISTRIBUTIONS if getattr(self, k) is not None)
 
-    Distribution.__name__ = Distribution.__qualname__ = f"{quantity.title()}Distribution"
+    Distribution.__name__ = Distribution.__qualname__
     return Distribution
 
 
@@ -114,7 +124,7 @@ class Diurnal(Section):
     t = 0 at 00:00 of day 0; drawn by thinning."""
 
     rate: Rate = Field(description="Mean arrivals per unit time over a day, e.g. '20/h'.")
-    peak_hour: Annotated[float, BeforeValidator(_time_of_day)] = Field(
+    peak_hour: Annotated[float, BeforeValidator(_time_of_day), TIME_SCHEMA] = Field(
         description="Time of day of the peak rate, e.g. '14h'.")
     amplitude: float = Field(ge=0, le=1, description="0 = flat, 1 = no arrivals at the trough.")
 
