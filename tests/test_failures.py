@@ -29,10 +29,10 @@ def test_default_mtbf_is_the_llama3_rate():
 
 def test_young_and_daly_at_65536_chips():
     m = failures.default_mtbf_instance(16) / (65536 // 16)  # the job's MTBF: 4,096 instances
-    assert m / 60 == pytest.approx(47, abs=0.5)  # DESIGN: M ~ 47 min
+    assert m / 60 == pytest.approx(47, abs=0.5)  # docs/failures-power-cost.md: M ~ 47 min
     young = failures.checkpoint_interval("young", m, 60.0)
     assert young == pytest.approx(math.sqrt(2 * 60 * m))
-    assert young / 60 == pytest.approx(9.7, abs=0.05)  # DESIGN: T_Young ~ 9.7 min
+    assert young / 60 == pytest.approx(9.7, abs=0.05)  # docs/failures-power-cost.md: T_Young ~ 9.7 min
     x = 60 / (2 * m)
     daly = failures.checkpoint_interval("daly", m, 60.0)
     assert daly == pytest.approx(math.sqrt(2 * 60 * m) * (1 + math.sqrt(x) / 3 + x / 9) - 60)
