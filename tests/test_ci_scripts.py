@@ -46,3 +46,17 @@ def test_chromium_script_gives_up_after_the_wait_and_still_exits_0(tmp_path):
     assert proc.returncode == 0
     assert "apt-get could not install chromium" in proc.stderr and "Could not get lock" in proc.stderr
     assert all(" update " in f" {c} " for c in calls), "it never got past the update"
+
+
+def test_chromium_script_installs_nothing_unless_root(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    apt = bin_dir / "apt-get"
+    apt.write_text(f"#!/usr/bin/env bash\ntouch {tmp_path / 'called'}\n")
+    apt.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "TRNSIM_CHROMIUM": str(tmp_path / "none"),
+           "TRNSIM_UID": "1000"}
+    proc = subprocess.run(["bash", str(ROOT / ".ci" / "chromium.sh")], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 0 and "this is not root: not installing it" in proc.stderr
+    assert not (tmp_path / "called").exists()

@@ -90,7 +90,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def test_sweep_on_an_external_scheduler(tmp_path):
-    """`dask scheduler` and `dask worker` as the README says, on localhost with no fixed ports."""
+    """`dask scheduler` and `dask worker` as docs/sweeps.md says, on localhost with no fixed ports."""
     dask = str(Path(sys.executable).parent / "dask")
     if not Path(dask).exists():
         dask_cmd = [sys.executable, "-m", "dask"]
