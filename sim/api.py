@@ -138,6 +138,17 @@ class Result:
             run_report.write(from_result(self.raw, self.jobs), run_report.context_of(self.raw), Path(tmp))
             return (Path(tmp) / "report.html").read_text()
 
+    def _repr_html_(self) -> str:
+        """A notebook cell showing a Result shows its headline metrics (the full report: `report()`)."""
+        from html import escape
+
+        from sim.report.markdown import headline_rows
+
+        rows = "".join(f"<tr><td>{escape(label)}</td><td style='text-align:right'>{escape(value)}</td></tr>"
+                       for label, value in headline_rows(self.summary))
+        return (f"<table><caption>trnsim: {escape(self.scenario.model.name)} (seed {self.seed})</caption>"
+                f"<tr><th>metric</th><th>value</th></tr>{rows}</table>")
+
     def __repr__(self) -> str:
         s = self.summary
         return (f"<trnsim Result {self.scenario.model.name!r} seed {self.seed}: {s['jobs_completed']:,} jobs "

@@ -64,8 +64,21 @@ def test_api_run_is_the_command_run(tmp_path):
 
     assert result.jobs.equals(pq.read_table(tmp_path / "cli" / "jobs.parquet"))
     assert result.series.num_rows > 100 and result.series.column_names[0] == "t_s"
+    cell = result._repr_html_()
+    mean_wait = next(line for line in proc_table(result) if line.startswith("│ mean wait "))
+    assert f"<td>mean wait</td><td style='text-align:right'>{mean_wait.split('│')[2].strip()}</td>" in cell
     written = result.write(tmp_path / "api")
     assert json.loads((written / "summary.json").read_text())["avg_wait_s"] == result.summary["avg_wait_s"]
+
+
+def proc_table(result) -> list[str]:
+    """The summary table `trnsim show` prints for the run directory `result` writes."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = result.write(Path(tmp) / "run")
+        return run_cli("show", out, "--no-report", check=True).stdout.splitlines()
 
 
 def test_api_modules_stay_modules_for_the_code_that_imports_them():
