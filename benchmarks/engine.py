@@ -2,8 +2,8 @@
 
 Sixteen one-chip instances, Poisson arrivals, exponential durations, rho = 0.8. Every runner
 sees identical arrival times and durations: the baselines pre-draw them with numpy from the
-streams trnsim's generator uses (`workload.0.arrivals`, `workload.0.duration`, STYLE.md point
-7), and the trnsim child checks, after timing, that its jobs match those draws exactly.
+streams trnsim's generator uses (`workload.0.arrivals`, `workload.0.duration`, seeds by name:
+docs/architecture.md), and the trnsim child checks, after timing, that its jobs match those draws exactly.
 
 Each (size, runner) runs in its own subprocess, so peak RSS is per run:
 

@@ -220,7 +220,7 @@ def report(rows: list[dict[str, Any]], command: str, info: dict[str, str], load_
         "Peak RSS is the child's `ru_maxrss` over the whole child (imports, scenario, graph, compiled "
         "arrays, PoolState, placement runs). RSS growth is the resident size with the graph, compiled "
         "arrays and PoolState alive minus the resident size before building them, so bytes/node is what "
-        "they cost per graph node (mostly the networkx graph, which `trnsim run` drops after compile). Budget (DESIGN \"Speed\"): a 5 GW campus "
+        "they cost per graph node (mostly the networkx graph, which `trnsim run` drops after compile). Budget (docs/architecture.md, \"Speed budget\"): a 5 GW campus "
         "built in < 30 s within 4 GiB on 2 cores.",
         "",
         "## Placement per job",

@@ -8,16 +8,16 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from sim import __version__
 from sim.errors import InputError, Problem
 from sim.outdir import check_out
-from sim.scenario import loader, units
+from sim.scenario import units
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Only click and the light modules above load before the arguments are parsed (`trnsim --version`
+# stays fast): every command imports what it needs, and the commands defined in other modules
+# are loaded by name when they are asked for (LazyGroup below). tests/test_cli_conventions.py
+# checks that numpy, rich, pydantic and simpy stay out of `--version`.
 
 
 def echo_problems(exc: InputError) -> None:
@@ -32,7 +32,26 @@ def fail_input(exc: InputError) -> None:
     sys.exit(2)
 
 
-run_key = loader.run_key  # sha256 of the scenario's sha256 and the seed: names a run and a sweep row
+def terminal_width(default: int = 100) -> int:
+    """The width of tables that are not printed on a terminal: $COLUMNS, else `default`."""
+    try:
+        return max(40, int(os.environ.get("COLUMNS", default)))
+    except ValueError:
+        return default
+
+
+def print_json(data: object) -> None:
+    """One strict JSON document on stdout (non-finite numbers become null), and nothing else."""
+    from sim.jsonout import dumps
+
+    click.echo(dumps(data))
+
+
+def run_key(scenario_sha256_hex: str, seed: int) -> str:
+    """sha256 of the scenario's sha256 and the seed: names a run and a sweep row."""
+    from sim.scenario import loader
+
+    return loader.run_key(scenario_sha256_hex, seed)
 
 
 class _Progress:
@@ -44,7 +63,7 @@ class _Progress:
         self.enabled = enabled
         self.live = live
         self.t0 = time.perf_counter()
-        self.bar: Progress | None = None
+        self.bar = None
         self.task = None
         every = os.environ.get("TRNSIM_PROGRESS_EVERY", "60")
         try:
@@ -67,6 +86,8 @@ class _Progress:
         if self.bar is None:
             if elapsed < 1.0:
                 return
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
             self.bar = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.description}"),
                                 TimeElapsedColumn(), transient=True)
             self.bar.start()
@@ -78,7 +99,49 @@ class _Progress:
             self.bar.stop()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class FullHelpGroup(click.Group):
+    """A group whose `--help` lists each command's whole first paragraph, wrapped, never cut with '...'."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        import inspect
+
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            text = command.short_help or inspect.cleandoc(command.help or "").split("\n\n")[0]
+            rows.append((name, " ".join(text.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class LazyGroup(FullHelpGroup):
+    """A group whose commands defined in other modules are imported only when used (or listed)."""
+
+    lazy = {
+        "trace": "sim.cli_trace:trace",
+        "sweep": "sim.cli_sweep:sweep",
+        "plan": "sim.cli_plan:plan",
+        "compare": "sim.cli_compare:compare",
+        "show": "sim.cli_runs:show",
+        "ls": "sim.cli_runs:ls",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            import importlib
+
+            module, attribute = self.lazy[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
 @click.version_option(__version__, prog_name="trnsim")
 def main() -> None:
     """trnsim: how busy would this Trainium cluster be, how long would jobs wait, what would it cost?"""
@@ -94,11 +157,14 @@ def main() -> None:
 @click.option("--ci", is_flag=True, help="Apply the scenario's ci: block (its short form).")
 @click.option("--timeseries-step", metavar="T", help="Write time-averages per step T (e.g. 60s) to timeseries.csv.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only where the results are.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document (run_dir and summary) on stdout, and nothing else there.")
 def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: tuple[str, ...], ci: bool,
-        timeseries_step: str | None, quiet: bool) -> None:
+        timeseries_step: str | None, quiet: bool, as_json: bool) -> None:
     """Run SCENARIO once and write a run directory."""
     from sim import run as simulation
     from sim import rundir
+    from sim.scenario import loader
 
     try:
         step = None
@@ -114,7 +180,7 @@ def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: t
         key = run_key(loader.scenario_sha256(loaded.resolved_yaml(effective_seed)), effective_seed)
         target = out if out is not None else rundir.default_out(loaded.model.name, key)
         check_out(target, force)
-        progress = _Progress(not quiet, live=sys.stdout.isatty())
+        progress = _Progress(not quiet, live=sys.stdout.isatty() and not as_json)
         try:
             result = simulation.simulate(loaded, effective_seed, progress=progress)
         finally:
@@ -125,6 +191,9 @@ def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: t
     except Exception as exc:  # a bug or an impossible decision: the run failed
         click.echo(f"{scenario}: run failed: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
+    if as_json:
+        print_json({"run_dir": str(written), "summary": result.summary})
+        return
     if quiet:
         click.echo(str(written))
         return
@@ -133,6 +202,9 @@ def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: t
 
 
 def _print_summary(summary: dict, name: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     from sim.report.markdown import headline_rows
 
     table = Table(title=f"trnsim: {name} (seed {summary['seed']})", show_header=True)
@@ -152,6 +224,7 @@ def _print_summary(summary: dict, name: str) -> None:
 def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool) -> None:
     """Check scenario files (schema, catalogue, traces, job sizes) without running them."""
     from sim import run as simulation
+    from sim.scenario import loader
     from sim.workload import build_jobs
 
     bad = False
@@ -179,9 +252,11 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool) -> No
 @click.option("--force", is_flag=True, help="Replace a non-empty --out.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable).")
 @click.option("--ci", is_flag=True, help="Apply the scenario's ci: block (its short form).")
-def topology(scenario: Path, out: Path | None, force: bool, sets: tuple[str, ...], ci: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print topology.json's numbers on stdout instead of the table.")
+def topology(scenario: Path, out: Path | None, force: bool, sets: tuple[str, ...], ci: bool, as_json: bool) -> None:
     """What SCENARIO's cluster resolves to: sizes, tiers, peak power, $/h, and every assumption used."""
     from sim.report import sizing
+    from sim.scenario import loader
 
     try:
         loaded = loader.load(scenario, sets, ci=ci)
@@ -196,63 +271,67 @@ def topology(scenario: Path, out: Path | None, force: bool, sets: tuple[str, ...
     except Exception as exc:  # a bug: say so, exit 1
         click.echo(f"{scenario}: topology failed: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
+    if as_json:
+        print_json(sheet.as_json())
+        return
     click.echo(text, nl=False)
     if out is not None:
         click.echo(f"\nwritten: {out}  (topology.md, topology.json{', ' + sheet.drawing if sheet.drawing else ''})")
 
 
 @main.command()
-def catalogue() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as one JSON document.")
+def catalogue(as_json: bool) -> None:
     """Known accelerators and instance types, with their sources."""
+    from dataclasses import asdict
+
     from sim import hardware
 
     cat = hardware.builtin()
+    if as_json:
+        print_json({"accelerators": [asdict(a) for a in cat.accelerators.values()],
+                    "instances": [{**asdict(i), "per_ultraserver": cat.domain_size(i.name)}
+                                  for i in cat.instances.values()]})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    def num(value: float | None, estimate: bool | None = False) -> str:
+        return "?" if not value else f"{value:g}" + ("*" if estimate else "")
+
+    sources: list[str] = []
+
+    def cite(name: str, text: str | None) -> str:
+        if not text:
+            return ""
+        sources.append(f"[{len(sources) + 1}] {name}: {text}")
+        return str(len(sources))
+
     t = Table(title="accelerators (dense TFLOPS per chip)")
-    for col in ("name", "BF16", "FP8", "HBM GB", "watts", "MFU", "source"):
-        t.add_column(col, no_wrap=col == "name")
+    for col in ("name", "BF16", "FP8", "HBM GB", "watts", "MFU", "src"):
+        t.add_column(col, no_wrap=True, justify="left" if col == "name" else "right")
     for a in cat.accelerators.values():
-        t.add_row(a.name, f"{a.bf16_tflops:g}" if a.bf16_tflops else "?", f"{a.fp8_tflops:g}" if a.fp8_tflops else "?",
-                  f"{a.hbm_gb:g}" if a.hbm_gb else "?",
-                  (f"{a.watts:g}" + (" (est.)" if a.watts_is_estimate else "")) if a.watts else "?",
-                  (f"{a.mfu:g}" + (" (est.)" if a.mfu_is_estimate else "")) if a.mfu else "?", a.source or "")
+        t.add_row(a.name, num(a.bf16_tflops), num(a.fp8_tflops), num(a.hbm_gb), num(a.watts, a.watts_is_estimate),
+                  num(a.mfu, a.mfu_is_estimate), cite(a.name, a.source))
     i = Table(title="instance types")
-    for col in ("name", "accelerator", "chips", "per UltraServer", "EFA Gbps", "$/h on demand", "source"):
-        i.add_column(col, no_wrap=col in ("name", "accelerator"))
+    for col in ("name", "accelerator", "chips", "per UltraServer", "EFA Gbps", "$/h on demand", "src"):
+        i.add_column(col, no_wrap=True, justify="left" if col in ("name", "accelerator") else "right")
     for inst in cat.instances.values():
-        price = "?" if inst.on_demand_usd_per_h is None else f"{inst.on_demand_usd_per_h:g}" + (
-            " (est.)" if inst.price_is_estimate else "")
         domain = cat.domain_size(inst.name)
         i.add_row(inst.name, inst.accelerator or "?", str(inst.chips), str(domain) if domain > 1 else "—",
-                  f"{inst.efa_gbps:g}" if inst.efa_gbps else "?", price, inst.source or "")
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 250)
+                  num(inst.efa_gbps), num(inst.on_demand_usd_per_h, inst.price_is_estimate), cite(inst.name, inst.source))
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else terminal_width())
     console.print(t)
     console.print(i)
+    console.print("* ESTIMATE (see sim/hardware/FACTS.md)\n\nsources:")
+    for line in sources:
+        console.print(line, overflow="fold")
 
 
-def _add_trace_commands() -> None:
-    from sim.cli_trace import trace
+@main.command()
+@click.option("--markdown", is_flag=True, help="Print the scenario reference (docs/scenario.md) instead.")
+def schema(markdown: bool) -> None:
+    """Print the scenario JSON Schema (for editors: see docs/scenario.md), or the reference generated from it."""
+    from sim import schema as scenario_schema
 
-    main.add_command(trace)
-
-
-_add_trace_commands()
-
-
-def _add_sweep_commands() -> None:
-    from sim.cli_plan import plan
-    from sim.cli_sweep import sweep
-
-    main.add_command(sweep)
-    main.add_command(plan)
-
-
-_add_sweep_commands()
-
-
-def _add_compare_command() -> None:
-    from sim.cli_compare import compare
-
-    main.add_command(compare)
-
-
-_add_compare_command()
+    click.echo(scenario_schema.markdown() if markdown else scenario_schema.dumps(), nl=False)

@@ -76,8 +76,10 @@ class _Progress:
               help="Where to write compare.md, compare.html and the figures (default runs/compare-<time>).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only where the results are.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print compare.json (and where it is) on stdout as one JSON document, nothing else there.")
 def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: int | None, sets: tuple[str, ...],
-            ci: bool, out: Path | None, force: bool, quiet: bool) -> None:
+            ci: bool, out: Path | None, force: bool, quiet: bool, as_json: bool) -> None:
     """Compare runs: each INPUT is a run directory (read, not re-run) or a scenario (run now).
 
     \b
@@ -96,7 +98,7 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
     except InputError as exc:
         fail_input(exc)
     todo = sum(len(v.seeds) for v in variants if v.kind == "scenario")
-    progress = _Progress(not quiet and sys.stdout.isatty(), todo)
+    progress = _Progress(not quiet and not as_json and sys.stdout.isatty(), todo)
     try:
         comparing.simulate(variants, progress=progress)
     except InputError as exc:
@@ -111,6 +113,12 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
         written = comparing.write(variants, target, force=force)
     except InputError as exc:
         fail_input(exc)
+    if as_json:
+        from sim.cli import print_json
+        from sim.report.comparison import as_json as comparison_json
+
+        print_json({"out": str(written), **comparison_json(variants)})
+        return
     if quiet:
         click.echo(str(written))
         return

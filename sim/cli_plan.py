@@ -35,7 +35,7 @@ DEFAULT_SEEDS = 5
 @executor_options
 def plan(scenario: Path, slos: tuple[str, ...], vary_text: str, out: Path | None, seeds: int | None,
          seed: int | None, sets: tuple[str, ...], ci: bool, scheduler: str | None, workers: int, serial: bool,
-         force: bool, quiet: bool) -> None:
+         force: bool, quiet: bool, as_json: bool) -> None:
     """The smallest size of a pool (--vary) at which every --slo holds by its 90 % confidence bound."""
     from sim import plan as planning
     from sim.sweep import Rows
@@ -48,7 +48,7 @@ def plan(scenario: Path, slos: tuple[str, ...], vary_text: str, out: Path | None
         executor = make_executor(scheduler, workers, serial)
         if out is not None:
             prepare_out(out, force)
-        progress = RunProgress(not quiet and sys.stdout.isatty(), "planning")
+        progress = RunProgress(not quiet and not as_json and sys.stdout.isatty(), "planning")
         try:
             with executor:
                 result = planning.plan(scenario, vary, parsed_slos, seed_list, executor, Rows(out), sets=sets,
@@ -62,7 +62,11 @@ def plan(scenario: Path, slos: tuple[str, ...], vary_text: str, out: Path | None
     if out is not None:
         write(result, base, out, lines, scenario, sets, ci)
         lines.append(f"results: {out}  (plan.md, plan.json, knee.png, sweep.parquet, rows/)")
-    if quiet:
+    if as_json:
+        from sim.cli import print_json
+
+        print_json({"out": None if out is None else str(out), "answer_line": lines[0], **plan_data(result, scenario)})
+    elif quiet:
         click.echo(str(out) if out is not None else lines[0])
     else:
         click.echo("\n".join(lines))
@@ -145,7 +149,13 @@ def write(result: Any, base: loader.LoadedScenario, out: Path, lines: list[str],
     workload = knee.workload_of(base, result.seeds[0])
     knee.draw(result, chips_at(result, scenario, sets, ci), workload, out / "knee.png",
               title=f"{base.model.name}: " + ", ".join(s.text for s in result.slos))
-    data = {
+    data = {**plan_data(result, scenario), "approximation": None if workload is None else workload.label}
+    (out / "plan.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
+def plan_data(result: Any, scenario: Path) -> dict[str, Any]:
+    """plan.json's contents (without the approximation's label): the answer and every size run."""
+    return {
         "scenario": str(scenario), "vary": result.vary.path, "slos": [s.text for s in result.slos],
         "seeds": result.seeds, "verdict": result.verdict,
         "answer": None if result.answer is None else result.vary.values[result.answer],
@@ -154,6 +164,4 @@ def write(result: Any, base: loader.LoadedScenario, out: Path, lines: list[str],
                     "run_keys": [r["run_key"] for r in p.rows],
                     "slos": [{"slo": c.slo.text, "mean": c.mean, "bound": c.bound, "met": c.met} for c in p.checks]}
                    for p in sorted(result.probes.values(), key=lambda p: p.index)],
-        "approximation": None if workload is None else workload.label,
     }
-    (out / "plan.json").write_text(json.dumps(data, indent=2) + "\n")

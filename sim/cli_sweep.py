@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sim.cli import fail_input
+from sim.cli import fail_input, print_json
 from sim.errors import InputError, Problem
 from sim.scenario import loader, units
 
@@ -95,6 +95,8 @@ _executor_options = [
     click.option("--serial", is_flag=True, help="Run in this process, one run after another (no dask)."),
     click.option("--force", is_flag=True, help="Empty a non-empty --out first (also its rows: start afresh)."),
     click.option("--quiet", "-q", is_flag=True, help="Print only where the results are."),
+    click.option("--json", "as_json", is_flag=True,
+                 help="Print the result as one JSON document on stdout, and nothing else there."),
 ]
 
 
@@ -124,7 +126,7 @@ def make_executor(scheduler: str | None, workers: int, serial: bool):
 @executor_options
 def sweep(scenario: Path, grids: tuple[str, ...], out: Path, metrics: tuple[str, ...], seeds: int | None,
           seed: int | None, sets: tuple[str, ...], ci: bool, scheduler: str | None, workers: int, serial: bool,
-          force: bool, quiet: bool) -> None:
+          force: bool, quiet: bool, as_json: bool) -> None:
     """Run SCENARIO at every combination of --grid values, for --seeds seeds each."""
     from sim import sweep as sweeping
     from sim.report import fan
@@ -137,7 +139,7 @@ def sweep(scenario: Path, grids: tuple[str, ...], out: Path, metrics: tuple[str,
         seed_list = seeds_of(base, seed, seeds or 1)
         executor = make_executor(scheduler, workers, serial)
         prepare_out(out, force)
-        progress = RunProgress(not quiet and sys.stdout.isatty(), "sweeping")
+        progress = RunProgress(not quiet and not as_json and sys.stdout.isatty(), "sweeping")
         try:
             with executor:
                 result = sweeping.sweep(scenario, axes, seed_list, executor, out, sets=sets, ci=ci,
@@ -150,7 +152,11 @@ def sweep(scenario: Path, grids: tuple[str, ...], out: Path, metrics: tuple[str,
     failed = report_errors(result.rows)
     figure = fan.draw(result.rows, [a.path for a in axes], out / "sweep.png", title=f"{base.model.name}: sweep",
                       metrics=drawn)
-    if quiet:
+    if as_json:
+        print_json({"out": str(out), "table": result.table, "figure": figure, "grid": [a.path for a in axes],
+                    "ran": result.ran, "reused": result.skipped, "failed": failed, "where": where,
+                    "rows": result.rows})
+    elif quiet:
         click.echo(str(out))
     else:
         print_sweep(result.rows, [a.path for a in axes])

@@ -6,13 +6,13 @@ one line per problem: `FILE:LINE: message`.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 import click
 
+from sim.cli import FullHelpGroup, print_json
 from sim.workload.traces import FORMATS
 
 SHOW_SKIPPED = 10
@@ -66,7 +66,7 @@ _tasks_option = click.option("--tasks", type=click.Path(dir_okay=False, path_typ
                              help="pai2020: the task table (default: beside the job table).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=FullHelpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def trace() -> None:
     """Public cluster traces: convert them to the neutral job table, or summarise them."""
 
@@ -153,7 +153,7 @@ def stats(file: Path, fmt: str, keep_survivors: bool, tasks: Path | None, as_jso
         progress.close()
     data = result.as_dict()
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        print_json(data)
         return
     for line in _report(data):
         click.echo(line)

@@ -226,3 +226,8 @@ def write(variants: list[Variant], out: Path, *, force: bool = False) -> Path:
     with atomic_dir(out, force=force) as tmp:
         comparison.write(variants, tmp)
     return Path(out)
+
+
+from sim.callable_module import make_callable  # noqa: E402  (`sim.compare(...)` is sim.api.compare: see that module)
+
+make_callable(__name__)

@@ -31,9 +31,9 @@ import numpy as np
 
 from sim.placement import Allocation
 
-CHECKPOINT_WRITE_S = 60.0  # C, DESIGN default (ESTIMATE; mlsysim's default)
-RESTART_OVERHEAD_S = 300.0  # R, DESIGN default (ESTIMATE; mlsysim's default)
-REPAIR_S = 4 * 3600.0  # DESIGN default (ESTIMATE)
+CHECKPOINT_WRITE_S = 60.0  # C (ESTIMATE; mlsysim's default)
+RESTART_OVERHEAD_S = 300.0  # R (ESTIMATE; mlsysim's default)
+REPAIR_S = 4 * 3600.0  # ESTIMATE
 FAILURES_PER_CHIP_DAY = 419 / (16384 * 54)  # Llama 3 405B, all unexpected interruptions (4.7e-4)
 
 
@@ -83,7 +83,7 @@ def checkpoint_factor(interval_s: float, write_s: float = CHECKPOINT_WRITE_S) ->
 def saved_work(work_elapsed_s: float, interval_s: float, write_s: float = CHECKPOINT_WRITE_S) -> float:
     """Of `work_elapsed_s` seconds of a run that checkpoints every `interval_s` (each write taking
     `write_s`), the seconds whose progress survives a stop: whole checkpoint cycles. Without
-    checkpoints nothing survives (DESIGN: a preempted job loses all progress)."""
+    checkpoints nothing survives (docs/architecture.md: a preempted job loses all progress)."""
     if math.isinf(interval_s) or work_elapsed_s <= 0:
         return 0.0
     cycle = interval_s + write_s

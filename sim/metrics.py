@@ -1,6 +1,6 @@
 """Summary statistics and the per-job table, from the engine's recorded outcome.
 
-Definitions follow DESIGN.md ("Metric definitions"). Every key that cannot be known from
+Definitions: docs/architecture.md, "Metric definitions". Every key that cannot be known from
 the inputs (a price the catalogue lacks, an empty sample) is None, never a made-up 0.
 """
 
@@ -283,7 +283,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
 
 
 def jobs_table(result: Any) -> pa.Table:
-    """One row per job, DESIGN's columns, nulls where a value does not exist."""
+    """One row per job, the columns of docs/architecture.md ("The run directory"), nulls where a value does not exist."""
     a = arrays(result)
     jobs = result.jobs
     names = [s.name for s in result.shapes]
@@ -314,7 +314,7 @@ def jobs_table(result: Any) -> pa.Table:
         "resizes": pa.array(a.resizes),
         "lost_chip_s": pa.array(a.lost_chip_s, pa.float64()),
         "state": pa.array([STATE_NAMES[s] if s >= 0 else "queued" for s in a.state], pa.string()),
-        # beyond DESIGN's list: the wait a trace recorded (null elsewhere), for comparison plots
+        # beyond the contract's columns: the wait a trace recorded (null elsewhere), for comparison plots
         "recorded_wait_s": pa.array(jobs.recorded_wait, pa.float64()),
     })
 

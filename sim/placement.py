@@ -1,6 +1,6 @@
 """Placement on a pool's compiled arrays: which instances a job gets.
 
-Allocation rule (DESIGN): a job of at most one instance's chips shares an instance at chip
+Allocation rule (docs/architecture.md): a job of at most one instance's chips shares an instance at chip
 granularity and is never split; a larger job gets whole free instances, rounded up.
 
 Three placements share one `PoolState` (registered by name in `PLACEMENTS`):
@@ -20,7 +20,7 @@ of the number of domains, so placement stays flat from ten thousand to millions 
 `PoolState.copy()` (look-ahead for backfill) is a handful of flat copies, O(n).
 
 Per-element state is in bytearrays, Python lists and ints, not numpy: one element is read or
-written per step, where those are several times faster (STYLE.md, point 4). numpy views of the
+written per step, where those are several times faster (docs/architecture.md: running counters, not rescans). numpy views of the
 same bytes serve the bulk updates of large allocations.
 """
 

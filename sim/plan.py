@@ -377,3 +377,8 @@ def show_size(vary: Vary, i: int) -> str:
     if vary.sizing == "budget":
         return f"${v:,.0f}/yr"
     return f"{int(v):,}"
+
+
+from sim.callable_module import make_callable  # noqa: E402  (`sim.plan(...)` is sim.api.plan: see that module)
+
+make_callable(__name__)

@@ -270,3 +270,8 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
     result.summary["version"] = __version__
     result.summary["scenario_sha256"] = scenario_sha256(loaded.resolved_yaml(seed))
     return result
+
+
+from sim.callable_module import make_callable  # noqa: E402  (`sim.run(...)` is sim.api.run: see that module)
+
+make_callable(__name__)

@@ -1,6 +1,6 @@
 """The run directory: written to a sibling temporary directory, then renamed into place.
 
-Contents (DESIGN "Run directory"): summary.json, jobs.parquet, timeseries.csv, scenario.yaml,
+Contents (docs/architecture.md, "The run directory"): summary.json, jobs.parquet, timeseries.csv, scenario.yaml,
 report.md, report.html, plots/*.png. Nothing half-written is ever left at the destination.
 """
 

@@ -403,3 +403,8 @@ def by_point(rows: list[dict[str, Any]], paths: list[str]) -> Iterator[tuple[tup
     for row in rows:
         groups.setdefault(tuple(row.get(GRID + p) for p in paths), []).append(row)
     yield from groups.items()
+
+
+from sim.callable_module import make_callable  # noqa: E402  (`sim.sweep(...)` is sim.api.sweep: see that module)
+
+make_callable(__name__)

@@ -86,9 +86,10 @@ def test_the_install_script_does_nothing_when_chromium_is_there():
     from conftest import ROOT
 
     script = (ROOT / ".ci" / "chromium.sh").read_text()
-    assert "apt-get update" in script
-    assert "apt-get install -y -q --no-install-recommends chromium" in script
-    assert '[ -x /usr/bin/chromium ]' in script and '"$(id -u)" -ne 0' in script
+    assert "apt_get update -q && apt_get install -y -q --no-install-recommends chromium" in script
+    assert 'apt-get -o DPkg::Lock::Timeout=60 "$@"' in script  # apt_get: apt-get, waiting for the lock
+    assert 'chromium=${TRNSIM_CHROMIUM:-/usr/bin/chromium}' in script and '[ -x "$chromium" ]' in script
+    assert 'uid=${TRNSIM_UID:-$(id -u)}' in script and '"$uid" -ne 0' in script
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("/usr/bin/chromium is absent: running the script would install it")
     proc = subprocess.run(["bash", str(ROOT / ".ci" / "chromium.sh")], capture_output=True, text=True, timeout=60)

@@ -83,7 +83,7 @@ class Outcome:
 # (id, old text, new text, needle locating the reported key, field path, message fragments)
 SCENARIO_CASES = [
     ("unknown-key", "  policy: fifo", "  polcy: fifo", "polcy:", "scheduler.polcy",
-     ["unknown key 'polcy'", "(did you mean 'policy'?)"]),
+     ["unknown key 'polcy'", "(did you mean 'policy'?)", "valid keys: policy, placement, estimate,"]),
     ("time-unit", "duration: 2h", "duration: 2 hours", "duration: 2 hours", "workload.1.jobs.0.duration",
      ["'2 hours'"]),
     ("rate-unit", "rate: 5/h", "rate: 5/hr", "rate: 5/hr", "workload.0.generator.arrivals.poisson.rate",
@@ -211,7 +211,9 @@ def test_bad_set_is_one_line_naming_the_override(outcomes, name, expected):
 
 def test_set_unknown_intermediate_key_suggests_the_known_one(outcomes):
     lines = outcomes["set-unknown-intermediate"].assert_refused()
-    assert lines == ["--set clster.pools.0.count: unknown key 'clster' (did you mean 'cluster'?)"]
+    assert lines == ["--set clster.pools.0.count: unknown key 'clster' (did you mean 'cluster'?); valid keys: name, "
+                     "description, seed, horizon, reference_accelerator, catalogue, cluster, workload, scheduler, "
+                     "failures, metrics, ci"]
 
 
 @pytest.mark.parametrize("step", STEPS)

@@ -29,10 +29,10 @@ def test_default_mtbf_is_the_llama3_rate():
 
 def test_young_and_daly_at_65536_chips():
     m = failures.default_mtbf_instance(16) / (65536 // 16)  # the job's MTBF: 4,096 instances
-    assert m / 60 == pytest.approx(47, abs=0.5)  # DESIGN: M ~ 47 min
+    assert m / 60 == pytest.approx(47, abs=0.5)  # docs/failures-power-cost.md: M ~ 47 min
     young = failures.checkpoint_interval("young", m, 60.0)
     assert young == pytest.approx(math.sqrt(2 * 60 * m))
-    assert young / 60 == pytest.approx(9.7, abs=0.05)  # DESIGN: T_Young ~ 9.7 min
+    assert young / 60 == pytest.approx(9.7, abs=0.05)  # docs/failures-power-cost.md: T_Young ~ 9.7 min
     x = 60 / (2 * m)
     daly = failures.checkpoint_interval("daly", m, 60.0)
     assert daly == pytest.approx(math.sqrt(2 * 60 * m) * (1 + math.sqrt(x) / 3 + x / 9) - 60)
@@ -290,7 +290,9 @@ def test_a_malformed_failures_block_is_one_located_line(tmp_path):
     proc = run_cli("run", path, "--out", tmp_path / "out", "--quiet")
     assert proc.returncode == 2
     line = text.splitlines().index("  mtbf: 5d") + 1
-    assert proc.stderr.strip().splitlines() == [f"{path}:{line}:3: failures.mtbf: unknown key 'mtbf'"]
+    assert proc.stderr.strip().splitlines() == [
+        f"{path}:{line}:3: failures.mtbf: unknown key 'mtbf'; valid keys: mtbf_instance, repair, checkpoint_write, "
+        "restart_overhead, checkpoint_interval"]
     assert not (tmp_path / "out").exists()
 
 

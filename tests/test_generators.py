@@ -319,10 +319,10 @@ def test_frontier_class_is_one_line_and_appears_once(tmp_path):
     assert sum(j.startswith("mix-small-") for j in jobs.id) == 200
 
 
-def test_readme_classes_example_validates(tmp_path):
+def test_docs_classes_example_validates(tmp_path):
     from conftest import ROOT
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "traces.md").read_text()
     start = readme.index("```yaml\nworkload:\n  - name: lab\n")
     block = readme[start + len("```yaml\n"): readme.index("```", start + 8)]
     head = "name: readme\ncluster:\n  pools:\n    - {name: trn2, instance: trn2u.48xlarge, count: 1024}\n"

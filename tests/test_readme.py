@@ -49,14 +49,23 @@ def test_readme_quickstart_figures_are_what_the_run_prints(tmp_path):
         assert printed in readme, f"README's quickstart output is stale: {printed!r}"
 
 
+def _docs() -> dict[str, str]:
+    return {f"docs/{p.name}": p.read_text() for p in sorted((ROOT / "docs").glob("*.md"))}
+
+
 def test_readme_figures_exist_and_the_gallery_names_their_commands():
-    """Every figure the README shows is in plots/, and plots/README.md (written by `make gallery`) lists each
-    figure in plots/ with the command that made it."""
+    """Every figure the README and docs/ show is in plots/, and plots/README.md (written by `make gallery`)
+    lists each figure in plots/ with the command that made it."""
     readme = _readme()
     shown = re.findall(r"!\[[^\]]*\]\((plots/[^)]+)\)", readme)
-    assert "plots/quickstart-report-screenshot.png" in shown, "the README shows a screenshot of a report"
-    assert "plots/compare-policies-utilisation.png" in shown, "and the compare plot of three policies"
-    for path in shown:
+    assert shown == ["plots/quickstart-utilisation.png"], "the README shows one picture"
+    reports = _docs()["docs/reports.md"]
+    in_docs = [p.removeprefix("../") for text in _docs().values()
+               for p in re.findall(r"!\[[^\]]*\]\((\.\./plots/[^)]+)\)", text)]
+    shown_reports = re.findall(r"!\[[^\]]*\]\(\.\./(plots/[^)]+)\)", reports)
+    assert "plots/quickstart-report-screenshot.png" in shown_reports, "docs/reports.md shows a screenshot of a report"
+    assert "plots/compare-policies-utilisation.png" in shown_reports, "and the compare plot of three policies"
+    for path in shown + in_docs:
         assert (ROOT / path).is_file(), path
     gallery = (ROOT / "plots" / "README.md").read_text()
     for png in sorted((ROOT / "plots").glob("*.png")):
@@ -64,3 +73,20 @@ def test_readme_figures_exist_and_the_gallery_names_their_commands():
         assert row is not None, f"plots/README.md does not list {png.name}: run `make gallery`"
         assert "trnsim " in row or "Chromium" in row, row
     assert "make gallery" in readme and "gallery:" in (ROOT / "Makefile").read_text()
+
+
+def test_readme_is_short_and_maps_every_docs_page():
+    readme = _readme()
+    assert len(readme.splitlines()) <= 250
+    mapped = set(re.findall(r"\]\((docs/[^)#]+\.md)\)", readme))
+    assert mapped == set(_docs()), "the README's map names every page in docs/ (and only those)"
+
+
+def test_every_relative_link_in_the_docs_resolves():
+    pages = {"README.md": _readme(), **_docs()}
+    for name, text in pages.items():
+        base = (ROOT / name).parent
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            assert (base / target).exists(), f"{name} links to {target}, which does not exist"

@@ -1,4 +1,4 @@
-"""The run-directory contract (DESIGN "Run directory", "CLI contract"), through the CLI."""
+"""The run-directory and command-line contracts (docs/architecture.md), through the CLI."""
 
 from __future__ import annotations
 
@@ -50,8 +50,8 @@ STATES = {"completed", "failed", "killed", "running", "queued", "rejected"}
 TIERS = {"instance", "ultraserver", "pod", "spine", "cluster"}
 SERIES_HEADER = "t_s,busy_chips,down_chips,running_jobs,queued_jobs,queued_chips,power_w"
 
-# DESIGN.md "Scenario files": this exact example must validate and run.
-DESIGN_EXAMPLE = """\
+# The README's quickstart (scenarios/quickstart.yaml): this exact example must validate and run.
+QUICKSTART_EXAMPLE = """\
 name: quickstart
 description: FIFO on four Trn2 UltraServers (256 chips), Poisson arrivals
 seed: 7
@@ -482,7 +482,7 @@ def test_catalogue_lists_the_ultraserver_instance_when_piped():
 
 
 def test_quickstart_is_exactly_designs_example():
-    assert yaml.safe_load((SCENARIOS / "quickstart.yaml").read_text()) == yaml.safe_load(DESIGN_EXAMPLE)
+    assert yaml.safe_load((SCENARIOS / "quickstart.yaml").read_text()) == yaml.safe_load(QUICKSTART_EXAMPLE)
     lines = (SCENARIOS / "traces" / "sample.csv").read_text().splitlines()
     assert {"job_id", "submit_s", "chips", "duration_s"} <= set(lines[0].split(","))
     assert 1 <= len(lines) - 1 <= 200

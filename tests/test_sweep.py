@@ -90,7 +90,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def test_sweep_on_an_external_scheduler(tmp_path):
-    """`dask scheduler` and `dask worker` as the README says, on localhost with no fixed ports."""
+    """`dask scheduler` and `dask worker` as docs/sweeps.md says, on localhost with no fixed ports."""
     dask = str(Path(sys.executable).parent / "dask")
     if not Path(dask).exists():
         dask_cmd = [sys.executable, "-m", "dask"]
@@ -133,7 +133,8 @@ def test_grid_values_split_on_commas_outside_brackets():
 
 
 @pytest.mark.parametrize("grid, message", [
-    ("cluster.pools.0.cont=1,2", "--grid cluster.pools.0.cont: unknown key 'cont' (did you mean 'count'?)"),
+    ("cluster.pools.0.cont=1,2", "--grid cluster.pools.0.cont: unknown key 'cont' (did you mean 'count'?); "
+     "valid keys: name, instance, count, ultraservers, chips, power, budget, pricing"),
     ("cluster.pools.0.count", "--grid cluster.pools.0.count: expected PATH=VALUES"),
     ("cluster.pools.0.count=", "--grid cluster.pools.0.count: no values"),
     ("cluster.pools.0.count=1,1", "--grid cluster.pools.0.count: value '1' is given twice"),

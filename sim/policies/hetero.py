@@ -10,7 +10,7 @@ ranked by throughput / (pool $ per chip-hour), best first (by throughput alone w
 unknown). Jobs go in submission order; each starts on the best-ranked pool that fits now; a job
 that fits none of its pools blocks them (as `fifo` does), while later jobs may still start on
 pools nobody blocks. The matrix ranks pools only: how long a job runs on a pool, and on how many
-chips, still follows the speed model (DESIGN: chips scaled by TFLOPS x MFU against the reference
+chips, still follows the speed model (docs/architecture.md: chips scaled by TFLOPS x MFU against the reference
 accelerator), so a matrix far from that model makes choices the run does not reward.
 
 Cost per pass: O(started + 1) with one pool; with several, until every pool is blocked (pool

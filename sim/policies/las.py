@@ -11,7 +11,7 @@ checked with the real placement). Jobs that cannot start are skipped, not waited
 jobs of a queue use capacity a big one cannot. To stop starvation, a queued job that has waited
 longer than `promote_knob` x its last executed span goes back to the top queue; the promotion
 deadline is a timer too. `promote_knob: 0` turns promotion off. One departure from Tiresias: there
-a preempted job keeps its progress, here it loses the work since its last checkpoint (DESIGN), so
+a preempted job keeps its progress, here it loses the work since its last checkpoint (docs/architecture.md), so
 a promoted job stays in the top queue until it ends — were it demoted again, jobs without
 checkpoints could preempt one another in turn forever, none finishing.
 

@@ -21,11 +21,11 @@ class Fanout(Section):
 class Slowdown(Section):
     """Run-time factor of a job whose instances span a tier (ESTIMATE defaults)."""
 
-    instance: float = Field(1.00, ge=1)
-    ultraserver: float = Field(1.00, ge=1)
-    pod: float = Field(1.10, ge=1)
-    spine: float = Field(1.25, ge=1)
-    cluster: float = Field(1.50, ge=1)
+    instance: float = Field(1.00, ge=1, description="A job within one instance.")
+    ultraserver: float = Field(1.00, ge=1, description="A job within one UltraServer (NeuronLink).")
+    pod: float = Field(1.10, ge=1, description="A job within one pod.")
+    spine: float = Field(1.25, ge=1, description="A job within one spine group.")
+    cluster: float = Field(1.50, ge=1, description="A job spanning spine groups.")
 
     @model_validator(mode="after")
     def _monotone(self) -> Slowdown:
@@ -36,8 +36,8 @@ class Slowdown(Section):
 
 
 class Topology(Section):
-    fanout: Fanout = Fanout()
-    slowdown: Slowdown = Slowdown()
+    fanout: Fanout = Field(Fanout(), description="How many instances make a pod, and pods a spine group.")
+    slowdown: Slowdown = Field(Slowdown(), description="Run-time factor by the tier a job spans.")
 
 
 class Pool(Section):
@@ -48,7 +48,7 @@ class Pool(Section):
     chips: int | None = Field(None, ge=1, description="Chips; rounded down to whole instances/UltraServers.")
     power: Watts | None = Field(None, description="Facility power at peak, e.g. '5GW'.")
     budget: DollarsPerYear | None = Field(None, description="Spend per year, e.g. '$10B/yr'.")
-    pricing: Pricing = Pricing()
+    pricing: Pricing = Field(Pricing(), description="on_demand (default), reserved or commitment.")
 
     @model_validator(mode="after")
     def _one_sizing(self) -> Pool:
@@ -71,8 +71,8 @@ class Cluster(Section):
     network_fraction: Fraction = Field(0.05, description="Network power as a fraction of IT power (ESTIMATE).")
     idle_fraction: Fraction = Field(0.15, description="Idle chip power as a fraction of busy (ESTIMATE).")
     host_fraction: float = Field(0.5, ge=0, description="Host watts per instance / its chips' watts (ESTIMATE).")
-    topology: Topology = Topology()
-    pools: list[Pool] = Field(min_length=1)
+    topology: Topology = Field(Topology(), description="Fan-out and slowdown by tier.")
+    pools: list[Pool] = Field(min_length=1, description="Pools of one instance type each.")
 
     @model_validator(mode="after")
     def _unique(self) -> Cluster:

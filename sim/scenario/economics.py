@@ -18,9 +18,9 @@ class Commitment(Section):
 
 
 class Pricing(Section):
-    on_demand: bool | None = None
-    reserved: Reserved | None = None
-    commitment: Commitment | None = None
+    on_demand: bool | None = Field(None, description="The catalogue's on-demand $/h (the default).")
+    reserved: Reserved | None = Field(None, description="On demand less a discount.")
+    commitment: Commitment | None = Field(None, description="A fixed sum per year for the whole pool.")
 
     @model_validator(mode="before")
     @classmethod

@@ -10,7 +10,7 @@ from sim.scenario.workload import CheckpointInterval
 
 
 class Failures(Section):
-    """DESIGN's failure model; `failures: {}` takes every default (ESTIMATEs from Llama 3)."""
+    """The failure model of docs/failures-power-cost.md; `failures: {}` takes every default (ESTIMATEs from Llama 3)."""
 
     mtbf_instance: PositiveSeconds | None = Field(None, description=(
         "Mean time between failures of one instance. Default 1 / (chips per instance x 4.7e-4 per "

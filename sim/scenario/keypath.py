@@ -37,6 +37,12 @@ def did_you_mean(word: str, candidates: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def unknown_key(word: str, candidates: list[str] | tuple[str, ...]) -> str:
+    """`unknown key 'x'`, a 'did you mean' when one is close, and the keys that are valid there."""
+    valid = f"; valid keys: {', '.join(candidates)}" if candidates else ""
+    return f"unknown key {word!r}{did_you_mean(word, candidates)}{valid}"
+
+
 def apply(data: dict[str, Any], path: str, value: Any, *, cwd_paths: bool = True) -> None:
     """Set `path` to `value` inside the raw scenario mapping, creating mappings on the way.
 

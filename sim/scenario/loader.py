@@ -156,7 +156,7 @@ def _message(err: dict[str, Any], loc: Loc) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        return f"unknown key {key!r}{keypath.did_you_mean(key, _fields_at(Scenario, loc[:-1]))}"
+        return keypath.unknown_key(key, _fields_at(Scenario, loc[:-1]))
     if kind == "missing":
         return f"required field {loc[-1]!r} is missing"
     msg = err["msg"]
@@ -183,7 +183,7 @@ def check_path(path: str) -> str | None:
             continue
         if prefix == ("scheduler",):
             return None
-        return f"unknown key {part!r}{keypath.did_you_mean(part, fields)}"
+        return keypath.unknown_key(part, fields)
     return None
 
 

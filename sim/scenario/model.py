@@ -20,16 +20,17 @@ TOP_LEVEL_KEYS = ("name", "description", "seed", "horizon", "reference_accelerat
 
 class Scenario(Section):
     name: str = Field(description="Scenario name; prefixes the run directory.")
-    description: str = ""
+    description: str = Field("", description="One line shown in the report.")
     seed: int = Field(0, ge=0, description="Run seed; `--seed` overrides it.")
     horizon: PositiveSeconds | None = Field(None, description="Stop the run at this time.")
     reference_accelerator: str = Field("trainium2", description="Accelerator that job durations refer to.")
-    catalogue: CatalogueSection = CatalogueSection()
-    cluster: Cluster
-    workload: Workload
-    scheduler: Scheduler = Scheduler()
+    catalogue: CatalogueSection = Field(CatalogueSection(), description="Instance types and accelerators "
+                                                                         "added to or patched in the built-in catalogue.")
+    cluster: Cluster = Field(description="Pools of instances and facility overheads.")
+    workload: Workload = Field(description="Generators, traces and explicit jobs.")
+    scheduler: Scheduler = Field(Scheduler(), description="Policy, placement and backfill settings.")
     failures: Failures | None = Field(None, description="Instance failures and repair; off without the block.")
-    metrics: Metrics = Metrics()
+    metrics: Metrics = Field(Metrics(), description="How summary statistics are taken.")
     ci: dict[str, Any] | None = Field(None, description="PATH: VALUE overrides that make the CI form.")
 
     @field_validator("name")

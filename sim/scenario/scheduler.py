@@ -17,8 +17,9 @@ PLACEMENT_NAMES: tuple[str, ...] = typing.get_args(Placement)  # sim.placement.P
 class Estimate(Section):
     """How backfill reservations estimate run time: exact, `{factor: k}` or the trace's request."""
 
-    kind: Literal["exact", "factor", "trace"] = "exact"
-    factor: float | None = Field(None, gt=0)
+    kind: Literal["exact", "factor", "trace"] = Field("exact", description=(
+        "exact: the true run time; factor: k x the true run time; trace: the trace's requested time."))
+    factor: float | None = Field(None, gt=0, description="k, with kind factor.")
 
     @model_validator(mode="before")
     @classmethod
@@ -44,7 +45,7 @@ class Scheduler(Section):
         "chips that still fits; whole free instances, lowest index first, for larger jobs. "
         "topology_aware: the lowest tier (UltraServer, pod, spine group, cluster) with room for the "
         "job, and there the domain with the fewest whole free instances that still holds it."))
-    estimate: Estimate = Estimate()
+    estimate: Estimate = Field(Estimate(), description="What backfill reservations trust as a job's run time.")
     kill_at_limit: bool = Field(False, description="Kill jobs that reach their requested time.")
     backfill_depth: int = Field(500, ge=1, description="Jobs a backfill pass scans at most.")
     preempt_overhead: Seconds = Field(60.0, description="Time a preempted job pays before it can run again.")

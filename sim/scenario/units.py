@@ -21,6 +21,14 @@ _MONEY = re.compile(rf"^\s*\$\s*({_NUMBER})\s*([kMB]?)\s*(?:/\s*(h|yr))?\s*$")
 _RATE = re.compile(rf"^\s*({_NUMBER})\s*/\s*([A-Za-z]+)\s*$")
 
 
+# What a value of each kind looks like, for the JSON Schema (`trnsim schema`); the parsers below decide.
+TIME_PATTERN = rf"^\s*{_NUMBER}\s*({'|'.join(TIME_UNITS)})\s*$"
+RATE_PATTERN = rf"^\s*{_NUMBER}\s*/\s*({'|'.join(RATE_UNITS)})\s*$"
+POWER_PATTERN = rf"^\s*{_NUMBER}\s*({'|'.join(POWER_UNITS)})\s*$"
+MONEY_PATTERN = rf"^\s*\$\s*{_NUMBER}\s*[kMB]?\s*$"
+MONEY_PER_YEAR_PATTERN = rf"^\s*\$\s*{_NUMBER}\s*[kMB]?\s*(/\s*yr)?\s*$"
+
+
 def _finite(value: float, text: object) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{text!r} is not a finite number")

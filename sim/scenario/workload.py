@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from sim.scenario import units
-from sim.scenario.common import Rate, Seconds, Section
+from sim.scenario.common import TIME_SCHEMA, Rate, Seconds, Section
 
 
 def _checkpoint_interval(v: Any) -> Any:
@@ -16,29 +16,36 @@ def _checkpoint_interval(v: Any) -> Any:
     return units.parse_time(v)
 
 
-CheckpointInterval = Annotated[float | Literal["young", "daly"], BeforeValidator(_checkpoint_interval)]
+CheckpointInterval = Annotated[float | Literal["young", "daly"], BeforeValidator(_checkpoint_interval),
+                               WithJsonSchema({"anyOf": [{"enum": ["young", "daly"]}, TIME_SCHEMA.json_schema],
+                                               "x-unit": "time"})]
 
 
 def _names(v: Any) -> Any:
     return [v] if isinstance(v, str) else v
 
 
-AcceleratorNames = Annotated[list[str], BeforeValidator(_names)]
+AcceleratorNames = Annotated[list[str], BeforeValidator(_names),
+                             WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})]
 
 
 def _distribution(quantity: str, value_type: Any, example: str) -> type[Section]:
     """Build the distribution model for one quantity (values carry the quantity's unit)."""
+    prefix = quantity.title()
 
     class Exponential(Section):
-        mean: value_type
+        __qualname__ = f"{prefix}Exponential"  # a stable name for the JSON Schema
+        mean: value_type = Field(description="Mean of the exponential distribution.")
 
     class Lognormal(Section):
-        median: value_type
-        sigma: float = Field(ge=0)
+        __qualname__ = f"{prefix}Lognormal"  # a stable name for the JSON Schema
+        median: value_type = Field(description="Median, exp(mu) of the underlying normal.")
+        sigma: float = Field(ge=0, description="Standard deviation of the underlying normal (log scale).")
 
     class Uniform(Section):
-        low: value_type
-        high: value_type
+        __qualname__ = f"{prefix}Uniform"  # a stable name for the JSON Schema
+        low: value_type = Field(description="Smallest value.")
+        high: value_type = Field(description="Largest value (>= low).")
 
         @model_validator(mode="after")
         def _order(self) -> Uniform:
@@ -47,8 +54,10 @@ def _distribution(quantity: str, value_type: Any, example: str) -> type[Section]
             return self
 
     class Choice(Section):
-        values: list[value_type] = Field(min_length=1)
-        weights: list[Annotated[float, Field(ge=0)]] | None = None
+        __qualname__ = f"{prefix}Choice"  # a stable name for the JSON Schema
+        values: list[value_type] = Field(min_length=1, description="The values to draw from.")
+        weights: list[Annotated[float, Field(ge=0)]] | None = Field(
+            None, description="Relative weight of each value (default: equal); need not sum to 1.")
 
         @model_validator(mode="after")
         def _weights(self) -> Choice:
@@ -60,17 +69,19 @@ def _distribution(quantity: str, value_type: Any, example: str) -> type[Section]
             return self
 
     class Empirical(Section):
+        __qualname__ = f"{prefix}Empirical"  # a stable name for the JSON Schema
         path: str = Field(description="CSV file (relative to the scenario) holding samples.")
-        column: str
+        column: str = Field(description="Column of that file whose values are drawn (with replacement).")
 
     class Distribution(Section):
+        __qualname__ = f"{prefix}Distribution"
         __doc__ = f"A distribution of {quantity}: one of the keys below, or a plain value ({example})."
-        constant: value_type | None = None
+        constant: value_type | None = Field(None, description="Every job gets this value.")
         exponential: Exponential | None = None
         lognormal: Lognormal | None = None
         uniform: Uniform | None = None
         choice: Choice | None = None
-        empirical: Empirical | None = None
+        empirical: Empirical | None = Field(None, description="Samples from a CSV file.")
 
         @model_validator(mode="before")
         @classmethod
@@ -88,7 +99,7 @@ def _distribution(quantity: str, value_type: Any, example: str) -> type[Section]
         def kind(self) -> str:
             return next(k for k in DISTRIBUTIONS if getattr(self, k) is not None)
 
-    Distribution.__name__ = Distribution.__qualname__ = f"{quantity.title()}Distribution"
+    Distribution.__name__ = Distribution.__qualname__
     return Distribution
 
 
@@ -114,7 +125,7 @@ class Diurnal(Section):
     t = 0 at 00:00 of day 0; drawn by thinning."""
 
     rate: Rate = Field(description="Mean arrivals per unit time over a day, e.g. '20/h'.")
-    peak_hour: Annotated[float, BeforeValidator(_time_of_day)] = Field(
+    peak_hour: Annotated[float, BeforeValidator(_time_of_day), TIME_SCHEMA] = Field(
         description="Time of day of the peak rate, e.g. '14h'.")
     amplitude: float = Field(ge=0, le=1, description="0 = flat, 1 = no arrivals at the trough.")
 
@@ -161,26 +172,29 @@ class ElasticRange(Section):
 class JobFields(Section):
     """Per-job fields shared by `jobs:` entries and generators."""
 
-    user: str | None = None
-    queue: str | None = None
+    user: str | None = Field(None, description="Who submits the job (fairness is over users, except under fair_share).")
+    queue: str | None = Field(None, description="Queue name (fair_share's quotas are per queue).")
     priority: int = Field(0, description="Larger = more important.")
     accelerator: AcceleratorNames | None = Field(None, description="Accelerator name(s) the job accepts.")
-    checkpoint_interval: CheckpointInterval | None = None
+    checkpoint_interval: CheckpointInterval | None = Field(
+        None, description="A time, or young / daly (default: failures.checkpoint_interval).")
     elastic: ElasticRange | None = Field(None, description=(
         "Elastic job: it may run on any size in [min, max] chips, resized by the policy (`elastic`). "
         "`chips` stays the size its `duration` is measured at."))
     scaling: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, description=(
         "Elastic jobs: at n chips the job runs at speed (n / chips) ** scaling (default 1.0, linear; ESTIMATE)."))
 
+
 class JobClass(JobFields):
     """One kind of generated job: how many, when, and the distributions of its fields."""
 
     count: int | None = Field(None, ge=0, description="Number of jobs to generate.")
     until: Seconds | None = Field(None, description="Stop generating at this time.")
-    arrivals: Arrivals | None = None
+    arrivals: Arrivals | None = Field(None, description="Arrival process (without one, all jobs submit at `submit`).")
     submit: Seconds = Field(0.0, description="Start of the arrivals; submit time of all jobs when there are none.")
-    chips: ChipsDistribution | None = None
-    duration: DurationDistribution | None = None
+    chips: ChipsDistribution | None = Field(None, description="Chips per job, on the reference accelerator.")
+    duration: DurationDistribution | None = Field(
+        None, description="Run time at ideal placement on the reference accelerator.")
     requested: DurationDistribution | None = Field(None, description="Requested run time (default: true duration).")
 
     def problems(self) -> list[str]:
@@ -244,10 +258,10 @@ class Generator(JobClass):
 
 class Job(JobFields):
     id: str = Field(description="Job id, kept as given; must be unique.")
-    submit: Seconds = 0.0
-    chips: ChipCount
-    duration: Seconds
-    requested: Seconds | None = None
+    submit: Seconds = Field(0.0, description="Submit time.")
+    chips: ChipCount = Field(description="Chips on the reference accelerator.")
+    duration: Seconds = Field(description="Run time at ideal placement on the reference accelerator.")
+    requested: Seconds | None = Field(None, description="Requested run time (default: the duration).")
 
     @model_validator(mode="before")
     @classmethod
@@ -258,8 +272,8 @@ class Job(JobFields):
 
 
 class Window(Section):
-    start: Seconds = 0.0
-    end: Seconds | None = None
+    start: Seconds = Field(0.0, description="Keep rows submitted at or after this time (the trace's first row is 0).")
+    end: Seconds | None = Field(None, description="Keep rows submitted before this time (default: to the end).")
 
 
 TraceFormat = Literal["csv", "swf", "alibaba2023", "philly", "pai2020", "helios", "acme"]
@@ -271,7 +285,7 @@ class Trace(Section):
     format: TraceFormat = Field(description="Trace format: csv (the neutral job table), swf, alibaba2023, "
                                             "philly, pai2020, helios, acme.")
     start: Seconds = Field(0.0, description="Submit time of the first kept row.")
-    window: Window = Window()
+    window: Window = Field(Window(), description="Rows kept, by submit time on the trace's clock.")
     chips_scale: float = Field(1.0, gt=0, description="Chips = max(1, ceil(accelerators x chips_scale)).")
     time_scale: float = Field(1.0, gt=0, description="Durations are multiplied by this.")
     keep_survivors: bool = Field(False, description="alibaba2023 only: also replay pods created before the "
@@ -292,9 +306,9 @@ class Trace(Section):
 
 class Entry(Section):
     name: str | None = Field(None, description="Entry name: job id prefix and seed stream name.")
-    generator: Generator | None = None
-    trace: Trace | None = None
-    jobs: list[Job] | None = None
+    generator: Generator | None = Field(None, description="Synthetic jobs.")
+    trace: Trace | None = Field(None, description="Jobs replayed from a trace file.")
+    jobs: list[Job] | None = Field(None, description="Jobs listed one by one.")
 
     @model_validator(mode="after")
     def _one(self) -> Entry:

@@ -1,7 +1,7 @@
 """Synthetic jobs: arrival processes and per-job distributions, each drawing from its own stream.
 
 Streams are named by scenario path (`workload.<entry>.arrivals`), so adding an entry, or
-reordering named ones, leaves every other entry's draws unchanged (STYLE.md, point 7).
+reordering named ones, leaves every other entry's draws unchanged (docs/architecture.md, "How the code is written").
 """
 
 from __future__ import annotations
