@@ -185,6 +185,12 @@ workload:
       chips_scale: 2
       time_scale: 0.5
 """,
+    "ElasticRange": """\
+workload:
+  - jobs:
+      - {id: pretrain, chips: 64, duration: 8h, elastic: {min: 32, max: 256}, scaling: 0.8}
+scheduler: {policy: elastic}
+""",
     "Window": """\
 workload:
   - trace: {path: traces/sample.csv, format: csv, window: {start: 1d, end: 8d}}
