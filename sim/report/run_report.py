@@ -17,8 +17,9 @@ import pyarrow.compute as pc
 from sim.placement import TIER_NAMES
 from sim.report import html, plots
 from sim.report.document import Bullets, Document, Figure, Paragraph, Section, Table, to_markdown
-from sim.report.markdown import fmt, headline_rows
+from sim.report.markdown import fmt, headline_rows, partition_sentence
 from sim.report.rundata import SIZE_CLASSES, RunData, size_class
+from sim.scenario.model import Scenario
 from sim.scenario.units import format_duration, parse_time
 
 LONGEST = 20
@@ -115,7 +116,14 @@ class _Sections:
         rows = [[label, value] for label, value in headline_rows(s)]
         rows += [["preemptions", f"{s.get('preemptions', 0):,}"], ["failures", f"{s.get('failures', 0):,}"],
                  ["rows skipped (traces)", f"{s.get('rows_skipped', 0):,}"]]
-        return Section("Headline", [Table(["metric", "value"], rows, {1})])
+        window = ("the horizon, from 0" if s.get("horizon_s") is not None
+                  else "from the first submission to the last completion")
+        return Section("Headline", [
+            Paragraph(f"Jobs: {partition_sentence(s)}."),
+            Paragraph(f"The window runs {window}. Utilisation is busy chip-time over installed chip-time in it "
+                      "(after the warm-up, when there is one); cost and energy are over the whole window, for "
+                      "installed chips busy or idle."),
+            Table(["metric", "value"], rows, {1})])
 
     def scenario(self) -> Section:
         s, run, scen = self.s, self.run, self.run.scenario
@@ -135,6 +143,15 @@ class _Sections:
         if self.warmup:
             line += f" Warm-up {format_duration(self.warmup)} excluded from wait and utilisation statistics."
         blocks.append(Paragraph(line))
+        if len({p["accelerator"] for p in self.ctx.pools}) > 1:
+            ref = scen.get("reference_accelerator") or Scenario.model_fields["reference_accelerator"].default
+            how = ("its duration is scaled instead" if sched.get("map") == "keep_chips"
+                   else "its chips are scaled")
+            blocks.append(Paragraph(
+                f"Mixed accelerators: a job's chips and duration are those of the first accelerator it names "
+                f"(`{ref}`, the reference accelerator, when it names none); on another accelerator {how} by "
+                "BF16 TFLOPS × MFU. `chips_requested` in jobs.parquet is as written, `chips_allocated` what "
+                "the job held."))
         if run.table is not None and run.table.num_rows:
             counts = sorted(pc.value_counts(run.table.column("entry")).to_pylist(), key=lambda c: str(c["values"]))
             blocks.append(Table(["workload entry", "jobs"],

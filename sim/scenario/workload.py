@@ -151,7 +151,10 @@ class JobFields(Section):
     user: str | None = None
     queue: str | None = None
     priority: int = Field(0, description="Larger = more important.")
-    accelerator: AcceleratorNames | None = Field(None, description="Accelerator name(s) the job accepts.")
+    accelerator: AcceleratorNames | None = Field(None, description=(
+        "Accelerator name(s) the job accepts. Its `chips` and `duration` are the first one's; on another "
+        "accelerator they are mapped by BF16 TFLOPS x MFU (scheduler.map). Without it: any pool, in "
+        "reference_accelerator chips."))
     checkpoint_interval: CheckpointInterval | None = None
 
 
