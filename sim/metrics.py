@@ -329,3 +329,25 @@ def _jain_fairness(result: Any, policy: Policy, chip_s: np.ndarray, active: np.n
         attained = {q: v / shares[q] for q, v in attained.items() if shares[q] > 0}
     x = np.asarray(list(attained.values()))
     return float(x.sum() ** 2 / (len(x) * np.sum(x * x))) if len(x) and np.sum(x * x) > 0 else None
+
+
+def pool_busy_series(result: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per pool name, (t_s, busy chips from t on): a step function built from every stretch each
+    job held chips (those cut short by preemption or failure included), so pools of different
+    accelerators can be drawn apart."""
+    a = arrays(result)
+    starts = np.concatenate([a.segment_start, a.e_start])
+    ends = np.concatenate([a.hold_end, a.e_end])
+    chips = np.concatenate([a.alloc, a.e_chips])
+    pool = np.concatenate([a.pool, a.pool[a.e_job]]) if len(a.e_job) else a.pool
+    held = np.isfinite(starts) & np.isfinite(ends) & (ends > starts)
+    out = {}
+    for shape in result.shapes:
+        mine = held & (pool == shape.index)
+        t = np.concatenate([[0.0], starts[mine], ends[mine]])
+        dv = np.concatenate([[0.0], chips[mine], -chips[mine]])
+        order = np.argsort(t, kind="stable")
+        t, level = t[order], np.cumsum(dv[order])
+        last = np.append(t[1:] != t[:-1], True)  # one value per instant: the level after every change
+        out[shape.name] = (t[last], np.maximum(level[last], 0.0))
+    return out

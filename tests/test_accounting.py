@@ -3,6 +3,7 @@ and every summary metric is checked against a value worked by hand (not by the c
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import run_cli, run_scenario, write_scenario
 
@@ -173,3 +174,44 @@ def test_chips_are_the_first_named_accelerators(tmp_path):
     got = dict(zip(run.jobs["job_id"].to_pylist(), run.jobs["chips_allocated"].to_pylist(), strict=True))
     assert got["gpus"] == 32 and run.jobs["run_s"].to_pylist()[0] == 3600.0
     assert "first accelerator it names" in (run.path / "report.md").read_text()
+
+
+MIXED_PREEMPT = {
+    "name": "mixed-preempt", "seed": 1,
+    "cluster": {"pools": [{"name": "h100", "instance": "p5.48xlarge", "count": 1},
+                          {"name": "trn2", "instance": "trn2.48xlarge", "count": 1}]},
+    "workload": [{"jobs": [
+        {"id": "r1", "submit": "0s", "chips": 16, "duration": "10h", "accelerator": ["trainium2", "h100-sxm"]},
+        {"id": "r2", "submit": "0s", "chips": 8, "duration": "10h", "accelerator": "h100-sxm"},
+        {"id": "p", "submit": "1h", "chips": 16, "duration": "2h", "accelerator": "trainium2", "priority": 10},
+    ]}],
+    "scheduler": {"policy": "priority"},
+}
+
+
+def test_per_pool_busy_series_add_up_to_each_pools_utilisation_and_to_the_total():
+    """The per-pool panels of a mixed cluster integrate to the summary's pool utilisation, and add up
+    to the busy chips of the whole cluster at every instant, a preemption included: r1 (too large for
+    the 8 H100s) runs on trn2 from 0 to 1 h, p preempts it for 2 h, r1 runs again from 3 h."""
+    from conftest import simulate_in_process
+
+    from sim.metrics import pool_busy_series, step_integral
+
+    result = simulate_in_process(MIXED_PREEMPT)
+    s = result.summary
+    end = 13 * H + 60  # r1 lost its first hour (no checkpoints) and pays the 60 s preempt_overhead
+    assert s["preemptions"] == 1 and s["makespan_s"] == end
+    series = pool_busy_series(result)
+    t, busy = series["trn2"]
+    assert list(t) == [0.0, H, 3 * H, end] and list(busy) == [16, 16, 16, 0]
+    t, busy = series["h100"]
+    assert list(t) == [0.0, 10 * H] and list(busy) == [8, 0]
+    total_t = np.asarray(result.outcome.series["t_s"])
+    total = np.asarray(result.outcome.series["busy_chips"])
+    for when in np.linspace(0, s["makespan_s"], 53):
+        summed = sum(b[np.searchsorted(t, when, side="right") - 1] for t, b in series.values())
+        assert summed == total[np.searchsorted(total_t, when, side="right") - 1], when
+    for shape in result.shapes:
+        t, busy = series[shape.name]
+        used = step_integral(t, busy, 0.0, s["makespan_s"])
+        assert used / (shape.chips * s["makespan_s"]) == pytest.approx(s[f"pool.{shape.name}.utilisation"], rel=1e-9)

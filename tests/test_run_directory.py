@@ -257,8 +257,8 @@ def test_scenario_yaml_is_the_resolved_scenario_and_its_hash(quickstart):
     assert trace.is_absolute() and trace.exists(), "a resolved path must work from anywhere"
 
 
-RUN_PLOTS = ["jct_by_size.png", "power_cost.png", "queue.png", "tiers.png", "utilisation.png", "wait_by_size.png",
-             "wait_cdf.png"]
+RUN_PLOTS = ["jct_by_size.png", "power_cost.png", "queue.png", "tiers.png", "timeline.png", "utilisation.png",
+             "wait_by_size.png", "wait_cdf.png"]
 
 
 def test_run_directory_holds_exactly_the_contracts_files(quickstart):
