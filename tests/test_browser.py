@@ -57,7 +57,7 @@ def _check_screenshot(png: Path, width: int, height: int) -> None:
 
 @pytest.mark.parametrize("page, title, figures", [
     ("report", "trnsim run: quickstart", 8),
-    ("compare", "trnsim compare: fifo vs sjf vs easy_backfill", 3),
+    ("compare", "trnsim compare: fifo vs sjf vs easy_backfill", 4),
 ])
 def test_chromium_renders_the_page(chromium, pages, page, title, figures):
     dom = browser.dom(pages[page])
