@@ -215,3 +215,13 @@ def test_per_pool_busy_series_add_up_to_each_pools_utilisation_and_to_the_total(
         t, busy = series[shape.name]
         used = step_integral(t, busy, 0.0, s["makespan_s"])
         assert used / (shape.chips * s["makespan_s"]) == pytest.approx(s[f"pool.{shape.name}.utilisation"], rel=1e-9)
+
+
+def test_numbers_are_written_for_people():
+    from sim.report.markdown import fmt
+    from sim.report.plots import _count_formatter
+
+    assert fmt(61_800.4, "x") == "61,800" and fmt(99.1, "x") == "99.1" and fmt(0.232, "x") == "0.232"
+    assert fmt(1234.0, "x") == "1,234" and fmt(0.0, "x") == "0" and fmt(None, "x") == "unknown"
+    ticks = _count_formatter()
+    assert [ticks(v, 0) for v in (1200, 15_000, 5.5e6)] == ["1,200", "15k", "5.5M"]

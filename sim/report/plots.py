@@ -93,6 +93,7 @@ def utilisation(series: dict[str, Any], capacity: int, title: str, path: Path) -
     ax.axhline(capacity, color="black", lw=1, ls="--", label=f"installed ({capacity:,} chips)")
     top = max(capacity, float((busy + queued).max()) if len(busy) else capacity)
     ax.set_ylim(0, top * 1.05)  # never clip queued demand: its peak is what a capacity planner looks for
+    ax.yaxis.set_major_formatter(_count_formatter())
     ax.set_xlabel(f"simulated time ({unit})")
     ax.set_ylabel("chips")
     return _finish(fig, ax, path, title, "upper right")
@@ -106,6 +107,7 @@ def queue_length(series: dict[str, Any], title: str, path: Path) -> Path:
     ax.step(x, series["queued_jobs"], where="post", color="#ff7f0e", lw=1.2, label="jobs queued")
     ax.step(x, series["running_jobs"], where="post", color="#1f77b4", lw=0.9, alpha=0.7, label="jobs running")
     ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(_count_formatter())
     ax.set_xlabel(f"simulated time ({unit})")
     ax.set_ylabel("jobs")
     return _finish(fig, ax, path, title, "upper right")
@@ -212,6 +214,19 @@ def _percent_formatter():
     return PercentFormatter(1.0)
 
 
+def _count_formatter():
+    """Axis ticks for people: 5.5M, 800k, 1,200 (never matplotlib's '1e6' offset)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def count(v: float, _pos: int) -> str:
+        for above, size, suffix in ((1e6, 1e6, "M"), (1e4, 1e3, "k")):
+            if abs(v) >= above:
+                return f"{v / size:g}{suffix}"
+        return f"{v:,.0f}" if v == int(v) else f"{v:g}"
+
+    return FuncFormatter(count)
+
+
 def _money_formatter():
     from matplotlib.ticker import FuncFormatter
 
@@ -278,6 +293,7 @@ def pool_utilisation(pool_series: dict[str, tuple[np.ndarray, np.ndarray]], pool
         ax.fill_between(x, 0, series["busy_chips"], step="post", color="#1f77b4", alpha=0.85)
         ax.axhline(chips, color="black", lw=1, ls="--")
         ax.set_ylim(0, chips * 1.08)
+        ax.yaxis.set_major_formatter(_count_formatter())
         ax.set_ylabel("chips busy")
         ax.set_title(f"{name}: {chips:,} {accelerator} chips installed", fontsize=9, loc="left")
         ax.grid(alpha=0.3)
