@@ -27,7 +27,9 @@ from sim.report import browser  # noqa: E402
 
 # (scenario, extra run arguments, {run figure: gallery name})
 RUNS = [
-    ("quickstart", [], {"utilisation.png": "quickstart-utilisation.png", "wait_by_size.png": "quickstart-wait-by-size.png"}),
+    ("quickstart", [], {"utilisation.png": "quickstart-utilisation.png", "wait_by_size.png": "quickstart-wait-by-size.png",
+                        "timeline.png": "quickstart-timeline.png"}),
+    ("policies-compare", [], {"utilisation.png": "policies-compare-utilisation-per-pool.png"}),
     ("hpc2n-replay", [], {"wait_cdf.png": "hpc2n-wait-cdf.png", "utilisation.png": "hpc2n-utilisation.png"}),
     # the real pod list is not shipped (no licence stated): its ci: form replays the synthetic one
     ("alibaba-2023", ["--ci"], {"utilisation.png": "alibaba-2023-synthetic-utilisation.png"}),
@@ -36,7 +38,8 @@ RUNS = [
 # (compare arguments, {compare figure: gallery name}, screenshot name or None)
 COMPARES = [
     (["scenarios/quickstart.yaml", "--policies", "fifo,sjf,easy_backfill"],
-     {"utilisation.png": "compare-policies-utilisation.png", "wait_cdf.png": "compare-policies-wait-cdf.png"},
+     {"utilisation.png": "compare-policies-utilisation.png", "wait_cdf.png": "compare-policies-wait-cdf.png",
+      "queue.png": "compare-policies-queue.png"},
      "compare-policies-screenshot.png"),
     (["scenarios/quickstart.yaml", "--policies", "fifo,sjf,easy_backfill", "--seeds", "5"],
      {"metrics.png": "compare-policies-5-seeds-metrics.png", "utilisation.png": "compare-policies-5-seeds-utilisation.png"},

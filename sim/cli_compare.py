@@ -72,6 +72,8 @@ class _Progress:
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a value in every scenario given (repeatable).")
 @click.option("--ci", is_flag=True, help="Apply each scenario's ci: block (its short form).")
+@click.option("--label", "labels", multiple=True, metavar="TEXT",
+              help="A name for each input (with --policies: each policy), in order (repeat once per input).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Where to write compare.md, compare.html and the figures (default runs/compare-<time>).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out.")
@@ -79,12 +81,14 @@ class _Progress:
 @click.option("--json", "as_json", is_flag=True,
               help="Print compare.json (and where it is) on stdout as one JSON document, nothing else there.")
 def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: int | None, sets: tuple[str, ...],
-            ci: bool, out: Path | None, force: bool, quiet: bool, as_json: bool) -> None:
+            ci: bool, labels: tuple[str, ...], out: Path | None, force: bool, quiet: bool,
+            as_json: bool) -> None:
     """Compare runs: each INPUT is a run directory (read, not re-run) or a scenario (run now).
 
     \b
     trnsim compare runs/a runs/b
     trnsim compare scenarios/quickstart.yaml --policies fifo,sjf,easy_backfill --seeds 5
+    trnsim compare runs/a runs/b --label before --label after
     """
     from sim import compare as comparing
     from sim.cli import fail_input
@@ -94,7 +98,8 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
     target = out if out is not None else Path("runs") / f"compare-{_dt.datetime.now():%Y%m%dT%H%M%S}"
     try:
         check_out(target, force)
-        variants = comparing.plan(list(inputs), policies=policies, seeds=seeds, seed=seed, sets=sets, ci=ci)
+        variants = comparing.plan(list(inputs), policies=policies, seeds=seeds, seed=seed, sets=sets, ci=ci,
+                                  labels=labels)
     except InputError as exc:
         fail_input(exc)
     todo = sum(len(v.seeds) for v in variants if v.kind == "scenario")
@@ -123,29 +128,37 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
         click.echo(str(written))
         return
     _print_table(variants)
-    click.echo(f"results: {written}  (compare.html, compare.md, compare.json, utilisation.png, wait_cdf.png, "
-               "metrics.png)")
+    click.echo(f"results: {written}  (compare.html, compare.md, compare.json, utilisation.png, queue.png, "
+               "wait_cdf.png, metrics.png)")
+
+
+TERMINAL_WIDTH = 100
 
 
 def _print_table(variants) -> None:
+    """Two tables that fit in TERMINAL_WIDTH columns: the values side by side, then the differences
+    against the first input ("n.s.": the 95 % interval holds zero)."""
     from rich.console import Console
     from rich.table import Table
 
-    from sim.compare import METRICS
+    from sim.compare import metric_rows
     from sim.report.comparison import difference, value
 
+    rows = metric_rows(variants)
     seeds = max(len(v.runs) for v in variants)
+    console = Console(highlight=False, width=TERMINAL_WIDTH)
     table = Table(title="trnsim compare" + (f" (mean ± 95% CI over {seeds} seeds)" if seeds > 1 else ""))
-    table.add_column("metric")
-    for i, v in enumerate(variants):
+    table.add_column("metric", max_width=30)
+    for v in variants:
         table.add_column(v.label, justify="right")
-        if i:
-            table.add_column(f"vs {variants[0].label}", justify="right", style="dim")
-    for key, label, kind in METRICS:
-        row = [label]
-        for i, v in enumerate(variants):
-            row.append(value(v.metric(key), kind))
-            if i:
-                row.append(difference(variants[0], v, key, kind))
-        table.add_row(*row)
-    Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)
+    for key, label, kind in rows:
+        table.add_row(label, *[value(v.metric(key), kind) for v in variants])
+    console.print(table)
+    base = variants[0]
+    diffs = Table(title=f"difference against {base.label}" + (" (n.s.: not significant at 95%)" if seeds > 1 else ""))
+    diffs.add_column("metric", max_width=30)
+    for v in variants[1:]:
+        diffs.add_column(f"{v.label} − {base.label}", justify="right")
+    for key, label, kind in rows:
+        diffs.add_row(label, *[difference(base, v, key, kind, short=True) for v in variants[1:]])
+    console.print(diffs)

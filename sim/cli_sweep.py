@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from rich.table import Table
 
 from sim.cli import fail_input, print_json
 from sim.errors import InputError, Problem
-from sim.scenario import loader, units
+from sim.scenario import loader
 
 
 def prepare_out(out: Path, force: bool) -> None:
@@ -67,11 +66,6 @@ class RunProgress:
 def seeds_of(loaded: loader.LoadedScenario, seed: int | None, count: int) -> list[int]:
     first = loaded.model.seed if seed is None else seed
     return list(range(first, first + count))
-
-
-def mean_of(rows: list[dict[str, Any]], key: str) -> float | None:
-    values = [r[key] for r in rows if r.get(key) is not None and not r.get("error")]
-    return statistics.fmean(values) if values else None
 
 
 def report_errors(rows: list[dict[str, Any]]) -> int:
@@ -168,18 +162,30 @@ def sweep(scenario: Path, grids: tuple[str, ...], out: Path, metrics: tuple[str,
 
 
 def print_sweep(rows: list[dict[str, Any]], paths: list[str]) -> None:
+    """Means over seeds, each ± the half-width of its 95 % interval when there are several seeds."""
+    from sim.compare import estimate
+    from sim.report.markdown import fmt
     from sim.sweep import by_point
 
-    table = Table(title="sweep (means over seeds)")
+    def cell(ok: list[dict[str, Any]], key: str, kind: str) -> str:
+        e = estimate([r.get(key) for r in ok]) if ok else None
+        if e is None or e.mean is None:
+            return "n/a"
+        if kind == "pct":
+            return f"{e.mean:.1%}" + (f" ± {100 * e.half:.1f} pp" if e.half is not None else "")
+        if kind == "n":
+            return f"{e.mean:,.1f}".removesuffix(".0") + (f" ± {e.half:,.1f}" if e.half is not None else "")
+        return fmt(e.mean, kind) + (f" ± {fmt(e.half, kind)}" if e.half is not None else "")
+
+    seeds = max((len({r["seed"] for r in group}) for _, group in by_point(rows, paths)), default=1)
+    table = Table(title="sweep (means over seeds" + (", ± half-width of the 95% CI)" if seeds > 1 else ")"))
     for p in paths:
         table.add_column(p)
-    for col in ("runs", "failed", "utilisation", "mean wait", "p95 wait", "censored"):
+    for col in ("runs", "failed", "utilisation", "mean wait", "p95 wait", "never started", "censored"):
         table.add_column(col, justify="right")
     for values, group in by_point(rows, paths):
         ok = [r for r in group if not r.get("error")]
-        util = mean_of(ok, "utilisation")
         table.add_row(*[str(v) for v in values], str(len(group)), str(len(group) - len(ok)),
-                      "n/a" if util is None else f"{util:.1%}", units.format_duration(mean_of(ok, "avg_wait_s")),
-                      units.format_duration(mean_of(ok, "p95_wait_s")), str(sum(1 for r in ok if r.get("wait_censored"))))
+                      cell(ok, "utilisation", "pct"), cell(ok, "avg_wait_s", "t"), cell(ok, "p95_wait_s", "t"),
+                      cell(ok, "jobs_unstarted", "n"), str(sum(1 for r in ok if r.get("wait_censored"))))
     Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)
-

@@ -32,16 +32,22 @@ Z975 = 1.960
 
 # (summary key, label, kind): the side-by-side table, in this order.
 METRICS = (
-    ("utilisation", "utilisation (of installed chips)", "pct"), ("goodput", "goodput", "pct"),
+    ("utilisation", "utilisation (busy / installed)", "pct"), ("goodput", "goodput", "pct"),
     ("avg_wait_s", "mean wait", "t"), ("p50_wait_s", "median wait", "t"), ("p95_wait_s", "p95 wait", "t"),
     ("p99_wait_s", "p99 wait", "t"), ("avg_jct_s", "mean job completion time", "t"),
     ("avg_bounded_slowdown", "mean bounded slowdown", "x"), ("makespan_s", "window", "t"),
-    ("jobs_submitted", "jobs submitted", "n"), ("jobs_completed", "jobs completed", "n"),
-    ("jobs_unstarted", "jobs never started", "n"), ("placement_efficiency", "placement efficiency", "pct"),
+    ("jobs_submitted", "jobs submitted", "n"), ("jobs_completed", "  completed", "n"),
+    ("jobs_failed", "  failed", "n"), ("jobs_killed", "  killed (time limit)", "n"),
+    ("jobs_rejected", "  rejected (too large)", "n"), ("jobs_unstarted", "  never started", "n"),
+    ("jobs_waiting_restart", "  waiting to restart", "n"), ("jobs_running", "  running at the horizon", "n"),
+    ("preemptions", "preemptions", "n"), ("restarts", "restarts after failures", "n"),
+    ("jain_fairness", "Jain fairness index", "x"),
+    ("placement_efficiency", "placement efficiency", "pct"),
     ("fragmentation_chips", "fragmented free chips", "x"), ("energy_mwh", "energy (MWh)", "x"),
     ("cost_usd", "cost", "usd"), ("usd_per_useful_chip_hour", "$ per useful chip-hour", "usd"),
     ("chips", "installed chips", "n"),
 )
+QUEUE_METRICS = (("avg_wait_s", "mean wait", "t"), ("p95_wait_s", "p95 wait", "t"))
 
 
 def t975(df: int) -> float:
@@ -79,18 +85,50 @@ class Run:
 
     seed: int
     summary: dict[str, Any]
-    series: dict[str, np.ndarray]  # t_s, busy_chips
+    series: dict[str, np.ndarray]  # t_s, busy_chips, queued_jobs
     waits: np.ndarray  # waits of started jobs, seconds
+    per_queue: dict[str, float | None] = field(default_factory=dict)  # queue.<name>.<key> -> value
 
     @classmethod
     def of(cls, data: RunData) -> Run:
         waits = data.jobs["wait_s"]
         return cls(int(data.summary["seed"]), data.summary,
-                   {k: data.series[k] for k in ("t_s", "busy_chips")}, waits[~np.isnan(waits)])
+                   {k: data.series[k] for k in ("t_s", "busy_chips", "queued_jobs")}, waits[~np.isnan(waits)],
+                   queue_waits(data))
 
     @property
     def chips(self) -> int:
         return int(self.summary["chips"])
+
+    def value(self, key: str) -> Any:
+        return self.per_queue[key] if key.startswith("queue.") else self.summary.get(key)
+
+
+def queue_waits(data: RunData) -> dict[str, float | None]:
+    """Mean and p95 wait of the started jobs of each named queue (after the warm-up), as
+    `queue.<name>.avg_wait_s` and `queue.<name>.p95_wait_s`."""
+    from sim.scenario.units import parse_time
+
+    jobs = data.jobs
+    if "queue" not in jobs:
+        return {}
+    warmup = (data.scenario.get("metrics") or {}).get("warmup") or 0
+    warmup = parse_time(warmup) if isinstance(warmup, str) else float(warmup)
+    started = ~np.isnan(jobs["wait_s"]) & (jobs["submit_s"] >= warmup)
+    out: dict[str, float | None] = {}
+    for name in sorted(set(jobs["queue"].tolist()) - {""}):
+        w = jobs["wait_s"][started & (jobs["queue"] == name)]
+        out[f"queue.{name}.avg_wait_s"] = float(w.mean()) if len(w) else None
+        out[f"queue.{name}.p95_wait_s"] = float(np.percentile(w, 95)) if len(w) else None
+    return out
+
+
+def metric_rows(variants: list[Variant]) -> list[tuple[str, str, str]]:
+    """METRICS, then the waits of each queue that every run of every variant has."""
+    common = set.intersection(*(set(r.per_queue) for v in variants for r in v.runs)) if variants else set()
+    queues = sorted({k.split(".")[1] for k in common})
+    return list(METRICS) + [(f"queue.{q}.{key}", f"queue {q}: {label}", kind)
+                            for q in queues for key, label, kind in QUEUE_METRICS if f"queue.{q}.{key}" in common]
 
 
 @dataclass
@@ -106,7 +144,7 @@ class Variant:
     loaded: Any = None  # a scenario variant's LoadedScenario, loaded (and checked) once by plan()
 
     def metric(self, key: str) -> Estimate:
-        return estimate([r.summary.get(key) for r in self.runs])
+        return estimate([r.value(key) for r in self.runs])
 
 
 def _policies(text: str) -> list[str]:
@@ -131,7 +169,7 @@ def _is_run_dir(path: Path) -> bool:
 
 
 def plan(inputs: list[Path], *, policies: str | None = None, seeds: int = 1, seed: int | None = None,
-         sets: tuple[str, ...] = (), ci: bool = False) -> list[Variant]:
+         sets: tuple[str, ...] = (), ci: bool = False, labels: tuple[str, ...] = ()) -> list[Variant]:
     """Check every input and flag before anything runs; return the variants (run directories read)."""
     from sim.report import rundata
     from sim.scenario import loader
@@ -183,6 +221,14 @@ def plan(inputs: list[Path], *, policies: str | None = None, seeds: int = 1, see
     if len(variants) < 2:
         raise InputError(Problem("compare: needs at least two things to compare (run directories, scenarios, "
                                  "or one scenario with --policies a,b)"))
+    if labels:
+        if len(labels) != len(variants):
+            what = "policy" if names is not None else "input"
+            raise InputError(Problem(f"--label: give one per {what} ({len(variants)}), in order; got {len(labels)}"))
+        if any(not text.strip() for text in labels):
+            raise InputError(Problem("--label: a label cannot be empty"))
+        for v, text in zip(variants, labels, strict=True):
+            v.label = text.strip()
     _unique_labels(variants)
     return variants
 

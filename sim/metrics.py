@@ -161,6 +161,22 @@ def arrays(result: Any) -> Arrays:
     return cached
 
 
+# The summary keys that partition the submitted jobs: each job is in exactly one, so they add up
+# to jobs_submitted (tests/test_accounting.py checks it, and the reports print them together).
+PARTITION = ("jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected", "jobs_unstarted",
+             "jobs_waiting_restart", "jobs_running")
+
+
+def job_partition(a: Arrays) -> dict[str, int]:
+    """Jobs at the end of the run that neither finished nor were rejected: running (at the horizon),
+    waiting to restart (ran, were stopped by a preemption or a failure, and are queued again) and
+    never started (queued without ever running, or not yet arrived)."""
+    queued = (a.state == QUEUED) | (a.state < 0)
+    return {"jobs_unstarted": int(np.sum(queued & ~a.started)),
+            "jobs_waiting_restart": int(np.sum(queued & a.started)),
+            "jobs_running": int(np.sum(a.state == RUNNING))}
+
+
 def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     """The summary keys of a finished run; `policy` (the one that ran) groups jobs for fairness."""
     m = result.loaded.model
@@ -169,7 +185,8 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     n = len(a.state)
     horizon = m.horizon
     counts = {name: int(np.sum(a.state == code)) for code, name in enumerate(STATE_NAMES)}
-    unstarted = int(np.sum((a.state == QUEUED) | (a.state < 0)))
+    partition = job_partition(a)
+    unstarted = partition["jobs_unstarted"]
     if horizon is not None:
         w0, w1 = 0.0, float(horizon)
     else:
@@ -238,18 +255,19 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         "jobs_failed": counts["failed"],
         "jobs_killed": counts["killed"],
         "jobs_rejected": counts["rejected"],
-        "jobs_unstarted": unstarted,
+        **partition,
         "rows_skipped": len(result.jobs.skipped),
         "rows_repaired": result.jobs.repaired,
         "avg_wait_s": _f(waits.mean()) if len(waits) else None,
         "p50_wait_s": _pct(waits, 50),
         "p95_wait_s": _pct(waits, 95),
         "p99_wait_s": _pct(waits, 99),
-        "wait_censored": unstarted > 0,
+        "wait_censored": unstarted + partition["jobs_waiting_restart"] > 0,
         "avg_jct_s": _f(jct.mean()) if len(jct) else None,
         "p95_jct_s": _pct(jct, 95),
         "avg_bounded_slowdown": _f(bsld.mean()) if len(bsld) else None,
         "makespan_s": w1 - w0,
+        "horizon_s": float(horizon) if horizon is not None else None,
         "utilisation": _f(utilisation),
         "utilisation_of_up": _f(utilisation_of_up),
         "goodput": _f(useful / busy) if busy > 0 else None,
@@ -333,3 +351,25 @@ def _jain_fairness(result: Any, policy: Policy, chip_s: np.ndarray, active: np.n
         attained = {q: v / shares[q] for q, v in attained.items() if shares[q] > 0}
     x = np.asarray(list(attained.values()))
     return float(x.sum() ** 2 / (len(x) * np.sum(x * x))) if len(x) and np.sum(x * x) > 0 else None
+
+
+def pool_busy_series(result: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per pool name, (t_s, busy chips from t on): a step function built from every stretch each
+    job held chips (those cut short by preemption or failure included), so pools of different
+    accelerators can be drawn apart."""
+    a = arrays(result)
+    starts = np.concatenate([a.segment_start, a.e_start])
+    ends = np.concatenate([a.hold_end, a.e_end])
+    chips = np.concatenate([a.alloc, a.e_chips])
+    pool = np.concatenate([a.pool, a.pool[a.e_job]]) if len(a.e_job) else a.pool
+    held = np.isfinite(starts) & np.isfinite(ends) & (ends > starts)
+    out = {}
+    for shape in result.shapes:
+        mine = held & (pool == shape.index)
+        t = np.concatenate([[0.0], starts[mine], ends[mine]])
+        dv = np.concatenate([[0.0], chips[mine], -chips[mine]])
+        order = np.argsort(t, kind="stable")
+        t, level = t[order], np.cumsum(dv[order])
+        last = np.append(t[1:] != t[:-1], True)  # one value per instant: the level after every change
+        out[shape.name] = (t[last], np.maximum(level[last], 0.0))
+    return out

@@ -56,6 +56,18 @@ def _capability(shape: topology.PoolShape) -> float | None:
     return shape.bf16_tflops * shape.mfu
 
 
+def _factors(loaded: LoadedScenario, unit: str, shapes: list[topology.PoolShape]) -> list[float]:
+    """Per pool, chips of the pool's accelerator per chip of `unit` (1 on `unit`'s own pools); NaN
+    where a capability is unknown (a job named `unit` first and accepting such a pool is bad input)."""
+    acc = loaded.catalogue.accelerators.get(unit)
+    cap = None if acc is None or acc.bf16_tflops is None or acc.mfu is None else acc.bf16_tflops * acc.mfu
+    out = []
+    for s in shapes:
+        other = _capability(s)
+        out.append(1.0 if s.accelerator == unit else math.nan if cap is None or other is None else cap / other)
+    return out
+
+
 def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShape]
               ) -> tuple[JobPlan, list[Rejected]]:
     """Which pools each job accepts, its chips and run time on each, and what is rejected."""
@@ -72,6 +84,8 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
                                             "bf16_tflops and mfu are needed for both"))
         else:
             factor.append(ref_cap / _capability(s))
+    # a job's chips and duration are those of the first accelerator it names (else the reference's)
+    factors_of: dict[str, list[float]] = {ref.name: factor}
     keep_chips = m.scheduler.map == "keep_chips"
     kill = m.scheduler.kill_at_limit
     all_pools = tuple(range(len(shapes)))
@@ -116,6 +130,10 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         chips_ref = jobs.chips[j]
         duration = jobs.duration[j]
         requested = jobs.requested[j]
+        unit = names[0] if names else ref.name
+        factor = factors_of.get(unit)
+        if factor is None:
+            factor = factors_of[unit] = _factors(loaded, unit, shapes)
         if len(pools) == 1 and factor[pools[0]] == 1.0 and chips_ref <= capacity[pools[0]]:
             pools_col.append(pools)  # the common case: one pool of the reference accelerator
             chips_on.append((chips_ref,))
@@ -127,6 +145,13 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
                 estimate_on.append(run if est_factor == 1.0 else (run[0] * est_factor,))
             limit_on.append((requested * ckpt,) if kill and requested is not None else None)
             rejected_flags.append(False)
+            continue
+        unmapped = [shapes[p].accelerator for p in pools if math.isnan(factor[p])]
+        if unmapped:
+            where = ("workload", *jobs.origin[j][:1], "jobs", *jobs.origin[j][1:], "accelerator") \
+                if jobs.origin[j] else ("reference_accelerator",)
+            problems.append(loaded.problem(where, f"job {jobs.id[j]!r}: cannot map its {unit} chips to "
+                                                  f"{unmapped[0]}: bf16_tflops and mfu are needed for both"))
             continue
         chips, runs, estimates, limits = [], [], [], []
         for p in pools:

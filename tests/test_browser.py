@@ -36,7 +36,7 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("browser")
     run_cli("run", SCENARIOS / "quickstart.yaml", "--out", d / "run", "--quiet", *SMALL, check=True)
     run_cli("compare", SCENARIOS / "quickstart.yaml", "--policies", "fifo,sjf,easy_backfill", "--out", d / "cmp",
-            "--quiet", *SMALL, check=True)
+            "--quiet", "--seeds", "2", *SMALL, check=True)
     return {"dir": d, "report": d / "run" / "report.html", "compare": d / "cmp" / "compare.html"}
 
 
@@ -56,8 +56,8 @@ def _check_screenshot(png: Path, width: int, height: int) -> None:
 
 
 @pytest.mark.parametrize("page, title, figures", [
-    ("report", "trnsim run: quickstart", 7),
-    ("compare", "trnsim compare: fifo vs sjf vs easy_backfill", 3),
+    ("report", "trnsim run: quickstart", 8),
+    ("compare", "trnsim compare: fifo vs sjf vs easy_backfill", 4),
 ])
 def test_chromium_renders_the_page(chromium, pages, page, title, figures):
     dom = browser.dom(pages[page])
@@ -94,3 +94,23 @@ def test_the_install_script_does_nothing_when_chromium_is_there():
         pytest.skip("/usr/bin/chromium is absent: running the script would install it")
     proc = subprocess.run(["bash", str(ROOT / ".ci" / "chromium.sh")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == "", proc
+
+
+def test_the_compare_page_shows_every_curve_and_the_accounting(chromium, pages):
+    """The screenshot of the comparison: each policy's colour is on screen (a curve identical to
+    another is dashed on top of it, not hidden), and the page holds the count partition, the
+    queue-length overlay and the significance note of a two-seed comparison."""
+    from sim.report.comparison import COLOURS
+
+    dom = browser.dom(pages["compare"])
+    for text in ("queue length over time, overlaid", "waiting to restart", "running at the horizon",
+                 "Jain fairness index", "not significant", "mean of the seeds still running"):
+        assert text in dom, text
+    png = pages["dir"] / "compare-top.png"
+    browser.screenshot(pages["compare"], png, width=1100, height=1300)
+    _check_screenshot(png, 1100, 1300)
+    rgb = _pixels(png)
+    for colour in COLOURS[:3]:
+        want = np.array([int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+        near = np.all(np.abs(rgb - want) < 0.08, axis=2)
+        assert near.sum() > 200, f"{colour}: {near.sum()} pixels: a curve is missing from the figures"

@@ -100,6 +100,8 @@ SCENARIO_CASES = [
      ["'frontier'", "64 chips", "32 chips"]),
     ("money-without-dollar", "count: 2\n", "budget: 10M\n", "budget: 10M", "cluster.pools.0.budget",
      ["'$'", "'10M'"]),
+    ("budget-without-per-year", "count: 2\n", "budget: $10M\n", "budget: $10M", "cluster.pools.0.budget",
+     ["'$10M' is an amount", "spend per year", "write '$10M/yr'"]),
     ("ultraserver-multiple", "instance: trn2.48xlarge\n      count: 2\n",
      "instance: trn2u.48xlarge\n      count: 6\n", "count: 6", "cluster.pools.0.count",
      ["trn2u.48xlarge", "multiple of 4", "6"]),

@@ -40,7 +40,7 @@ def test_compare_run_directories_of_different_sizes(two_runs, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "mean wait" in proc.stdout and f"results: {out}" in proc.stdout, "a summary table at the end"
     assert sorted(p.name for p in out.iterdir()) == ["compare.html", "compare.json", "compare.md", "metrics.png",
-                                                    "utilisation.png", "wait_cdf.png"]
+                                                    "queue.png", "utilisation.png", "wait_cdf.png"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "nothing temporary left behind"
     data = _json(out)
     assert [v["label"] for v in data["variants"]] == ["small", "big"]
@@ -54,7 +54,7 @@ def test_compare_run_directories_of_different_sizes(two_runs, tmp_path):
     assert "## Differences against small" in md
     page = (out / "compare.html").read_text()
     assert "<title>trnsim compare: small vs big</title>" in page
-    assert page.count('<img src="data:image/png;base64,') == 3
+    assert page.count('<img src="data:image/png;base64,') == 4
     assert not re.search(r"""(src|href)=["'](https?:)?//""", page), "nothing may load from the network"
     flat = htmlmod.unescape(page.replace("<code>", "").replace("</code>", ""))
     for line in md.splitlines():  # the same numbers on both pages
@@ -139,6 +139,9 @@ def test_t_quantiles():
     (["{small}", "{missing}"], "no such run directory or scenario file"),
     (["{small}", "{empty}"], "not a complete run directory (missing summary.json, jobs.parquet"),
     (["{small}", "{scenario}", "--set", "scheduler.polcy=x"], "did you mean 'policy'"),
+    (["{small}", "{big}", "--label", "a"], "--label: give one per input (2), in order; got 1"),
+    (["{scenario}", "--policies", "fifo,sjf", "--label", "a"], "--label: give one per policy (2)"),
+    (["{small}", "{big}", "--label", "a", "--label", " "], "--label: a label cannot be empty"),
 ])
 def test_bad_input_is_one_line_and_exit_2(two_runs, tmp_path, args, message):
     scenario = write_scenario(tmp_path, SCENARIO)
@@ -173,3 +176,54 @@ def test_repeated_labels_are_all_numbered():
     variants = [Variant(label, label, "run", Path(label)) for label in ("a", "b", "a", "a")]
     _unique_labels(variants)
     assert [v.label for v in variants] == ["a (1)", "b", "a (2)", "a (3)"]
+
+
+def test_labels_queue_rows_and_a_terminal_table_within_100_columns(two_runs, tmp_path):
+    out = tmp_path / "cmp"
+    proc = run_cli("compare", two_runs / "small", two_runs / "big", "--label", "32 chips",
+                   "--label", "64 chips", "--out", out, check=True)
+    assert [v["label"] for v in _json(out)["variants"]] == ["32 chips", "64 chips"]
+    width = max(len(line) for line in proc.stdout.splitlines() if not line.startswith("results:"))
+    assert width <= 100, f"the terminal table is {width} columns wide"
+    for label in ("never started", "running at the horizon", "waiting to restart", "preemptions",
+                  "Jain fairness index", "difference against 32 chips"):
+        assert label in proc.stdout, label
+    md = (out / "compare.md").read_text()
+    assert "| 32 chips | 64 chips |" in md and "64 chips − 32 chips" in md
+
+
+def test_differences_whose_interval_holds_zero_are_marked_not_significant():
+    from pathlib import Path
+
+    from sim.compare import Run, Variant
+    from sim.report.comparison import difference
+
+    def variant(label, waits, utils):
+        v = Variant(label, label, "scenario", Path(label), seeds=[1, 2, 3])
+        v.runs = [Run(s, {"avg_wait_s": w, "utilisation": u, "seed": s, "chips": 8}, {}, np.array([]))
+                  for s, w, u in zip((1, 2, 3), waits, utils, strict=True)]
+        return v
+
+    a = variant("a", [100.0, 200.0, 300.0], [0.5, 0.6, 0.7])
+    b = variant("b", [150.0, 150.0, 400.0], [0.6, 0.7, 0.8])  # waits: +50, -50, +100; utilisation +0.1 each
+    assert difference(a, b, "avg_wait_s", "t").endswith("(not significant)")
+    assert difference(a, b, "avg_wait_s", "t", short=True).endswith(" n.s.")
+    assert "significant" not in difference(a, b, "utilisation", "pct")  # a paired +10 pp, zero spread
+
+
+def test_seed_means_are_over_the_runs_still_going():
+    """A seed whose run has ended says nothing about later bins: the mean there is the other seed's
+    value, not half of it."""
+    from pathlib import Path
+
+    from sim.compare import Run, Variant
+    from sim.report.comparison import _curves
+
+    short = {"t_s": np.array([0.0, 100.0]), "busy_chips": np.array([4.0, 0.0]), "queued_jobs": np.zeros(2)}
+    long = {"t_s": np.array([0.0, 1000.0]), "busy_chips": np.array([8.0, 0.0]), "queued_jobs": np.zeros(2)}
+    v = Variant("v", "v", "scenario", Path("v"), seeds=[1, 2])
+    v.runs = [Run(1, {"chips": 8}, short, np.array([])), Run(2, {"chips": 8}, long, np.array([]))]
+    grid, [(mean, lo, hi)] = _curves([v])
+    late = grid > 200
+    assert np.allclose(mean[late & (grid < 990)], 1.0), "only the long run is still going: 8 of 8 chips"
+    assert np.allclose(mean[grid < 90], 0.75), "both running: (4/8 + 8/8) / 2"

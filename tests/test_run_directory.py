@@ -27,17 +27,17 @@ from sim.cli import run_key
 
 SUMMARY_KEYS = [
     "jobs_submitted", "jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected",
-    "jobs_unstarted", "rows_skipped", "rows_repaired", "avg_wait_s", "p50_wait_s", "p95_wait_s",
+    "jobs_unstarted", "jobs_waiting_restart", "jobs_running", "rows_skipped", "rows_repaired", "avg_wait_s", "p50_wait_s", "p95_wait_s",
     "p99_wait_s", "wait_censored", "avg_jct_s", "p95_jct_s", "avg_bounded_slowdown",
-    "makespan_s", "utilisation", "utilisation_of_up", "goodput", "placement_efficiency",
+    "makespan_s", "horizon_s", "utilisation", "utilisation_of_up", "goodput", "placement_efficiency",
     "fragmentation_chips", "preemptions", "failures", "restarts", "resizes", "lost_chip_s",
     "jain_fairness", "energy_mwh", "peak_power_mw", "cost_usd",
     "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "chips", "instances",
     "events", "wall_s", "seed", "scenario_sha256", "version",
 ]
 INTEGER_KEYS = {"jobs_submitted", "jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected",
-                "jobs_unstarted", "rows_skipped", "rows_repaired", "preemptions", "failures", "restarts",
-                "resizes", "chips", "instances", "events", "seed"}
+                "jobs_unstarted", "jobs_waiting_restart", "jobs_running", "rows_skipped", "rows_repaired",
+                "preemptions", "failures", "restarts", "resizes", "chips", "instances", "events", "seed"}
 FRACTION_KEYS = {"utilisation", "utilisation_of_up", "goodput", "placement_efficiency", "jain_fairness"}
 COST_KEYS = {"cost_usd", "usd_per_useful_chip_hour", "usd_per_useful_pflop_day"}
 
@@ -126,6 +126,8 @@ def check_summary_types(s: dict, *, unknown: set[str] = frozenset()) -> None:
     for key, value in s.items():
         if key in unknown:
             assert value is None, f"{key} should be null (its input is unknown), got {value!r}"
+            continue
+        if key == "horizon_s" and value is None:  # null: the scenario has no horizon
             continue
         assert value is not None, f"{key} is null although its inputs are known"
         if key in INTEGER_KEYS or key.endswith(".chips"):
@@ -255,8 +257,8 @@ def test_scenario_yaml_is_the_resolved_scenario_and_its_hash(quickstart):
     assert trace.is_absolute() and trace.exists(), "a resolved path must work from anywhere"
 
 
-RUN_PLOTS = ["jct_by_size.png", "power_cost.png", "queue.png", "tiers.png", "utilisation.png", "wait_by_size.png",
-             "wait_cdf.png"]
+RUN_PLOTS = ["jct_by_size.png", "power_cost.png", "queue.png", "tiers.png", "timeline.png", "utilisation.png",
+             "wait_by_size.png", "wait_cdf.png"]
 
 
 def test_run_directory_holds_exactly_the_contracts_files(quickstart):

@@ -181,3 +181,33 @@ def test_run_one_is_a_pure_function_of_scenario_and_seed(tmp_path):
     b["summary"].pop("wall_s")
     assert a == b and a["summary"]["seed"] == 3
     assert sweeping.run_one({"name": "x"}, 1)["error"].startswith("InputError")
+
+
+def test_grid_values_with_units_sit_on_a_numeric_axis_and_policies_are_categories():
+    from sim.report.fan import numeric_positions
+
+    assert numeric_positions([1, 2, 8]) == {1: 1.0, 2: 2.0, 8: 8.0}
+    assert numeric_positions(["30m", "1h", "4h"]) == {"30m": 1800.0, "1h": 3600.0, "4h": 14400.0}
+    assert numeric_positions(["3/h", "6/h", "1/s"]) == {"3/h": 3 / 3600, "6/h": 6 / 3600, "1/s": 1.0}
+    assert numeric_positions(["$1M/yr", "$2M/yr"]) == {"$1M/yr": 1e6, "$2M/yr": 2e6}
+    assert numeric_positions(["fifo", "sjf"]) is None
+    assert numeric_positions(["1h", "fifo"]) is None
+    assert numeric_positions([True, False]) is None
+
+
+def test_the_sweep_table_shows_the_spread_over_seeds_and_jobs_never_started(capsys):
+    import sim.cli  # noqa: F401  (the command modules are loaded by the group, in its order)
+    from sim.cli_sweep import print_sweep
+
+    rows = [{"grid.scheduler.policy": p, "seed": s, "error": None, "utilisation": u, "avg_wait_s": w,
+             "p95_wait_s": 2 * w, "jobs_unstarted": n, "wait_censored": n > 0}
+            for p, s, u, w, n in (("fifo", 1, 0.5, 3600.0, 2), ("fifo", 2, 0.7, 7200.0, 4),
+                                  ("sjf", 1, 0.6, 60.0, 0), ("sjf", 2, 0.6, 60.0, 0))]
+    print_sweep(rows, ["scheduler.policy"])
+    out = capsys.readouterr().out
+    assert "never started" in out and "± half-width of the 95% CI" in out
+    fifo = next(line for line in out.splitlines() if "fifo" in line)
+    # two seeds: half-width = t(0.975, 1) x s / sqrt(2) = 12.706 x |a - b| / 2
+    assert "60.0% ± 127.1 pp" in fifo and "1.5h ± 6.35h" in fifo and "3 ± 12.7" in fifo
+    sjf = next(line for line in out.splitlines() if "sjf" in line)
+    assert "60.0% ± 0.0 pp" in sjf and "0 ± 0" in sjf

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from sim.compare import METRICS, Estimate, Variant, estimate
+from sim.compare import Estimate, Variant, estimate, metric_rows
 from sim.metrics import time_average
 from sim.report import html, plots
 from sim.report.document import Bullets, Document, Figure, Paragraph, Section, Table, to_markdown
-from sim.report.markdown import fmt
+from sim.report.markdown import fmt, number
 from sim.scenario.units import format_duration
 
 BINS = 400
@@ -52,7 +52,7 @@ def _magnitude(x: float, kind: str) -> str:
         return fmt(x, "usd")
     if kind == "n":
         return f"{x:,.1f}"
-    return f"{x:,.3g}"
+    return number(x)
 
 
 def difference_estimate(base: Variant, other: Variant, key: str) -> tuple[float | None, float | None, bool]:
@@ -67,15 +67,26 @@ def difference_estimate(base: Variant, other: Variant, key: str) -> tuple[float 
         return None, None, False
     d = b.mean - a.mean
     if base.seeds == other.seeds and len(base.runs) > 1:
-        diffs = [r2.summary[key] - r1.summary[key] for r1, r2 in zip(base.runs, other.runs, strict=True)]
+        diffs = [r2.value(key) - r1.value(key) for r1, r2 in zip(base.runs, other.runs, strict=True)]
         return d, estimate(diffs).half, True
     if a.half is not None and b.half is not None:
         return d, float(np.hypot(a.half, b.half)), False
     return d, None, False
 
 
-def difference(base: Variant, other: Variant, key: str, kind: str) -> str:
-    """other − base, with its relative size and (several seeds) its 95 % CI."""
+NOT_SIGNIFICANT = "not significant"
+
+
+def significant(d: float | None, half: float | None) -> bool | None:
+    """Whether a difference's 95 % interval excludes zero (None: no interval, one seed)."""
+    if d is None or half is None:
+        return None
+    return abs(d) > half
+
+
+def difference(base: Variant, other: Variant, key: str, kind: str, short: bool = False) -> str:
+    """other − base, with its relative size and (several seeds) its 95 % CI; a difference whose
+    interval holds zero says "not significant" ("n.s." when `short`)."""
     d, half, _ = difference_estimate(base, other, key)
     if d is None:
         return "unknown"
@@ -90,11 +101,16 @@ def difference(base: Variant, other: Variant, key: str, kind: str) -> str:
         text = text.replace("(-", "(−")
     if half is not None:
         text += f" ± {_magnitude(half, kind)}"
+        if not significant(d, half):
+            text += " n.s." if short else f" ({NOT_SIGNIFICANT})"
     return text
 
 
-def _curves(variants: list[Variant]) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-    """A common time grid and, per variant, utilisation (mean, min, max over seeds) on it."""
+def _curves(variants: list[Variant], column: str = "busy_chips", per_chip: bool = True
+            ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """A common time grid and, per variant, `column` (mean, min, max over the seeds whose runs are still
+    going in each bin; a run that has ended says nothing more) on it: busy chips as a fraction of each
+    run's installed chips, or (`per_chip` False) as recorded."""
     end = max(float(r.series["t_s"][-1]) for v in variants for r in v.runs if len(r.series["t_s"]))
     end = max(end, 1.0)
     step = end / BINS
@@ -105,7 +121,7 @@ def _curves(variants: list[Variant]) -> tuple[np.ndarray, list[tuple[np.ndarray,
         for r in v.runs:
             avg = time_average(r.series, step, end)
             grid = avg["t_s"] + step / 2
-            f = avg["busy_chips"] / max(r.chips, 1)
+            f = avg[column] / (max(r.chips, 1) if per_chip else 1.0)
             last = float(r.series["t_s"][-1]) if len(r.series["t_s"]) else 0.0
             f[avg["t_s"] >= last] = np.nan  # after a run has ended it has nothing to say
             fractions.append(f)
@@ -116,17 +132,29 @@ def _curves(variants: list[Variant]) -> tuple[np.ndarray, list[tuple[np.ndarray,
     return grid, out
 
 
+LINE_STYLES = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)))
+
+
+def _overlay(ax, x: np.ndarray, variants: list[Variant], curves, labels: list[str], scale: float) -> None:
+    """One line per variant; each later one thinner and dashed, so identical curves stay visible
+    (a dashed line over a solid one of the same values) instead of hiding each other."""
+    for i, (v, (mean, lo, hi)) in enumerate(zip(variants, curves, strict=True)):
+        ax.plot(x, scale * mean, color=_colour(i), lw=max(0.9, 2.4 - 0.5 * i),
+                ls=LINE_STYLES[i % len(LINE_STYLES)], label=labels[i], zorder=2 + i)
+        if len(v.runs) > 1:
+            ax.fill_between(x, scale * lo, scale * hi, color=_colour(i), alpha=0.08, lw=0)
+
+
 def _figure_utilisation(variants: list[Variant], path: Path) -> None:
     plt = plots._pyplot()
     grid, curves = _curves(variants)
     x, unit = plots.time_scale(float(grid[-1]), grid)
     fig, ax = plt.subplots(figsize=(9.5, 4.0), dpi=110)
-    for i, (v, (mean, lo, hi)) in enumerate(zip(variants, curves, strict=True)):
+    labels = []
+    for v in variants:
         u = v.metric("utilisation").mean
-        label = f"{v.label}" + (f" ({u:.1%})" if u is not None else "")
-        ax.plot(x, 100 * mean, color=_colour(i), lw=1.4, label=label)
-        if len(v.runs) > 1:
-            ax.fill_between(x, 100 * lo, 100 * hi, color=_colour(i), alpha=0.08, lw=0)
+        labels.append(f"{v.label}" + (f" ({u:.1%})" if u is not None else ""))
+    _overlay(ax, x, variants, curves, labels, 100.0)
     ax.axhline(100, color="black", lw=0.8, ls="--")
     ax.set_ylim(0, 105)
     ax.set_xlabel(f"simulated time ({unit})")
@@ -136,6 +164,22 @@ def _figure_utilisation(variants: list[Variant], path: Path) -> None:
     plots._finish(fig, ax, path, title, "lower left")
 
 
+def _figure_queue(variants: list[Variant], path: Path) -> None:
+    plt = plots._pyplot()
+    grid, curves = _curves(variants, "queued_jobs", per_chip=False)
+    x, unit = plots.time_scale(float(grid[-1]), grid)
+    fig, ax = plt.subplots(figsize=(9.5, 3.6), dpi=110)
+    labels = [f"{v.label} (peak {max(float(np.max(r.series['queued_jobs'], initial=0)) for r in v.runs):,.0f})"
+              for v in variants]
+    _overlay(ax, x, variants, curves, labels, 1.0)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(f"simulated time ({unit})")
+    ax.set_ylabel("jobs queued")
+    seeds = max(len(v.runs) for v in variants)
+    title = "queue length over time" + (f" (mean of {seeds} seeds; band: min–max)" if seeds > 1 else "")
+    plots._finish(fig, ax, path, title, "upper left")
+
+
 def _figure_waits(variants: list[Variant], path: Path) -> None:
     plt = plots._pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.0), dpi=110)
@@ -143,7 +187,8 @@ def _figure_waits(variants: list[Variant], path: Path) -> None:
         waits = np.concatenate([r.waits for r in v.runs]) if v.runs else np.array([])
         if len(waits):
             x, f = plots.cdf_points(waits)
-            ax.plot(x / 3600.0, f, color=_colour(i), lw=1.4, label=f"{v.label} ({len(waits):,} jobs)")
+            ax.plot(x / 3600.0, f, color=_colour(i), lw=max(0.9, 2.4 - 0.5 * i), ls=LINE_STYLES[i % len(LINE_STYLES)],
+                    label=f"{v.label} ({len(waits):,} jobs)")
     ax.set_xscale("symlog", linthresh=0.01)
     ax.set_xlabel("wait (hours, symmetric log scale)")
     ax.set_ylabel("fraction of started jobs")
@@ -201,18 +246,27 @@ def build(variants: list[Variant]) -> Document:
     sections.append(Section("Figures", [
         Figure("utilisation.png", "utilisation over time, overlaid",
                "Busy chips as a share of installed chips, time-averaged over "
-               f"{BINS} bins of the longest run" + ("; the band spans the seeds." if seeds > 1 else ".")),
+               f"{BINS} bins of the longest run" + ("; the line is the mean of the seeds still running in a bin, "
+                                                    "the band spans them." if seeds > 1 else ".")
+               + " Later inputs are drawn thinner and dashed, so curves that coincide stay visible."),
+        Figure("queue.png", "queue length over time, overlaid",
+               "Jobs waiting, time-averaged on the same bins; the legend gives each run's peak."),
         Figure("wait_cdf.png", "wait CDFs", "Waits of started jobs."),
         Figure("metrics.png", "headline metrics",
                "Error bars: 95 % confidence intervals over seeds." if seeds > 1 else "")]))
+    rows = metric_rows(variants)
     sections.append(Section("Side by side", [
         Table(["metric"] + [v.label for v in variants],
-              [[label] + [value(v.metric(key), kind) for v in variants] for key, label, kind in METRICS],
+              [[label] + [value(v.metric(key), kind) for v in variants] for key, label, kind in rows],
               set(range(1, len(variants) + 1)))]))
-    sections.append(Section(f"Differences against {base.label}", [
+    diff_blocks: list[Any] = [
         Table(["metric"] + [f"{v.label} − {base.label}" for v in variants[1:]],
-              [[label] + [difference(base, v, key, kind) for v in variants[1:]] for key, label, kind in METRICS],
-              set(range(1, len(variants))))]))
+              [[label] + [difference(base, v, key, kind) for v in variants[1:]] for key, label, kind in rows],
+              set(range(1, len(variants))))]
+    if seeds > 1:
+        diff_blocks.append(Paragraph(f"A difference marked \"{NOT_SIGNIFICANT}\" has a 95 % interval that holds "
+                                     "zero: these seeds cannot tell the two apart."))
+    sections.append(Section(f"Differences against {base.label}", diff_blocks))
     notes = ["Run directories are read from their files (summary.json, jobs.parquet, timeseries.csv, "
              "scenario.yaml), never re-run.",
              "A scenario given here runs in this process with the seeds listed (`--seeds N`: seed … seed+N−1)."]
@@ -225,14 +279,14 @@ def as_json(variants: list[Variant]) -> dict[str, Any]:
     out = []
     for v in variants:
         metrics = {}
-        for key, _, _ in METRICS:
+        for key, _, _ in metric_rows(variants):
             e = v.metric(key)
             metrics[key] = {"mean": e.mean, "ci95_half": e.half, "n": e.n}
         diffs = {}
         if v is not variants[0]:
-            for key, _, _ in METRICS:
+            for key, _, _ in metric_rows(variants):
                 d, half, paired = difference_estimate(variants[0], v, key)
-                diffs[key] = {"mean": d, "ci95_half": half, "paired": paired}
+                diffs[key] = {"mean": d, "ci95_half": half, "paired": paired, "significant": significant(d, half)}
         out.append({"label": v.label, "source": v.source, "kind": v.kind, "policy": v.policy, "seeds": v.seeds,
                     "metrics": metrics, "difference_from_first": diffs, "runs": [r.summary for r in v.runs]})
     return {"variants": out}
@@ -241,10 +295,11 @@ def as_json(variants: list[Variant]) -> dict[str, Any]:
 def write(variants: list[Variant], directory: Path) -> list[str]:
     directory = Path(directory)
     _figure_utilisation(variants, directory / "utilisation.png")
+    _figure_queue(variants, directory / "queue.png")
     _figure_waits(variants, directory / "wait_cdf.png")
     _figure_metrics(variants, directory / "metrics.png")
     doc = build(variants)
     (directory / "compare.md").write_text(to_markdown(doc))
     (directory / "compare.html").write_text(html.render(doc, directory))
     (directory / "compare.json").write_text(json.dumps(as_json(variants), indent=2, default=float) + "\n")
-    return ["compare.md", "compare.html", "compare.json", "utilisation.png", "wait_cdf.png", "metrics.png"]
+    return ["compare.md", "compare.html", "compare.json", "utilisation.png", "queue.png", "wait_cdf.png", "metrics.png"]

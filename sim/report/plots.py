@@ -92,7 +92,8 @@ def utilisation(series: dict[str, Any], capacity: int, title: str, path: Path) -
                     label="queued demand (chips)")
     ax.axhline(capacity, color="black", lw=1, ls="--", label=f"installed ({capacity:,} chips)")
     top = max(capacity, float((busy + queued).max()) if len(busy) else capacity)
-    ax.set_ylim(0, min(top, capacity * 3) * 1.05)
+    ax.set_ylim(0, top * 1.05)  # never clip queued demand: its peak is what a capacity planner looks for
+    ax.yaxis.set_major_formatter(_count_formatter())
     ax.set_xlabel(f"simulated time ({unit})")
     ax.set_ylabel("chips")
     return _finish(fig, ax, path, title, "upper right")
@@ -106,6 +107,7 @@ def queue_length(series: dict[str, Any], title: str, path: Path) -> Path:
     ax.step(x, series["queued_jobs"], where="post", color="#ff7f0e", lw=1.2, label="jobs queued")
     ax.step(x, series["running_jobs"], where="post", color="#1f77b4", lw=0.9, alpha=0.7, label="jobs running")
     ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(_count_formatter())
     ax.set_xlabel(f"simulated time ({unit})")
     ax.set_ylabel("jobs")
     return _finish(fig, ax, path, title, "upper right")
@@ -212,6 +214,19 @@ def _percent_formatter():
     return PercentFormatter(1.0)
 
 
+def _count_formatter():
+    """Axis ticks for people: 5.5M, 800k, 1,200 (never matplotlib's '1e6' offset)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def count(v: float, _pos: int) -> str:
+        for above, size, suffix in ((1e6, 1e6, "M"), (1e4, 1e3, "k")):
+            if abs(v) >= above:
+                return f"{v / size:g}{suffix}"
+        return f"{v:,.0f}" if v == int(v) else f"{v:g}"
+
+    return FuncFormatter(count)
+
+
 def _money_formatter():
     from matplotlib.ticker import FuncFormatter
 
@@ -258,3 +273,64 @@ def failures(series: dict[str, Any], lost_chip_h: np.ndarray, restarts: np.ndarr
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def pool_utilisation(pool_series: dict[str, tuple[np.ndarray, np.ndarray]], pools: list[tuple[str, str, int]],
+                     title: str, path: Path) -> Path:
+    """One panel per pool: its busy chips (in its own accelerator's chips) against its installed chips.
+
+    For clusters that mix accelerators: a GPU and a Trainium chip are not the same unit, so pools
+    are never summed."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(pools), 1, figsize=(9, 1.0 + 2.0 * len(pools)), dpi=110, sharex=True,
+                             squeeze=False)
+    end = max((float(t[-1]) for t, _ in pool_series.values() if len(t)), default=1.0)
+    unit = "seconds"
+    for ax, (name, accelerator, chips) in zip(axes[:, 0], pools, strict=True):
+        t, busy = pool_series.get(name, (np.zeros(1), np.zeros(1)))
+        series = thin({"t_s": np.append(t, end), "busy_chips": np.append(busy, busy[-1] if len(busy) else 0.0)})
+        x, unit = time_scale(end, series["t_s"])
+        ax.fill_between(x, 0, series["busy_chips"], step="post", color="#1f77b4", alpha=0.85)
+        ax.axhline(chips, color="black", lw=1, ls="--")
+        ax.set_ylim(0, chips * 1.08)
+        ax.yaxis.set_major_formatter(_count_formatter())
+        ax.set_ylabel("chips busy")
+        ax.set_title(f"{name}: {chips:,} {accelerator} chips installed", fontsize=9, loc="left")
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel(f"simulated time ({unit})")
+    fig.suptitle(title)
+    margins(fig, top=0.6, hspace=0.45)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def timeline(submit: np.ndarray, start: np.ndarray, end: np.ndarray, colour_index: np.ndarray,
+             legend: list[str], horizon: float, every: int, title: str, path: Path) -> Path:
+    """A Gantt-like picture, one row per job in submission order: a thin grey line while it waits,
+    a bar while it runs (from its first start; colour: its job-size class). `every` > 1 says only
+    every `every`-th job (and the largest) is drawn."""
+    plt = _pyplot()
+    n = len(submit)
+    stop = np.where(np.isnan(end), horizon, end)
+    waited_to = np.where(np.isnan(start), stop, start)
+    x_end = max(float(np.nanmax(stop)) if n else 1.0, 1.0)
+    scale_t, unit = time_scale(x_end, np.array([x_end]))
+    k = x_end / float(scale_t[0])
+    y = np.arange(n)
+    height = 1.2 + min(7.0, 0.02 * n + 2.0)
+    fig, ax = plt.subplots(figsize=(9, height), dpi=110)
+    ax.hlines(y, submit / k, waited_to / k, color="#bbbbbb", lw=0.6, label="waiting")
+    ran = ~np.isnan(start)
+    thickness = max(0.6, min(6.0, 0.8 * (height - 1.0) * 72 / max(n, 1)))  # points per row, a little apart
+    for c, label in enumerate(legend):
+        mine = ran & (colour_index == c)
+        if mine.any():
+            ax.hlines(y[mine], start[mine] / k, stop[mine] / k, color=CLASS_COLOURS[c % len(CLASS_COLOURS)],
+                      lw=thickness, label=f"running: {label} chip{'' if label == '1' else 's'}")
+    ax.set_xlim(0, x_end / k)
+    ax.set_ylim(n, -1)
+    ax.set_ylabel("job (submission order)" + (f", every {every}th and the largest" if every > 1 else ""))
+    ax.set_xlabel(f"simulated time ({unit})")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return _finish(fig, ax, path, title, None, right=1.9)

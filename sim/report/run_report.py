@@ -17,11 +17,14 @@ import pyarrow.compute as pc
 from sim.placement import TIER_NAMES
 from sim.report import html, plots
 from sim.report.document import Bullets, Document, Figure, Paragraph, Section, Table, to_markdown
-from sim.report.markdown import fmt, headline_rows
+from sim.report.markdown import fmt, headline_rows, partition_sentence
 from sim.report.rundata import SIZE_CLASSES, RunData, size_class
+from sim.scenario.model import Scenario
 from sim.scenario.units import format_duration, parse_time
 
 LONGEST = 20
+TIMELINE_MAX_JOBS = 5000  # a timeline of more jobs is a grey smear, even thinned
+TIMELINE_ROWS = 600
 MAX_LISTED_REJECTED = 200
 MAX_LISTED_SKIPPED = 500
 CARDS = (("utilisation", "utilisation", "pct"), ("avg_wait_s", "mean wait", "t"),
@@ -102,20 +105,107 @@ class _Sections:
         run, figs = self.run, self.figs
         if not len(run.series["t_s"]):
             return Section("Utilisation and queue", [Paragraph("No time series was recorded.")])
-        plots.utilisation(self.series, run.chips, f"{run.name}: chips busy and queued", figs.path("utilisation.png"))
+        pools = [(p["name"], p["accelerator"], p["chips"]) for p in self.ctx.pools]
+        if len({a for _, a, _ in pools}) > 1 and run.pool_series:
+            plots.pool_utilisation(run.pool_series, pools, f"{run.name}: chips busy per pool",
+                                   figs.path("utilisation.png"))
+            first = figs.block("utilisation.png", "utilisation over time, one panel per pool",
+                               "Busy chips of each pool, in its own accelerator's chips, installed capacity dashed "
+                               "(the pools hold different accelerators, so they are not added up; queued demand "
+                               "is in the queue-length figure, as a job may accept several pools).")
+        else:
+            plots.utilisation(self.series, run.chips, f"{run.name}: chips busy and queued",
+                              figs.path("utilisation.png"))
+            first = figs.block("utilisation.png", "utilisation over time",
+                               "Busy chips, queued demand (chips requested by waiting jobs) stacked above, installed "
+                               "capacity dashed; the axis reaches the peak of busy plus queued.")
         plots.queue_length(self.series, f"{run.name}: queue length", figs.path("queue.png"))
         return Section("Utilisation and queue", [
-            figs.block("utilisation.png", "utilisation over time",
-                       "Busy chips, queued demand (chips requested by waiting jobs) stacked above, installed "
-                       "capacity dashed."),
-            figs.block("queue.png", "queue length over time", "Jobs waiting and jobs running.")])
+            first, figs.block("queue.png", "queue length over time", "Jobs waiting and jobs running.")])
+
+    def _group_rows(self, keys: np.ndarray, limit: int | None = None) -> tuple[list[list[str]], int]:
+        """Per distinct key (most chip-hours first): jobs, completed, chip-hours, share, mean and p95 wait
+        of started jobs; at most `limit` rows, and how many keys were left out."""
+        names, inverse = np.unique(keys.astype(str), return_inverse=True)
+        chip_h = np.bincount(inverse, weights=self.chip_h, minlength=len(names))
+        order = np.lexsort((names, -chip_h))
+        kept = order if limit is None else order[:limit]
+        wait = self.j["wait_s"]
+        rows = []
+        for k in kept:
+            mine = inverse == k
+            w = wait[mine & self.started]
+            rows.append([names[k] or "—", f"{int(mine.sum()):,}", f"{int((mine & self.completed).sum()):,}",
+                         f"{chip_h[k]:,.0f}", f"{chip_h[k] / self.total_chip_h:.1%}", _stat(w, "mean"),
+                         _stat(w, "p95")])
+        return rows, len(order) - len(kept)
+
+    def breakdowns(self) -> Section | None:
+        """Chip-hours, shares and waits by pool, queue and user (what `sreport` and `sacct` users read first)."""
+        j, s = self.j, self.s
+        header = ["jobs", "completed", "chip-hours", "share of chip-hours", "mean wait", "p95 wait"]
+        blocks: list[Any] = []
+        mixed = len({p["accelerator"] for p in self.ctx.pools}) > 1
+        if "pool" in j and len(self.ctx.pools) > 1:
+            rows, _ = self._group_rows(j["pool"])
+            for row in rows:
+                row[4] = fmt(s.get(f"pool.{row[0]}.utilisation"), "pct")
+            blocks += [Paragraph("By pool (chip-hours in each pool's own chips; jobs that never started have "
+                                 "no pool: —):"),
+                       Table(["pool"] + header[:3] + ["utilisation"] + header[4:], rows, set(range(1, 7)))]
+        for column, what in (("queue", "queue"), ("user", "user")):
+            if column not in j or not np.any(j[column] != ""):
+                continue
+            rows, more = self._group_rows(j[column], limit=LONGEST)
+            if more:
+                rows.append([f"… {more:,} more {what}s", "", "", "", "", "", ""])
+            blocks += [Paragraph(f"By {what}" + (f" (the {LONGEST} with the most chip-hours)" if more else "") + ":"),
+                       Table([what] + header, rows, set(range(1, 7)))]
+        if not blocks:
+            return None
+        blocks.append(Paragraph("Chip-hours: chips held x time held, every stretch (work lost to failures or "
+                                "preemption included). Waits: started jobs"
+                                + (" submitted after the warm-up." if self.warmup else ".")
+                                + (" The pools hold different accelerators: a queue's or user's chip-hours add "
+                                   "chips of each, one for one." if mixed else "")))
+        return Section("By pool, queue and user", blocks)
+
+    def timeline(self) -> Section | None:
+        """A Gantt-like figure for runs of up to TIMELINE_MAX_JOBS jobs, thinned to TIMELINE_ROWS rows."""
+        j = self.j
+        n = len(j["submit_s"])
+        if not n or n > TIMELINE_MAX_JOBS or "start_s" not in j:
+            return None
+        every = max(1, -(-n // TIMELINE_ROWS))
+        rows = np.arange(n)
+        if every > 1:  # every `every`-th job, and the largest (most chip-hours), which thinning must not drop
+            largest = np.argsort(-self.chip_h, kind="stable")[:TIMELINE_ROWS // 10]
+            rows = np.union1d(np.argsort(j["submit_s"], kind="stable")[::every], largest)
+        order = rows[np.argsort(j["submit_s"][rows], kind="stable")]
+        horizon = (self.s.get("horizon_s") or float(np.nanmax(np.append(j["end_s"], j["submit_s"]))))
+        plots.timeline(j["submit_s"][order], j["start_s"][order], j["end_s"][order], self.cls[order], self.labels,
+                       horizon, every, f"{self.run.name}: job timeline", self.figs.path("timeline.png"))
+        shown = (f"every {every}th of the {n:,} jobs and the {TIMELINE_ROWS // 10} with the most chip-hours"
+                 if every > 1 else f"all {n:,} jobs")
+        return Section("Job timeline", [self.figs.block(
+            "timeline.png", "job timeline",
+            f"One row per job in submission order ({shown}): grey while it waits, a bar from its first start to "
+            "its end (or the end of the run), coloured by job size. A job stopped and restarted is drawn as "
+            "one bar.")])
 
     def headline(self) -> Section:
         s = self.s
         rows = [[label, value] for label, value in headline_rows(s)]
         rows += [["preemptions", f"{s.get('preemptions', 0):,}"], ["failures", f"{s.get('failures', 0):,}"],
                  ["rows skipped (traces)", f"{s.get('rows_skipped', 0):,}"]]
-        return Section("Headline", [Table(["metric", "value"], rows, {1})])
+        window = ("the horizon, from 0" if s.get("horizon_s") is not None
+                  else "from the first submission to the last completion")
+        return Section("Headline", [
+            Paragraph(f"Jobs: {partition_sentence(s)}."),
+            Paragraph(f"The window runs {window}. Utilisation is busy chip-time over installed chip-time in it "
+                      "(after the warm-up, when there is one); cost and energy are over the whole window, for "
+                      "installed chips busy or idle."),
+            Table(["metric", "value"], rows, {1})])
 
     def scenario(self) -> Section:
         s, run, scen = self.s, self.run, self.run.scenario
@@ -135,6 +225,15 @@ class _Sections:
         if self.warmup:
             line += f" Warm-up {format_duration(self.warmup)} excluded from wait and utilisation statistics."
         blocks.append(Paragraph(line))
+        if len({p["accelerator"] for p in self.ctx.pools}) > 1:
+            ref = scen.get("reference_accelerator") or Scenario.model_fields["reference_accelerator"].default
+            how = ("its duration is scaled instead" if sched.get("map") == "keep_chips"
+                   else "its chips are scaled")
+            blocks.append(Paragraph(
+                f"Mixed accelerators: a job's chips and duration are those of the first accelerator it names "
+                f"(`{ref}`, the reference accelerator, when it names none); on another accelerator {how} by "
+                "BF16 TFLOPS × MFU. `chips_requested` in jobs.parquet is as written, `chips_allocated` what "
+                "the job held."))
         if run.table is not None and run.table.num_rows:
             counts = sorted(pc.value_counts(run.table.column("entry")).to_pylist(), key=lambda c: str(c["values"]))
             blocks.append(Table(["workload entry", "jobs"],
@@ -273,8 +372,8 @@ def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[s
     assumptions = (Section("Assumptions (ESTIMATE where marked)", [Bullets(ctx.assumptions)])
                    if ctx.assumptions else None)
     sections = [parts.utilisation(), parts.headline(), parts.scenario(), assumptions, parts.waits(),
-                parts.placement(), parts.power_cost(), parts.failures(), parts.longest_waits(), parts.rejected(),
-                parts.skipped()]
+                parts.breakdowns(), parts.timeline(), parts.placement(), parts.power_cost(), parts.failures(),
+                parts.longest_waits(), parts.rejected(), parts.skipped()]
     lead = [ctx.description] if ctx.description else []
     lead.append(f"Seed {s['seed']}, trnsim {s.get('version')}, scenario sha256 "
                 f"`{str(s.get('scenario_sha256'))[:16]}…`, {s.get('events', 0):,} events, simulated in "

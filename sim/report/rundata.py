@@ -20,8 +20,9 @@ import yaml
 from sim.errors import InputError, Problem
 
 RUN_FILES = ("summary.json", "jobs.parquet", "timeseries.csv", "scenario.yaml")
-JOB_COLUMNS = ("submit_s", "wait_s", "jct_s", "run_s", "chips_requested",
-               "chips_allocated", "tier", "state", "restarts", "preemptions", "lost_chip_s", "recorded_wait_s")
+JOB_COLUMNS = ("submit_s", "start_s", "end_s", "wait_s", "jct_s", "run_s", "chips_requested",
+               "chips_allocated", "tier", "state", "restarts", "preemptions", "lost_chip_s", "recorded_wait_s",
+               "pool", "queue", "user")
 SERIES_COLUMNS = ("t_s", "busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w")
 
 # Job-size classes (chips requested): label, smallest, largest.
@@ -46,6 +47,8 @@ class RunData:
     scenario: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     table: pa.Table | None = None  # the whole jobs table, for the few rows a report lists
+    # per pool name, (t_s, busy chips): only for a run just simulated (a run directory has the total)
+    pool_series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def rows(self, index: np.ndarray, columns: list[str]) -> list[dict[str, Any]]:
         """Rows `index` of the jobs table (only `columns`), as dicts."""
@@ -66,7 +69,7 @@ class RunData:
 def _column(table: pa.Table, name: str) -> np.ndarray:
     col = table.column(name)
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        return col.to_numpy()
+        return col.fill_null("").to_numpy()  # "" where a job has no pool, queue or user
     if pa.types.is_integer(col.type) and col.null_count == 0:
         return col.to_numpy()
     return col.cast(pa.float64()).fill_null(np.nan).to_numpy()
@@ -80,8 +83,10 @@ def from_result(result: Any, jobs: pa.Table) -> RunData:
     """A just-finished simulation (`sim.run.Result`) and its jobs table."""
     series = {name: np.asarray(result.outcome.series[name], dtype=float) for name in SERIES_COLUMNS}
     scenario = yaml.safe_load(result.loaded.resolved_yaml(result.seed))
+    from sim.metrics import pool_busy_series
+
     return RunData(result.loaded.model.name, result.summary, job_columns(jobs), series, scenario,
-                   source=str(result.loaded.file), table=jobs)
+                   source=str(result.loaded.file), table=jobs, pool_series=pool_busy_series(result))
 
 
 def load(path: Path) -> RunData:

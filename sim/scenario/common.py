@@ -38,9 +38,11 @@ Dollars = Annotated[float, BeforeValidator(units.parse_money), Field(ge=0),
 
 
 def _per_year(v: Any) -> float:
-    """`$10B/yr`; a plain `$10B` is read as per year where the field name says so."""
-    if isinstance(v, str) and "/" not in v:
-        return units.parse_money(v)
+    """`$10B/yr`. A plain `$10B` is refused with a hint: read silently as per year, a reader of the
+    scenario could take it for a one-off sum or a total over the run."""
+    if isinstance(v, str) and "$" in v and "/" not in v:
+        units.parse_money(v)  # an unreadable amount says so first
+        raise ValueError(f"{v!r} is an amount; this is a spend per year: write '{v.strip()}/yr'")
     return units.parse_money_per_year(v)
 
 

@@ -23,7 +23,9 @@ class Scenario(Section):
     description: str = Field("", description="One line shown in the report.")
     seed: int = Field(0, ge=0, description="Run seed; `--seed` overrides it.")
     horizon: PositiveSeconds | None = Field(None, description="Stop the run at this time.")
-    reference_accelerator: str = Field("trainium2", description="Accelerator that job durations refer to.")
+    reference_accelerator: str = Field("trainium2", description=(
+        "Accelerator whose chips and durations a job's `chips` and `duration` are, when the job names no "
+        "accelerator; a job that names some is in the first one's chips (see docs/reports.md)."))
     catalogue: CatalogueSection = Field(CatalogueSection(), description="Instance types and accelerators "
                                                                          "added to or patched in the built-in catalogue.")
     cluster: Cluster = Field(description="Pools of instances and facility overheads.")

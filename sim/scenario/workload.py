@@ -175,7 +175,10 @@ class JobFields(Section):
     user: str | None = Field(None, description="Who submits the job (fairness is over users, except under fair_share).")
     queue: str | None = Field(None, description="Queue name (fair_share's quotas are per queue).")
     priority: int = Field(0, description="Larger = more important.")
-    accelerator: AcceleratorNames | None = Field(None, description="Accelerator name(s) the job accepts.")
+    accelerator: AcceleratorNames | None = Field(None, description=(
+        "Accelerator name(s) the job accepts. Its `chips` and `duration` are the first one's; on another "
+        "accelerator they are mapped by BF16 TFLOPS x MFU (scheduler.map). Without it: any pool, in "
+        "reference_accelerator chips."))
     checkpoint_interval: CheckpointInterval | None = Field(
         None, description="A time, or young / daly (default: failures.checkpoint_interval).")
     elastic: ElasticRange | None = Field(None, description=(
