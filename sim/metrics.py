@@ -104,6 +104,7 @@ class Arrays:
         earlier = o.stretches()
         self.e_job = earlier["job"].astype(np.int64)
         self.e_start, self.e_end, self.e_chips = earlier["start"], earlier["end"], earlier["chips_allocated"]
+        self.e_pool = earlier["pool"].astype(np.int64)
         held_before = np.bincount(self.e_job, weights=self.e_end - self.e_start, minlength=n)
         self.lost_s = np.bincount(self.e_job, weights=earlier["lost_s"], minlength=n)
         self.lost_chip_s = np.bincount(self.e_job, weights=earlier["lost_s"] * self.e_chips, minlength=n)
@@ -143,6 +144,20 @@ class Arrays:
             return np.zeros(n)
         return np.bincount(self.e_job, weights=self.e_used_extra * overlap(self.e_start, self.e_end, lo, hi),
                            minlength=n)
+
+    def moved_busy(self, lo: float, hi: float, pools: int) -> np.ndarray:
+        """Per pool, busy chip-seconds inside [lo, hi] that `held` x the last stretch's chips and
+        pool misplace: earlier stretches on another pool or at another size (elastic jobs, restarts
+        elsewhere). Exactly 0 where every stretch matches the last one."""
+        out = np.zeros(pools)
+        if not len(self.e_job):
+            return out
+        inside = overlap(self.e_start, self.e_end, lo, hi)
+        differ = (self.e_pool != self.pool[self.e_job]) | (self.e_chips != self.alloc[self.e_job])
+        if differ.any():
+            np.add.at(out, self.e_pool[differ], (self.e_chips * inside)[differ])
+            np.add.at(out, self.pool[self.e_job][differ], -(self.alloc[self.e_job] * inside)[differ])
+        return out
 
     def busy(self, lo: float, hi: float) -> float:
         """Allocated chip-seconds inside [lo, hi]."""
@@ -292,9 +307,10 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         "scenario_sha256": None,
         "version": None,
     }
+    moved = a.moved_busy(ws, w1, len(shapes))
     for sh in shapes:
         mask = a.pool == sh.index
-        pool_busy = float(np.sum((a.alloc * held)[mask]))
+        pool_busy = float(np.sum((a.alloc * held)[mask])) + moved[sh.index]
         summary[f"pool.{sh.name}.utilisation"] = _f(pool_busy / (sh.chips * span)) if span > 0 else None
         summary[f"pool.{sh.name}.chips"] = sh.chips
     return summary
@@ -361,7 +377,7 @@ def pool_busy_series(result: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     starts = np.concatenate([a.segment_start, a.e_start])
     ends = np.concatenate([a.hold_end, a.e_end])
     chips = np.concatenate([a.alloc, a.e_chips])
-    pool = np.concatenate([a.pool, a.pool[a.e_job]]) if len(a.e_job) else a.pool
+    pool = np.concatenate([a.pool, a.e_pool]) if len(a.e_job) else a.pool
     held = np.isfinite(starts) & np.isfinite(ends) & (ends > starts)
     out = {}
     for shape in result.shapes:

@@ -60,6 +60,9 @@ def test_beside_a_rigid_job_it_runs_small_then_grows_when_the_rigid_job_ends(tmp
     assert by_id(run, "resizes") == {"e": 1, "r": 0}
     busy = np.asarray(run.series["busy_chips"])
     assert busy.max() == 64
+    # every chip busy from 0 to the end: 16 + 48 chips for 2 h, then 64 for 30 min + 30 s
+    assert run.summary["utilisation"] == pytest.approx(1.0)
+    assert run.summary["pool.trn2.utilisation"] == pytest.approx(1.0)  # each stretch at its own size
 
 
 def test_running_elastic_jobs_shrink_to_admit_the_head(tmp_path):

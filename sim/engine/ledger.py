@@ -210,7 +210,7 @@ class Ledger:
         if self.clocks[self.pool[j]].variable and elapsed > 0:  # virtual seconds -> real seconds
             lost *= (now - begun) / elapsed
             overhead *= (now - begun) / elapsed
-        self.earlier.append((j, begun, now, self.chips_allocated[j], lost, overhead, self.chips_used(j)))
+        self.earlier.append((j, begun, now, self.chips_allocated[j], lost, overhead, self.chips_used(j), self.pool[j]))
         self.gen[j] += 1  # its completion event is now stale
 
     def requeued(self, j: int, overhead_next: float | None = None) -> None:

@@ -64,7 +64,7 @@ class PowerModel:
 
 # The columns of `Outcome.earlier`: one row per stretch on chips that ended before the job's last one
 # (cut short by a preemption, a failure or a resize). Read them by name (`Outcome.stretches`).
-STRETCH_COLUMNS = ("job", "start", "end", "chips_allocated", "lost_s", "overhead_s", "chips_used")
+STRETCH_COLUMNS = ("job", "start", "end", "chips_allocated", "lost_s", "overhead_s", "chips_used", "pool")
 
 
 @dataclass
