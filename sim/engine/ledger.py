@@ -244,16 +244,6 @@ class Ledger:
         pools = self.plan.table.pools[j]
         return self.plan.chips_on[j][pools.index(self.pool[j])]
 
-    def progress(self, j: int) -> float:
-        """Fraction of job j's work done by now (running jobs count their current stretch)."""
-        done = self.done.get(j, 0.0)
-        if self.state[j] != RUNNING:
-            return done
-        _, _, elapsed = self._elapsed(j)
-        work = max(0.0, elapsed - self.overhead.get(j, 0.0))
-        full = self.full[j]
-        return min(1.0, done + work / full) if full > 0 else 1.0
-
     def dense(self, sparse: dict, default: object) -> list:
         """A sparse per-job record as a full column."""
         out = [default] * len(self.state)
