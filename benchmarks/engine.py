@@ -11,6 +11,7 @@ Each (size, runner) runs in its own subprocess, so peak RSS is per run:
     .venv/bin/python benchmarks/engine.py --quick              # 10k and 100k
     .venv/bin/python benchmarks/engine.py --repeat 3           # best of three
     .venv/bin/python benchmarks/engine.py --profile 200000     # cProfile of simulate(), no table
+    .venv/bin/python benchmarks/engine.py --clock cpu          # CPU seconds: steadier on a busy machine
 
 The baseline is the textbook simpy model: one `Resource(capacity=16)` and one process per job
 (timeout until arrival, request, timeout(duration), release), every process created before
@@ -53,6 +54,15 @@ RATE_PER_S = RHO * SERVERS / MEAN_DURATION_S  # written to the scenario as N/s: 
 # trnsim phases, in the order simulate() runs them
 PHASES = ("build_cluster", "build_jobs", "plan_jobs", "engine_init", "engine_run", "assumptions",
           "summarise", "scenario_sha256")
+
+
+_CLOCK = time.perf_counter  # --clock cpu: time.process_time, this process's CPU seconds
+
+
+def clock() -> float:
+    """The benchmark's clock: wall time, or (--clock cpu) the child's CPU time, which other
+    processes on a busy machine disturb far less than wall time."""
+    return _CLOCK()
 
 
 def scenario_yaml(n: int) -> str:
@@ -133,7 +143,7 @@ def child_baseline(n: int, seed: int, variant: str) -> dict[str, Any]:
             yield env.timeout(a - env.now)
             env.process(arriving_job(env, server, a, d))
 
-    t0 = time.perf_counter()
+    t0 = clock()
     env = simpy.Environment()
     server = simpy.Resource(env, capacity=SERVERS)
     if variant == "upfront":
@@ -141,9 +151,9 @@ def child_baseline(n: int, seed: int, variant: str) -> dict[str, Any]:
             env.process(job(env, server, a, d))
     else:
         env.process(source(env, server))
-    t1 = time.perf_counter()
+    t1 = clock()
     env.run()
-    t2 = time.perf_counter()
+    t2 = clock()
     assert server.count == 0 and not server.queue
     return {"runner": f"baseline-{variant}", "n": n, "setup_s": t1 - t0, "run_s": t2 - t1,
             "engine_s": t2 - t0, "simulate_s": None, "rss_base_mib": rss_base, "rss_peak_mib": peak_rss_mib(),
@@ -152,11 +162,11 @@ def child_baseline(n: int, seed: int, variant: str) -> dict[str, Any]:
 
 def _timed(phases: dict[str, float], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        t = time.perf_counter()
+        t = clock()
         try:
             return fn(*args, **kwargs)
         finally:
-            phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
+            phases[name] = phases.get(name, 0.0) + clock() - t
     return wrapper
 
 
@@ -171,16 +181,16 @@ def instrument(phases: dict[str, float]) -> None:
 
     class TimedEngine(engine.Engine):
         def __init__(self, *args: Any, **kwargs: Any):
-            t = time.perf_counter()
+            t = clock()
             super().__init__(*args, **kwargs)
-            phases["engine_init"] = time.perf_counter() - t
+            phases["engine_init"] = clock() - t
 
         def run(self) -> Any:
-            t = time.perf_counter()
+            t = clock()
             try:
                 return super().run()
             finally:
-                phases["engine_run"] = time.perf_counter() - t
+                phases["engine_run"] = clock() - t
 
     simulation.Engine = TimedEngine
 
@@ -203,9 +213,9 @@ def child_trnsim(n: int, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         loaded = load(n, Path(tmp))
     rss_base = peak_rss_mib()
-    t0 = time.perf_counter()
+    t0 = clock()
     result = simulation.simulate(loaded, seed)
-    total = time.perf_counter() - t0
+    total = clock() - t0
     rss_peak = peak_rss_mib()  # before the check below allocates anything
     arrivals, durations = draw(n, seed)
     if not (np.array_equal(arrivals, np.asarray(result.jobs.submit))
@@ -227,11 +237,11 @@ def profile(n: int, seed: int, top: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         loaded = load(n, Path(tmp))
     prof = cProfile.Profile()
-    t0 = time.perf_counter()
+    t0 = clock()
     prof.enable()
     simulation.simulate(loaded, seed)
     prof.disable()
-    print(f"simulate() of {n:,} jobs under cProfile: {time.perf_counter() - t0:.2f} s\n")
+    print(f"simulate() of {n:,} jobs under cProfile: {clock() - t0:.2f} s\n")
     for key in ("tottime", "cumulative"):
         buf = io.StringIO()
         pstats.Stats(prof, stream=buf).sort_stats(key).print_stats(top)
@@ -241,7 +251,8 @@ def profile(n: int, seed: int, top: int) -> None:
 
 # --- parent -------------------------------------------------------------------------------
 def run_child(runner: str, n: int, seed: int) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", runner, str(n), "--seed", str(seed)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", runner, str(n), "--seed", str(seed),
+           "--clock", "cpu" if _CLOCK is time.process_time else "wall"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         raise SystemExit(f"{shlex.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
@@ -352,8 +363,12 @@ def main() -> None:
                     help="markdown file to write ('-': print only)")
     ap.add_argument("--profile", type=int, metavar="N", help="cProfile simulate() on N jobs and print hot spots")
     ap.add_argument("--top", type=int, default=30, help="rows per --profile listing")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="time by wall clock (default) or by each child's CPU time (steadier on a busy machine)")
     ap.add_argument("--child", nargs=2, metavar=("RUNNER", "N"), help=argparse.SUPPRESS)  # RUNNERS
     args = ap.parse_args()
+    global _CLOCK
+    _CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
 
     if args.child:
         runner, n = args.child[0], int(args.child[1])
