@@ -33,7 +33,7 @@ def ledger_with(running: int) -> Ledger:
     plan = JobPlan(table, [False] * running, [(1,)] * running, [(86400.0,)] * running, [(86400.0,)] * running,
                    [None] * running, [COMPLETED] * running)
     core = EventCore(lambda ev: None)
-    ledger = Ledger(plan, core, [PoolClock(variable=True)], lambda ev: None, lambda j, g, s: True, 0.0)
+    ledger = Ledger(plan, core, [PoolClock(variable=True)], lambda ev: None, 0.0)
     alloc = Allocation([0], 1, 0)
     for j in range(running):
         ledger.open(j, 0, alloc, 1, 0, 1.0, 86400.0 * (1 + j / running), None, COMPLETED)

@@ -114,7 +114,9 @@ class Arrays:
         overhead_now = np.minimum(held_now, np.asarray(o.last_overhead, dtype=float))
         self.overhead_s = np.bincount(self.e_job, weights=earlier["overhead_s"], minlength=n) + overhead_now
         # elastic jobs: chips in use per stretch differ from the request (a rigid job's never do)
-        self.used = np.asarray(o.chips_used, dtype=float)
+        self.used = self.req_on_pool.copy()  # chips each job ran at in its last stretch
+        for j, size in o.sizes.items():
+            self.used[j] = size
         self.e_used_extra = earlier["chips_used"] - self.used[self.e_job] if len(self.e_job) else earlier["job"]
         self.run = held_before + held_now  # time holding chips, every stretch
         self.work = np.maximum(self.run - self.lost_s - self.overhead_s, 0.0)  # time whose work was kept

@@ -1,5 +1,6 @@
 """Pool capacity: the placement state of every pool, who runs where, and the running counters
-(busy and down chips, running jobs) that the recorder and the power meter read.
+(busy and down chips, running jobs) that the recorder reads. It tells the power meter of every
+change of busy chips and down instances as it makes it (on the hot path: no call per change).
 
 Placement itself is `sim.placement`; this part applies it (or checks an allocation a policy
 chose), keeps the failure processes' instance -> job maps in step, and answers the capacity
@@ -11,17 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from sim import failures
+from sim.engine.observers import PowerMeter
 from sim.engine.plan import PolicyError
 from sim.placement import Allocation, PoolState
 
 
 class PoolCapacity:
     def __init__(self, pools: list[PoolState], place: Callable[[PoolState, int], Allocation | None],
-                 slowdown: tuple[float, ...], failing: list[failures.PoolFailures] | None):
+                 slowdown: tuple[float, ...], failing: list[failures.PoolFailures] | None, meter: PowerMeter):
         self.pools = pools
         self.place = place
         self.slow = slowdown
         self.failing = failing
+        self.meter = meter
+        self._per_chip_w = meter.per_chip_w
         self.running: list[dict[int, None]] = [{} for _ in pools]  # running jobs per pool, start order
         self.version = [0] * len(pools)  # bumped by every start, end, resize, failure and repair
         self.capacity = sum(p.capacity for p in pools)
@@ -47,9 +51,11 @@ class PoolCapacity:
         return 1.0 if tier == 0 else self.slow[tier] / self.slow[pool.min_tier(chips)]
 
     # --- taking and giving back chips -----------------------------------------------------------
-    def take(self, j: int, p: int, chips: int, given: Allocation | None, resizing: bool = False) -> Allocation:
+    def take(self, j: int, p: int, chips: int, given: Allocation | None,
+             resizing: bool = False) -> tuple[Allocation, int]:
         """Place job j's `chips` on pool p (or check and take the allocation a policy gave); the
-        job runs there from now on (unless `resizing`: it already did)."""
+        job runs there from now on (unless `resizing`: it already did). Returns the allocation
+        and the chips it holds."""
         pool = self.pools[p]
         alloc = self.place(pool, chips) if given is None else self._given(pool, j, chips, given)
         if alloc is None:
@@ -57,11 +63,15 @@ class PoolCapacity:
         if self.failing is not None:
             self.failing[p].placed(j, alloc)
         self.version[p] += 1
-        self.busy += alloc.chips
+        n = alloc.chips
+        self.busy += n
+        meter = self.meter
+        if meter.watts is not None:
+            meter.watts += n * self._per_chip_w[p]
         if not resizing:
             self.running[p][j] = None
             self.running_jobs += 1
-        return alloc
+        return alloc, n
 
     def give_back(self, j: int, p: int, alloc: Allocation, chips: int, resizing: bool = False) -> None:
         """Release job j's allocation (of `chips` chips) on pool p; the job no longer runs there
@@ -71,6 +81,9 @@ class PoolCapacity:
             self.failing[p].released(j, alloc)
         self.version[p] += 1
         self.busy -= chips
+        meter = self.meter
+        if meter.watts is not None:
+            meter.watts -= chips * self._per_chip_w[p]
         if not resizing:
             del self.running[p][j]
             self.running_jobs -= 1
@@ -103,6 +116,7 @@ class PoolCapacity:
         pool.occupy(Allocation([i], pool.cpi, 0))  # every chip of a down instance is taken
         self.version[p] += 1
         self.down += pool.cpi
+        self.meter.down(p, 1)
 
     def instance_up(self, p: int, i: int) -> None:
         pool = self.pools[p]
@@ -110,3 +124,4 @@ class PoolCapacity:
         self.failing[p].repaired(i)
         self.version[p] += 1
         self.down -= pool.cpi
+        self.meter.down(p, -1)

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-import simpy
-
 from sim import failures
 from sim.engine.capacity import PoolCapacity
-from sim.engine.events import EventCore
+from sim.engine.events import EventCore, Timed
 from sim.engine.failing import FailureDriver
 from sim.engine.ledger import Ledger, PoolClock
-from sim.engine.observers import PowerMeter, SeriesRecorder, fragmentation
+from sim.engine.observers import PowerMeter, SeriesRecorder
 from sim.engine.offer import Offer
 from sim.engine.plan import JobPlan, Outcome, PolicyError, PowerModel
 from sim.engine.resizing import Resizer
@@ -57,10 +55,10 @@ class Engine:
         variable = set(variable_speed)
         self.clocks = [PoolClock(p in variable) for p in range(len(pools))]
         scheduler = policy.scheduler
-        self.ledger = L = Ledger(plan, self.core, self.clocks, self._finish, self._end,
+        self.ledger = L = Ledger(plan, self.core, self.clocks, self._finish,
                                  0.0 if scheduler is None else float(scheduler.preempt_overhead))
-        self.cap = PoolCapacity(pools, place, tuple(slowdown), failing)
         self.meter = PowerMeter(power)
+        self.cap = PoolCapacity(pools, place, tuple(slowdown), failing, self.meter)
         self.recorder = SeriesRecorder()
         self.n = len(plan.table.submit)
         self.pending = JobQueue()
@@ -86,16 +84,13 @@ class Engine:
         cap = self.cap
         self.offer = Offer(plan, self.core, L, cap, horizon, self._wake)
         self.view = QueueView(self.offer, self.pending, L.state, plan.table, tuple(p.name for p in pools))
-        self.resizer = Resizer(plan, self.core, L, cap, self.meter, self.offer,
+        self.resizer = Resizer(plan, self.core, L, cap, self.offer,
                                0.0 if scheduler is None else float(scheduler.resize_overhead))
         self.failing = None if failing is None else FailureDriver(
-            failing, self.core, cap, self.meter, restart_overhead, self._work_left, self._stop, self._failed)
+            failing, self.core, cap, restart_overhead, self._work_left, self._stop, self._failed)
 
     # --- arrivals -----------------------------------------------------------------------------
-    def _schedule_arrival(self) -> None:
-        self.core.reuse(self._arrival_event, self._arrive_callbacks, self._submit[self._next_arrival])
-
-    def _arrive(self, _ev: simpy.Event) -> None:
+    def _arrive(self, _ev: Timed) -> None:
         self.events += 1
         submit = self._submit
         lo = self._next_arrival
@@ -121,13 +116,13 @@ class Engine:
         self._next_arrival = hi
         self._last_change = self.core.env._now
         if hi < n:
-            self._schedule_arrival()
+            self.core.reuse(self._arrival_event, self._arrive_callbacks, submit[hi])
         self._request_pass()
 
     # --- the scheduling pass ------------------------------------------------------------------
-    def _pass(self, _ev: simpy.Event | None) -> None:
+    def _pass(self, _ev: Timed | None) -> None:
         self.events += 1
-        if self.pending:
+        if self.queued:  # = len(self.pending) between passes, without a call
             start = self._start
             for decision in self.policy.schedule(self.view):
                 kind = type(decision)
@@ -152,12 +147,12 @@ class Engine:
                 if type(decision) is not Resize:
                     raise PolicyError(f"policy decided {decision!r} with nothing queued")
                 self.resizer.resize(decision[0], decision[1])
-        self._record()
+        self.recorder.observe(self)
         if self.progress is not None and not self.events & 8191:
             self.progress(self.core.env._now, self.completed, self.n, self.events)
 
     def _wake(self) -> None:
-        if self.pending or self.cap.running_jobs:
+        if self.queued or self.cap.running_jobs:
             self.events += 1
             self.core.request_pass()
 
@@ -179,7 +174,7 @@ class Engine:
             run_scale = self.resizer.scale(j, p, chips, size)
             chips = size
         cap = self.cap
-        alloc = cap.take(j, p, chips, given)
+        alloc, n_chips = cap.take(j, p, chips, given)
         tier = alloc.tier
         slow = 1.0 if tier == 0 else cap.slowdown_at(cap.pools[p], tier, chips)
         plan = self.plan
@@ -189,7 +184,6 @@ class Engine:
         if self._elastic and j in self._elastic:
             L.used[j] = chips
         limits = plan.limit_on[j]
-        n_chips = alloc.chips
         L.open(j, p, alloc, n_chips, tier, slow, full, None if limits is None else limits[k] * slow,
                plan.final_state[j])
         if self._requeued and j in self._requeued:
@@ -199,7 +193,6 @@ class Engine:
         L.est_end[j] = self.core.env._now + plan.estimate_on[j][k] * slow * run_scale
         if self._tracks_queue:
             self.policy.dequeued(j)
-        self.meter.busy(p, n_chips)
         self.queued -= 1
         self.queued_chips -= self._chips[j]
 
@@ -239,18 +232,13 @@ class Engine:
         n_chips = L.chips_allocated[j]
         self.cap.give_back(j, p, L.alloc[j], n_chips)
         L.alloc[j] = None
-        self.meter.busy(p, -n_chips)
 
-    def _finish(self, ev: simpy.Event) -> None:
-        """A job's own completion event (fixed pool clocks)."""
+    def _finish(self, ev: Timed) -> None:
+        """Job j reaches the end of its work: value (j, generation, final state); a stale
+        generation (stopped, restarted or re-timed since) does nothing."""
         j, gen, final = ev._value
-        if self._end(j, gen, final):
-            self._request_pass()
-
-    def _end(self, j: int, gen: int, final: int) -> bool:
-        """Job j reaches the end of its work (False: a stale completion, nothing happens)."""
         if gen != self.ledger.gen[j]:
-            return False
+            return
         self.events += 1
         self._free(j)
         self._state[j] = final
@@ -258,13 +246,13 @@ class Engine:
         self.completed += 1
         if self._tracks_running:
             self.policy.ended(j)
-        return True
+        self._request_pass()
 
     # --- failures (sim.engine.failing) ---------------------------------------------------------
     def _work_left(self) -> bool:
         """Whether anything can still happen to jobs: without a horizon, failures stop after the
         last job (a horizon keeps them going to the end of the window, which it defines)."""
-        return (self.horizon is not None or self._next_arrival < self.n or bool(self.pending)
+        return (self.horizon is not None or self._next_arrival < self.n or self.queued > 0
                 or self.cap.running_jobs > 0 or bool(self._requeued))
 
     def _failed(self) -> None:
@@ -274,25 +262,16 @@ class Engine:
         self.core.request_pass()
 
     # --- recording and the run ----------------------------------------------------------------
-    def _record(self) -> None:
-        cap = self.cap
-        frag = 0.0
-        if self.pending:
-            frag = fragmentation(self.pending, cap.pools, self._job_pools, self._chips_on, cap.busy, cap.capacity)
-        watts = self.meter.watts
-        self.recorder.record(self.core.env._now, (cap.busy, cap.down, cap.running_jobs, self.queued,
-                                                  self.queued_chips, -1.0 if watts is None else watts, frag))
-
     def run(self) -> Outcome:
         self.policy.bind(self.view)
-        self._record()
+        self.recorder.observe(self)
         if self.n:
-            self._schedule_arrival()
+            self.core.reuse(self._arrival_event, self._arrive_callbacks, self._submit[0])
         if self.failing is not None:
             self.failing.start()
         reached = self.core.run(self.horizon)
         if self.horizon is not None:
-            self._record()
+            self.recorder.observe(self)
         end_time = reached if self.horizon is not None else self._last_change
         if self.progress is not None:
             self.progress(reached, self.completed, self.n, self.events)

@@ -4,8 +4,11 @@ its internals for speed.
 simpy orders its heap by (time, priority, event id). Every event here is NORMAL (1) except the
 scheduling pass, which is scheduled at PASS_PRIORITY (2) so that it runs after every other
 event at the same timestamp: a pass sees every arrival, completion, failure and repair of its
-time. Events are built directly (an `Event` with its callback, pushed on the heap) instead of
-`Timeout` objects or processes: one callback per state change, never a process per job.
+time. Events are pushed on the heap directly instead of `Timeout` objects or processes: one
+callback per state change, never a process per job. They are `Timed` records rather than
+simpy `Event`s: `Environment.step` reads only an event's `callbacks` and `_ok` (and callbacks
+read `_value`), and a record of those costs no `Event.__init__` — a completion per job is the
+hottest line of the loop.
 """
 
 from __future__ import annotations
@@ -14,9 +17,17 @@ from collections.abc import Callable
 from heapq import heappush
 
 import simpy
-from simpy.events import NORMAL, Event
+from simpy.events import NORMAL
 
 PASS_PRIORITY = 2
+
+
+class Timed:
+    """A timed callback as simpy's `Environment.step` processes it: `callbacks` are called with
+    the record itself, which carries `_value`. It has always succeeded (`_ok`)."""
+
+    __slots__ = ("callbacks", "_value")
+    _ok = True
 
 
 class EventCore:
@@ -24,7 +35,7 @@ class EventCore:
 
     __slots__ = ("env", "_queue", "_eid", "_pass", "_pass_pending")
 
-    def __init__(self, scheduling_pass: Callable[[Event | None], None]):
+    def __init__(self, scheduling_pass: Callable[[Timed | None], None]):
         self.env = simpy.Environment()
         self._queue = self.env._queue
         self._eid = self.env._eid
@@ -35,24 +46,23 @@ class EventCore:
     def now(self) -> float:
         return self.env._now
 
-    def at(self, t: float, callback: Callable[[Event], None], value: object) -> None:
-        """Call `callback` at time t with an event whose `_value` is `value` (a timeout, built
-        directly: the hottest line of the loop, once per job)."""
-        ev = Event(self.env)
-        ev.callbacks.append(callback)
-        ev._ok = True
+    def at(self, t: float, callback: Callable[[Timed], None], value: object) -> None:
+        """Call `callback` at time t with a record whose `_value` is `value`."""
+        ev = Timed()
+        ev.callbacks = [callback]
         ev._value = value
         heappush(self._queue, (t, NORMAL, next(self._eid), ev))
 
-    def reuse(self, ev: Event, callbacks: list, t: float) -> None:
-        """Schedule an already-fired event again at time t (the arrival chain: one object for
-        every distinct submit time). simpy only reads an event's callback list once."""
+    def reuse(self, ev: Timed, callbacks: list, t: float) -> None:
+        """Schedule an already-fired record again at time t (the arrival chain: one record for
+        every distinct submit time; simpy clears `callbacks` when it fires one)."""
         ev.callbacks = callbacks
         heappush(self._queue, (max(self.env._now, t), NORMAL, next(self._eid), ev))
 
-    def chained_event(self) -> Event:
-        ev = Event(self.env)
-        ev._ok = True
+    @staticmethod
+    def chained_event() -> Timed:
+        ev = Timed()
+        ev._value = None
         return ev
 
     def request_pass(self) -> None:
@@ -64,17 +74,31 @@ class EventCore:
         if self._pass_pending:
             return
         queue = self._queue
-        if not queue or queue[0][0] > self.env._now:
+        now = self.env._now
+        if not queue or queue[0][0] > now:
             self._pass(None)
             return
         self._pass_pending = True
-        ev = Event(self.env)
-        ev._ok = True
+        ev = Timed()
+        ev.callbacks = [self._deferred_pass]
         ev._value = None
-        ev.callbacks.append(self._deferred_pass)
-        self.env.schedule(ev, PASS_PRIORITY)
+        heappush(queue, (now, PASS_PRIORITY, next(self._eid), ev))
 
-    def _deferred_pass(self, ev: Event) -> None:
+    def hold_passes(self) -> bool:
+        """Hold back passes while one callback handles several events of this time; True if this
+        call took the hold (give it back with `release_passes`)."""
+        if self._pass_pending:
+            return False
+        self._pass_pending = True
+        return True
+
+    def release_passes(self, wanted: bool) -> None:
+        """End a hold; ask for the pass (now or after the other events of this time) if `wanted`."""
+        self._pass_pending = False
+        if wanted:
+            self.request_pass()
+
+    def _deferred_pass(self, ev: Timed) -> None:
         self._pass_pending = False  # a trigger during the pass at this time needs a pass of its own
         self._pass(ev)
 

@@ -10,17 +10,15 @@ from collections.abc import Callable
 from sim import failures
 from sim.engine.capacity import PoolCapacity
 from sim.engine.events import EventCore
-from sim.engine.observers import PowerMeter
 
 
 class FailureDriver:
     def __init__(self, processes: list[failures.PoolFailures], core: EventCore, cap: PoolCapacity,
-                 meter: PowerMeter, restart_overhead: float, work_left: Callable[[], bool],
+                 restart_overhead: float, work_left: Callable[[], bool],
                  stop: Callable[[int, float], None], settled: Callable[[], None]):
         self.processes = processes
         self.core = core
         self.cap = cap
-        self.meter = meter
         self.restart_overhead = restart_overhead
         self._work_left = work_left  # without a horizon, failures stop after the last job
         self._stop = stop  # stop(job, overhead it pays when it restarts)
@@ -56,7 +54,6 @@ class FailureDriver:
         for j in process.jobs_on(i):
             self._stop(j, self.restart_overhead)
         self.cap.instance_down(p, i)
-        self.meter.down(p, 1)
         self.core.at(self.core.env._now + process.repair_s, self._repair, (p, i))
         self._schedule(p)
         self._settled()
@@ -65,6 +62,5 @@ class FailureDriver:
         p, i = ev._value
         self.events += 1
         self.cap.instance_up(p, i)
-        self.meter.down(p, -1)
         self._schedule(p)
         self.core.request_pass()

@@ -59,14 +59,13 @@ class Ledger:
     and sparse records for the few jobs ever stopped or resized."""
 
     def __init__(self, plan: JobPlan, core: EventCore, clocks: list[PoolClock],
-                 finish: Callable, end: Callable[[int, int, int], bool], preempt_overhead: float):
+                 finish: Callable, preempt_overhead: float):
         n = len(plan.table.submit)
         self.plan = plan
         self.core = core
         self._at = core.at
         self.clocks = clocks
-        self._finish = finish  # callback of a job's own completion event: value (job, gen, final state)
-        self._end = end  # end(job, gen, final state) without asking for a pass; False if stale
+        self._finish = finish  # a job's completion: called with a record whose value is (job, gen, final state)
         self.preempt_overhead = preempt_overhead
         self.state = [NOT_ARRIVED] * n
         self.start = [math.nan] * n
@@ -163,14 +162,17 @@ class Ledger:
         now = self.core.env._now
         ends = clock.ends
         gen = self.gen
+        held = self.core.hold_passes()  # one pass after all of them, not one inline after the first
         ended = False
         while ends and (ends[0][2] != gen[ends[0][1]] or clock.real(ends[0][0]) <= now):
             _, j, g, final = heappop(ends)
             if g == gen[j]:
-                ended = self._end(j, g, final) or ended
+                ev._value = (j, g, final)
+                self._finish(ev)
+                ended = True
         self._retime_clock(p)
-        if ended:
-            self.core.request_pass()
+        if held:
+            self.core.release_passes(ended)
 
     def set_speed(self, p: int, speed: float) -> None:
         """Pool p's chips run at `speed` (0 < speed, 1 = full) from now on; O(log n)."""
@@ -256,8 +258,7 @@ class Ledger:
         segment_start = list(self.start)
         for j, t in self.stretch.items():
             segment_start[j] = t
-        used = [self.chips_used(j) if self.pool[j] >= 0 else 0 for j in range(len(self.state))]
-        return Outcome(self.state, self.start, self.end, self.pool, self.chips_allocated, used, self.tier,
+        return Outcome(self.state, self.start, self.end, self.pool, self.chips_allocated, dict(self.used), self.tier,
                        self.slowdown, series, end_time, events, segment_start, self.earlier,
                        self.dense(self.preemptions, 0), self.dense(self.restarts, 0), self.dense(self.resizes, 0),
                        self.dense(self.overhead, 0.0), failures)

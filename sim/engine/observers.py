@@ -18,19 +18,17 @@ SERIES_FIELDS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "que
 
 
 class PowerMeter:
-    """Facility watts, kept as a running sum (sim.economics.power_model); None when unknown."""
+    """Facility watts, kept as a running sum (sim.economics.power_model); None when unknown.
 
-    __slots__ = ("watts", "_per_chip", "_per_down")
+    Pool capacity adds `chips x per_chip_w[pool]` for every chip it makes busy or frees (inline,
+    the hot path) and calls `down` for instances that fail or are repaired."""
+
+    __slots__ = ("watts", "per_chip_w", "_per_down")
 
     def __init__(self, model: PowerModel):
         self.watts = model.base_w
-        self._per_chip = list(model.per_busy_chip_w)
+        self.per_chip_w = list(model.per_busy_chip_w)
         self._per_down = list(model.per_down_instance_w)
-
-    def busy(self, pool: int, chips: int) -> None:
-        """`chips` more (or, negative, fewer) chips are busy on `pool`."""
-        if self.watts is not None:
-            self.watts += chips * self._per_chip[pool]
 
     def down(self, pool: int, instances: int) -> None:
         """`instances` more (negative: fewer) instances of `pool` are down and draw nothing."""
@@ -49,8 +47,18 @@ class SeriesRecorder:
         self._last_row: tuple | None = None
         self._width = len(SERIES_FIELDS)
 
-    def record(self, now: float, row: tuple) -> None:
-        """`row` holds SERIES_FIELDS' values at `now`; a later row at the same time replaces it."""
+    def observe(self, engine) -> None:
+        """A row of the engine's counters now (called at the end of every scheduling pass); a
+        later row at the same time replaces it, an unchanged row is not written."""
+        cap = engine.cap
+        watts = engine.meter.watts
+        now = engine.core.env._now
+        frag = 0.0
+        if engine.queued:
+            plan = engine.plan
+            frag = fragmentation(engine.pending, cap.pools, plan.table.pools, plan.chips_on, cap.busy, cap.capacity)
+        row = (cap.busy, cap.down, cap.running_jobs, engine.queued, engine.queued_chips,
+               -1.0 if watts is None else watts, frag)
         flat = self._flat
         if self._last_t == now:
             flat[-self._width:] = array("d", row)

@@ -76,7 +76,7 @@ class Outcome:
     end: list[float]
     pool: list[int]
     chips_allocated: list[int]  # in the last stretch
-    chips_used: list[int]  # chips the job ran at in its last stretch (its request, or an elastic size)
+    sizes: dict[int, int]  # elastic jobs: chips each ran at in its last stretch (others: their request)
     tier: list[int]
     slowdown: list[float]
     series: dict[str, np.ndarray]

@@ -10,20 +10,18 @@ from __future__ import annotations
 from sim.engine.capacity import PoolCapacity
 from sim.engine.events import EventCore
 from sim.engine.ledger import Ledger
-from sim.engine.observers import PowerMeter
 from sim.engine.offer import Offer
 from sim.engine.plan import JobPlan, PolicyError
 from sim.policies.base import RUNNING
 
 
 class Resizer:
-    def __init__(self, plan: JobPlan, core: EventCore, ledger: Ledger, cap: PoolCapacity, meter: PowerMeter,
-                 offer: Offer, overhead: float):
+    def __init__(self, plan: JobPlan, core: EventCore, ledger: Ledger, cap: PoolCapacity, offer: Offer,
+                 overhead: float):
         self.plan = plan
         self.core = core
         self.ledger = ledger
         self.cap = cap
-        self.meter = meter
         self.offer = offer
         self.overhead = overhead
 
@@ -51,9 +49,7 @@ class Resizer:
             raise PolicyError(f"policy resized job {j} to {chips} chips, which do not fit on pool {p}")
         L.stop(j, keep_all=True)
         cap.give_back(j, p, old, L.chips_allocated[j], resizing=True)
-        self.meter.busy(p, -L.chips_allocated[j])
-        alloc = cap.take(j, p, chips, None, resizing=True)
-        self.meter.busy(p, alloc.chips)
+        alloc, _ = cap.take(j, p, chips, None, resizing=True)
         tier = alloc.tier
         slow = 1.0 if tier == 0 else cap.slowdown_at(cap.pools[p], tier, chips)
         L.retime(j, alloc, tier, slow, self.plan.run_on[j][k] * slow * scale, chips, self.overhead)
