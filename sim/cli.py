@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sim import __version__
+from sim import __version__, limits
 from sim.errors import InputError, Problem
 from sim.outdir import check_out
 from sim.scenario import loader, units
@@ -84,6 +84,11 @@ def main() -> None:
     """trnsim: how busy would this Trainium cluster be, how long would jobs wait, what would it cost?"""
 
 
+allow_large_option = click.option(
+    "--allow-large", is_flag=True,
+    help="Run what is refused as too large (memory, events, rows or runs beyond docs/limits.md).")
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -94,8 +99,9 @@ def main() -> None:
 @click.option("--ci", is_flag=True, help="Apply the scenario's ci: block (its short form).")
 @click.option("--timeseries-step", metavar="T", help="Write time-averages per step T (e.g. 60s) to timeseries.csv.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only where the results are.")
+@allow_large_option
 def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: tuple[str, ...], ci: bool,
-        timeseries_step: str | None, quiet: bool) -> None:
+        timeseries_step: str | None, quiet: bool, allow_large: bool) -> None:
     """Run SCENARIO once and write a run directory."""
     from sim import run as simulation
     from sim import rundir
@@ -110,10 +116,11 @@ def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: t
             if step <= 0:
                 raise InputError(Problem("--timeseries-step: must be > 0"))
         loaded = loader.load(scenario, sets, ci=ci)
+        limits.check(loaded, allow_large=allow_large, step=step)
         effective_seed = loaded.model.seed if seed is None else seed
         key = run_key(loader.scenario_sha256(loaded.resolved_yaml(effective_seed)), effective_seed)
         target = out if out is not None else rundir.default_out(loaded.model.name, key)
-        check_out(target, force)
+        check_out(target, force, keep=[scenario])
         progress = _Progress(not quiet, live=sys.stdout.isatty())
         try:
             result = simulation.simulate(loaded, effective_seed, progress=progress)
@@ -149,7 +156,8 @@ def _print_summary(summary: dict, name: str) -> None:
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value.")
 @click.option("--ci", is_flag=True, help="Apply the scenario's ci: block.")
-def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool) -> None:
+@allow_large_option
+def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool, allow_large: bool) -> None:
     """Check scenario files (schema, catalogue, traces, job sizes) without running them."""
     from sim import run as simulation
     from sim.workload import build_jobs
@@ -158,6 +166,7 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool) -> No
     for path in scenarios:
         try:
             loaded = loader.load(path, sets, ci=ci)
+            limits.check(loaded, allow_large=allow_large)
             shapes, _ = simulation.build_cluster(loaded)
             jobs = build_jobs(loaded, loaded.model.seed)
             _, rejected = simulation.plan_jobs(loaded, jobs, shapes)
@@ -179,14 +188,17 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool) -> No
 @click.option("--force", is_flag=True, help="Replace a non-empty --out.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable).")
 @click.option("--ci", is_flag=True, help="Apply the scenario's ci: block (its short form).")
-def topology(scenario: Path, out: Path | None, force: bool, sets: tuple[str, ...], ci: bool) -> None:
+@allow_large_option
+def topology(scenario: Path, out: Path | None, force: bool, sets: tuple[str, ...], ci: bool,
+             allow_large: bool) -> None:
     """What SCENARIO's cluster resolves to: sizes, tiers, peak power, $/h, and every assumption used."""
     from sim.report import sizing
 
     try:
         loaded = loader.load(scenario, sets, ci=ci)
+        limits.check(loaded, allow_large=allow_large)
         if out is not None:
-            check_out(out, force)
+            check_out(out, force, keep=[scenario])
         sheet, graph = sizing.describe(loaded)
         text = sizing.markdown(sheet)
         if out is not None:

@@ -76,8 +76,9 @@ class _Progress:
               help="Where to write compare.md, compare.html and the figures (default runs/compare-<time>).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only where the results are.")
+@click.option("--allow-large", is_flag=True, help="Run more runs than docs/limits.md allows.")
 def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: int | None, sets: tuple[str, ...],
-            ci: bool, out: Path | None, force: bool, quiet: bool) -> None:
+            ci: bool, out: Path | None, force: bool, quiet: bool, allow_large: bool) -> None:
     """Compare runs: each INPUT is a run directory (read, not re-run) or a scenario (run now).
 
     \b
@@ -85,13 +86,16 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
     trnsim compare scenarios/quickstart.yaml --policies fifo,sjf,easy_backfill --seeds 5
     """
     from sim import compare as comparing
+    from sim import limits
     from sim.cli import fail_input
     from sim.errors import InputError
     from sim.outdir import check_out
 
     target = out if out is not None else Path("runs") / f"compare-{_dt.datetime.now():%Y%m%dT%H%M%S}"
     try:
-        check_out(target, force)
+        check_out(target, force, keep=inputs)
+        limits.check_runs(seeds * len(inputs) * len((policies or "x").split(",")), "--seeds",
+                          allow_large=allow_large)
         variants = comparing.plan(list(inputs), policies=policies, seeds=seeds, seed=seed, sets=sets, ci=ci)
     except InputError as exc:
         fail_input(exc)

@@ -12,7 +12,15 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from sim.workload.traces.common import STATUSES, Row, TraceError, TraceInfo, number, open_text
+from sim.workload.traces.common import (
+    STATUSES,
+    Row,
+    TraceError,
+    TraceInfo,
+    number,
+    open_text,
+    shown,
+)
 
 __all__ = ["COLUMNS", "OPTIONAL", "REQUIRED", "STATUSES", "Row", "TraceError", "read", "format_row"]
 
@@ -71,14 +79,14 @@ def _parse(row: dict[str, str], line: int) -> Row:
     ckpt = _optional(row, "checkpoint_interval_s")
     status = _optional(row, "status") or "completed"
     if status not in STATUSES:
-        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {shown(status)}")
     wait = _optional(row, "recorded_wait_s")
     priority_value = 0
     if priority is not None:
         try:
             priority_value = int(priority)
         except ValueError:
-            raise ValueError(f"priority is not an integer: {priority!r}") from None
+            raise ValueError(f"priority is not an integer: {shown(priority)}") from None
     return Row(
         line=line, job_id=job_id, submit_s=submit, accelerators=chips, duration_s=duration,
         requested_s=None if requested is None else number(requested, "requested_s", minimum=0),
