@@ -91,7 +91,7 @@ allow_large_option = click.option(
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(path_type=Path),
               help="Run directory (default runs/<name>-<time>-<sha8>).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
@@ -183,7 +183,7 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool, allow
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(path_type=Path),
               help="Write topology.md, topology.json and (small clusters) topology.png here.")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable).")

@@ -72,7 +72,7 @@ class _Progress:
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a value in every scenario given (repeatable).")
 @click.option("--ci", is_flag=True, help="Apply each scenario's ci: block (its short form).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(path_type=Path),
               help="Where to write compare.md, compare.html and the figures (default runs/compare-<time>).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only where the results are.")

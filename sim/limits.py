@@ -140,7 +140,7 @@ def check(loaded: Any, *, allow_large: bool, step: float | None = None, runs: in
 
 
 def _runs(runs: int, flag: str, memory: int) -> list[Problem]:
-    if runs > MAX_RUNS or runs * BYTES_PER_RUN > memory:
+    if runs > 1 and (runs > MAX_RUNS or runs * BYTES_PER_RUN > memory):
         return [Problem(f"{flag}: {_count(runs)} runs (more than {MAX_RUNS:.0e}, or {_size(runs * BYTES_PER_RUN)} "
                         f"of queued runs): {ALLOW}")]
     return []

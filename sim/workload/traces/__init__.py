@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import csv
+import csv as csvlib  # (`csv` here is the importer sim.workload.traces.csv)
 import importlib
 import zlib
 from collections.abc import Iterator
@@ -35,7 +35,7 @@ def _readable(rows: Iterator[Row | tuple[int, str]], path: Path) -> Iterator[Row
         for row in rows:
             line = row[0] if isinstance(row, tuple) else row.line
             yield row
-    except (OSError, EOFError, zlib.error, csv.Error) as exc:
+    except (OSError, EOFError, zlib.error, csvlib.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
         if isinstance(exc, EOFError | zlib.error) or "gzip" in reason.lower() or "CRC" in reason:
             reason = f"corrupt or truncated gzip file ({reason})"
