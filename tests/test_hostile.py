@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import ROOT  # noqa: E402
+from conftest import ROOT, TINY_HEAD  # noqa: E402
 
 TIMEOUT_S = 60  # far beyond any case's honest run time: reaching it is a hang
 MEMORY_LIMIT = 3 << 30  # address space per command: a resource bomb must not take the machine down
@@ -43,21 +43,7 @@ def _limit_memory() -> None:
 
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
-BASE = """\
-name: hostile
-seed: 1
-cluster:
-  pools:
-    - name: trn2
-      instance: trn2.48xlarge
-      count: 2
-workload:
-  - generator:
-      count: 10
-      arrivals: {poisson: {rate: 5/h}}
-      chips: 4
-      duration: 1h
-"""
+BASE = TINY_HEAD  # two 16-chip instances, 20 generated jobs: 13 lines
 
 
 def edit(old: str, new: str, text: str = BASE) -> str:
@@ -209,7 +195,7 @@ TRUNCATED_GZ = gz(LONG_CSV)[: len(gz(LONG_CSV)) // 2]
 
 
 def trace_scenario(path: str, fmt: str) -> str:
-    return edit("  - generator:\n      count: 10\n      arrivals: {poisson: {rate: 5/h}}\n      chips: 4\n"
+    return edit("  - generator:\n      count: 20\n      arrivals: {poisson: {rate: 5/h}}\n      chips: 4\n"
                 "      duration: 1h\n",
                 f"  - trace: {{path: {path}, format: {fmt}}}\n")
 
@@ -309,14 +295,11 @@ def compare_strict(d: Path, proc: subprocess.CompletedProcess) -> str | None:
     return None
 
 
-ZERO_JOBS = edit("      count: 10\n      arrivals: {poisson: {rate: 5/h}}\n      chips: 4\n      duration: 1h\n",
+ZERO_JOBS = edit("      count: 20\n      arrivals: {poisson: {rate: 5/h}}\n      chips: 4\n      duration: 1h\n",
                  "      count: 3\n      chips: 4\n      duration: 0s\n")
 BIG_TRACE_FIELD = CSV_HEAD + CSV_ROWS + "big," + "9" * 200_000 + ",4,3600\n" + "j9,600,4,3600\n"
 EMPIRICAL = edit("duration: 1h", "duration: {empirical: {path: d.csv, column: d}}")
-MERGE = BASE.replace("  pools:\n    - name: trn2\n      instance: trn2.48xlarge\n      count: 2\n",
-                     "  defaults: &pool {instance: trn2.48xlarge, count: 2}\n"
-                     "  pools:\n    - {<<: *pool, name: a}\n    - {<<: *pool, name: b, count: 4}\n")
-# `defaults:` is not a cluster key: the merge source lives under `ci:` (free-form) instead
+# the merge source lives under `ci:` (free-form); pool b overrides the merged count
 MERGE = ("ci:\n  x: &pool {instance: trn2.48xlarge, count: 2}\n"
          + BASE.replace("  pools:\n    - name: trn2\n      instance: trn2.48xlarge\n      count: 2\n",
                         "  pools:\n    - {<<: *pool, name: a}\n    - {<<: *pool, name: b, count: 4}\n"))
@@ -336,10 +319,10 @@ CASES: list[Case] = [
          ["validate", SCENARIO]),
     Case("yaml-nul", "yaml", {SCENARIO: BASE + "description: a\x00b\n"}, RUN, where=r"s\.yaml:14:\d+: "),
     Case("yaml-control", "yaml", {SCENARIO: BASE + "description: a\x07b\n"}, RUN, where=r"s\.yaml:14:\d+: "),
-    Case("yaml-bom", "yaml", {SCENARIO: "\ufeff" + BASE}, RUN, exit=0, check=summary_is(jobs_submitted=10)),
+    Case("yaml-bom", "yaml", {SCENARIO: "\ufeff" + BASE}, RUN, exit=0, check=summary_is(jobs_submitted=20)),
     Case("yaml-utf16", "yaml", {SCENARIO: BASE.encode("utf-16")}, RUN),
     Case("yaml-huge-comment", "yaml", {SCENARIO: BASE + "# " + "x" * 2_000_000 + "\n"}, RUN, exit=0,
-         check=summary_is(jobs_submitted=10)),
+         check=summary_is(jobs_submitted=20)),
     Case("yaml-empty", "yaml", {SCENARIO: ""}, RUN),
     Case("yaml-deep-nesting", "yaml", {SCENARIO: BASE + "description: " + "[" * 20_000 + "\n"}, RUN),
     Case("yaml-directory", "yaml", {"s.yaml/x": ""}, RUN,  # click names the argument
@@ -385,11 +368,11 @@ CASES: list[Case] = [
          ["validate", SCENARIO]),
     Case("bombs-instances-topology", "bombs", {SCENARIO: edit("count: 2\n", "count: 1000000000000\n")},
          ["topology", SCENARIO]),
-    Case("bombs-jobs", "bombs", {SCENARIO: edit("count: 10\n", "count: 100000000\n")}, RUN,
+    Case("bombs-jobs", "bombs", {SCENARIO: edit("count: 20\n", "count: 100000000\n")}, RUN,
          where=r"s\.yaml:10:\d+: workload\.0\.generator", expect=["--allow-large"]),
-    Case("bombs-arrival-rate", "bombs", {SCENARIO: edit("count: 10\n", "until: 100yr\n").replace("5/h", "100/s")},
+    Case("bombs-arrival-rate", "bombs", {SCENARIO: edit("count: 20\n", "until: 100yr\n").replace("5/h", "100/s")},
          RUN, expect=["--allow-large"]),
-    Case("bombs-batch", "bombs", {SCENARIO: edit("count: 10\n      arrivals: {poisson: {rate: 5/h}}",
+    Case("bombs-batch", "bombs", {SCENARIO: edit("count: 20\n      arrivals: {poisson: {rate: 5/h}}",
                                                  "arrivals: {batch: {at: 0s, count: 1000000000}}")}, RUN),
     Case("bombs-failures", "bombs", {SCENARIO: edit("count: 2\n", "count: 1000\n")
                                      + "horizon: 1yr\nfailures: {mtbf_instance: 1s}\n"}, RUN,
@@ -403,7 +386,7 @@ CASES: list[Case] = [
     Case("bombs-plan-seeds", "bombs", SCEN, ["plan", SCENARIO, "--seeds", "1000000", "--slo", "p95_wait<=2h",
                                              "--vary", "cluster.pools.0.count=1..4", *SWEEP_OUT], where=r"--seeds"),
     Case("bombs-allow-large", "bombs", SCEN, [*RUN, "--allow-large"], exit=0, env={"TRNSIM_MEMORY": "10KB"},
-         check=summary_is(jobs_submitted=10)),
+         check=summary_is(jobs_submitted=20)),
     Case("bombs-small-memory", "bombs", SCEN, RUN, env={"TRNSIM_MEMORY": "10KB"}, expect=["--allow-large"]),
     # --- traces --------------------------------------------------------------------------------
     Case("traces-swf-nan-run", "traces", {SCENARIO: trace_scenario("t.swf", "swf"), "t.swf": SWF_NAN}, RUN,
@@ -460,9 +443,9 @@ CASES: list[Case] = [
          after=[SCENARIO, "runs"]),
     Case("outputs-file-with-force", "outputs", SCEN, [*RUN, "--force"], setup=file_out_setup, exit=0,
          check=is_dir_with_summary),
-    Case("outputs-name-newline", "outputs", {SCENARIO: edit("name: hostile", 'name: "two\\nlines"')},
+    Case("outputs-name-newline", "outputs", {SCENARIO: edit("name: tiny", 'name: "two\\nlines"')},
          ["run", SCENARIO, "--quiet"], exit=0, check=single_run_dir(r"two_lines-\d{8}T\d{6}-[0-9a-f]{8}")),
-    Case("outputs-name-300", "outputs", {SCENARIO: edit("name: hostile", "name: " + "n" * 300)},
+    Case("outputs-name-300", "outputs", {SCENARIO: edit("name: tiny", "name: " + "n" * 300)},
          ["run", SCENARIO, "--quiet"], exit=0, check=single_run_dir(r"n+-\d{8}T\d{6}-[0-9a-f]{8}")),
     # --- sweep and plan ------------------------------------------------------------------------
     Case("sweep-bad-grid-value", "sweep", SCEN, ["sweep", SCENARIO, "--grid", "cluster.pools.0.count=2,-1",
@@ -532,7 +515,7 @@ def test_sigterm_while_writing_leaves_nothing(tmp_path):
     import signal
     import time
 
-    (tmp_path / SCENARIO).write_text(edit("count: 10\n", "count: 3000\n"))
+    (tmp_path / SCENARIO).write_text(edit("count: 20\n", "count: 3000\n"))
     (tmp_path / "runs").mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "sim", *RUN], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
