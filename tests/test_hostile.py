@@ -324,6 +324,8 @@ CASES: list[Case] = [
     Case("yaml-huge-comment", "yaml", {SCENARIO: BASE + "# " + "x" * 2_000_000 + "\n"}, RUN, exit=0,
          check=summary_is(jobs_submitted=20)),
     Case("yaml-empty", "yaml", {SCENARIO: ""}, RUN),
+    Case("yaml-device", "yaml", {}, ["run", "/dev/zero", "--out", OUT], where=r"/dev/zero: ", after=[]),
+    Case("yaml-too-large", "yaml", {SCENARIO: BASE + "#" * (17 << 20) + "\n"}, RUN, where=r"s\.yaml:1:1: "),
     Case("yaml-deep-nesting", "yaml", {SCENARIO: BASE + "description: " + "[" * 20_000 + "\n"}, RUN),
     Case("yaml-directory", "yaml", {"s.yaml/x": ""}, RUN,  # click names the argument
          where=r"(Usage: |Try |Error: Invalid value for 'SCENARIO': .* is a directory)"),
@@ -426,6 +428,8 @@ CASES: list[Case] = [
          check=summary_is(jobs_submitted=2, rows_skipped=1)),
     Case("traces-binary-csv", "traces", {"t.csv": bytes(range(256)) * 8},
          ["trace", "stats", "t.csv", "--format", "csv"], where=FILE_WHERE),
+    Case("traces-device", "traces", {}, ["trace", "stats", "/dev/zero", "--format", "swf"], after=[],
+         where=r"cannot read trace /dev/zero: "),
     Case("traces-directory", "traces", {SCENARIO: trace_scenario("tdir", "csv"), "tdir/x": ""}, RUN,
          where=TRACE_WHERE),
     Case("traces-nan-field-csv", "traces", {SCENARIO: trace_scenario("t.csv", "csv"),

@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import os
 import re
+import stat
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -94,12 +95,21 @@ MAX_DEPTH = 100  # nesting of mappings and lists; a scenario needs about eight
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
+MAX_SCENARIO_BYTES = 16 << 20  # PyYAML reads ~3 MB/s: 16 MiB is ~5 s (job lists belong in a trace file)
+
+
 def read_text(path: str | os.PathLike[str], file: str) -> str:
     """The scenario's text: UTF-8 (a BOM is allowed), else one located problem."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise InputError(Problem("cannot read scenario: not a regular file", file=file))
+            data = fh.read(MAX_SCENARIO_BYTES + 1)
     except OSError as exc:
         raise InputError(Problem(f"cannot read scenario: {exc.strerror or exc}", file=file)) from None
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise InputError(Problem(f"a scenario file is at most {MAX_SCENARIO_BYTES >> 20} MiB (put long job lists "
+                                 "in a trace file: workload: - trace: {path, format: csv})", file=file, line=1, col=1))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

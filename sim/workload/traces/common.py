@@ -12,6 +12,8 @@ import csv
 import gzip
 import io
 import math
+import os
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -76,6 +78,10 @@ def open_text(path: Path) -> IO[str]:
         raw = open(path, "rb")
     except OSError as exc:
         raise TraceError(f"cannot read trace {path}: {exc.strerror}") from None
+    mode = os.fstat(raw.fileno()).st_mode
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):  # /dev/zero would be read for ever
+        raw.close()
+        raise TraceError(f"cannot read trace {path}: a device, not a file")
     magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     if magic == b"\x1f\x8b":
         return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", errors="replace", newline="")
