@@ -487,15 +487,16 @@ def import_policy(name: str, folder: Path) -> str | None:
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # the user's module failed: say how, not just that it failed
-        return f"cannot import {module_name!r} (from {folder} or the import path): {type(exc).__name__}: {exc}"
+        return (f"unknown policy {name!r}: cannot import {module_name!r} (from {folder} or the import path): "
+                f"{type(exc).__name__}: {exc}")
     finally:
         with contextlib.suppress(ValueError):
             sys.path.remove(str(folder))
     cls = getattr(module, class_name, None)
     if cls is None:
-        return f"module {module_name!r} ({getattr(module, '__file__', '?')}) has no {class_name!r}"
+        return f"unknown policy {name!r}: module {module_name!r} ({getattr(module, '__file__', '?')}) has no {class_name!r}"
     if not (isinstance(cls, type) and issubclass(cls, policies.Policy)):
-        return f"{name} is not a policy (a subclass of sim.policies.base.Policy)"
+        return f"unknown policy {name!r}: {class_name} is not a policy (a subclass of sim.policies.base.Policy)"
     return None
 
 
