@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from sim import __version__
+from sim import __version__, limits
 from sim.errors import InputError, Problem
 from sim.outdir import check_out
 from sim.scenario import units
@@ -42,9 +42,9 @@ def terminal_width(default: int = 100) -> int:
 
 def print_json(data: object) -> None:
     """One strict JSON document on stdout (non-finite numbers become null), and nothing else."""
-    from sim.jsonout import dumps
+    from sim.jsonfile import strict_json
 
-    click.echo(dumps(data))
+    click.echo(strict_json(data), nl=False)
 
 
 def run_key(scenario_sha256_hex: str, seed: int) -> str:
@@ -147,9 +147,14 @@ def main() -> None:
     """trnsim: how busy would this Trainium cluster be, how long would jobs wait, what would it cost?"""
 
 
+allow_large_option = click.option(
+    "--allow-large", is_flag=True,
+    help="Run what is refused as too large (memory, events, rows or runs beyond docs/limits.md).")
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(path_type=Path),
               help="Run directory (default runs/<name>-<time>-<sha8>).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
@@ -159,8 +164,9 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print only where the results are.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON document (run_dir and summary) on stdout, and nothing else there.")
+@allow_large_option
 def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: tuple[str, ...], ci: bool,
-        timeseries_step: str | None, quiet: bool, as_json: bool) -> None:
+        timeseries_step: str | None, quiet: bool, as_json: bool, allow_large: bool) -> None:
     """Run SCENARIO once and write a run directory."""
     from sim import run as simulation
     from sim import rundir
@@ -176,10 +182,11 @@ def run(scenario: Path, out: Path | None, force: bool, seed: int | None, sets: t
             if step <= 0:
                 raise InputError(Problem("--timeseries-step: must be > 0"))
         loaded = loader.load(scenario, sets, ci=ci)
+        limits.check(loaded, allow_large=allow_large, step=step)
         effective_seed = loaded.model.seed if seed is None else seed
         key = run_key(loader.scenario_sha256(loaded.resolved_yaml(effective_seed)), effective_seed)
         target = out if out is not None else rundir.default_out(loaded.model.name, key)
-        check_out(target, force)
+        check_out(target, force, keep=[scenario])
         progress = _Progress(not quiet, live=sys.stdout.isatty() and not as_json)
         try:
             result = simulation.simulate(loaded, effective_seed, progress=progress)
@@ -221,7 +228,8 @@ def _print_summary(summary: dict, name: str) -> None:
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value.")
 @click.option("--ci", is_flag=True, help="Apply the scenario's ci: block.")
-def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool) -> None:
+@allow_large_option
+def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool, allow_large: bool) -> None:
     """Check scenario files (schema, catalogue, traces, job sizes) without running them."""
     from sim import run as simulation
     from sim.scenario import loader
@@ -231,6 +239,7 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool) -> No
     for path in scenarios:
         try:
             loaded = loader.load(path, sets, ci=ci)
+            limits.check(loaded, allow_large=allow_large)
             shapes, _ = simulation.build_cluster(loaded)
             jobs = build_jobs(loaded, loaded.model.seed)
             _, rejected = simulation.plan_jobs(loaded, jobs, shapes)
@@ -247,21 +256,24 @@ def validate(scenarios: tuple[Path, ...], sets: tuple[str, ...], ci: bool) -> No
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(path_type=Path),
               help="Write topology.md, topology.json and (small clusters) topology.png here.")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable).")
 @click.option("--ci", is_flag=True, help="Apply the scenario's ci: block (its short form).")
 @click.option("--json", "as_json", is_flag=True, help="Print topology.json's numbers on stdout instead of the table.")
-def topology(scenario: Path, out: Path | None, force: bool, sets: tuple[str, ...], ci: bool, as_json: bool) -> None:
+@allow_large_option
+def topology(scenario: Path, out: Path | None, force: bool, sets: tuple[str, ...], ci: bool, as_json: bool,
+             allow_large: bool) -> None:
     """What SCENARIO's cluster resolves to: sizes, tiers, peak power, $/h, and every assumption used."""
     from sim.report import sizing
     from sim.scenario import loader
 
     try:
         loaded = loader.load(scenario, sets, ci=ci)
+        limits.check(loaded, allow_large=allow_large)
         if out is not None:
-            check_out(out, force)
+            check_out(out, force, keep=[scenario])
         sheet, graph = sizing.describe(loaded)
         text = sizing.markdown(sheet)
         if out is not None:

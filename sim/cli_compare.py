@@ -74,15 +74,16 @@ class _Progress:
 @click.option("--ci", is_flag=True, help="Apply each scenario's ci: block (its short form).")
 @click.option("--label", "labels", multiple=True, metavar="TEXT",
               help="A name for each input (with --policies: each policy), in order (repeat once per input).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(path_type=Path),
               help="Where to write compare.md, compare.html and the figures (default runs/compare-<time>).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only where the results are.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print compare.json (and where it is) on stdout as one JSON document, nothing else there.")
+@click.option("--allow-large", is_flag=True, help="Run more runs than docs/limits.md allows.")
 def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: int | None, sets: tuple[str, ...],
             ci: bool, labels: tuple[str, ...], out: Path | None, force: bool, quiet: bool,
-            as_json: bool) -> None:
+            as_json: bool, allow_large: bool) -> None:
     """Compare runs: each INPUT is a run directory (read, not re-run) or a scenario (run now).
 
     \b
@@ -91,13 +92,16 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
     trnsim compare runs/a runs/b --label before --label after
     """
     from sim import compare as comparing
+    from sim import limits
     from sim.cli import fail_input
     from sim.errors import InputError
     from sim.outdir import check_out
 
     target = out if out is not None else Path("runs") / f"compare-{_dt.datetime.now():%Y%m%dT%H%M%S}"
     try:
-        check_out(target, force)
+        check_out(target, force, keep=inputs)
+        limits.check_runs(seeds * len(inputs) * len((policies or "x").split(",")), "--seeds",
+                          allow_large=allow_large)
         variants = comparing.plan(list(inputs), policies=policies, seeds=seeds, seed=seed, sets=sets, ci=ci,
                                   labels=labels)
     except InputError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,12 @@ from sim.cli_sweep import (
     RunProgress,
     executor_options,
     make_executor,
+    preflight,
     prepare_out,
     seeds_of,
 )
 from sim.errors import InputError
+from sim.jsonfile import strict_json
 from sim.scenario import loader
 
 DEFAULT_SEEDS = 5
@@ -35,19 +36,22 @@ DEFAULT_SEEDS = 5
 @executor_options
 def plan(scenario: Path, slos: tuple[str, ...], vary_text: str, out: Path | None, seeds: int | None,
          seed: int | None, sets: tuple[str, ...], ci: bool, scheduler: str | None, workers: int, serial: bool,
-         force: bool, quiet: bool, as_json: bool) -> None:
+         force: bool, quiet: bool, as_json: bool, allow_large: bool) -> None:
     """The smallest size of a pool (--vary) at which every --slo holds by its 90 % confidence bound."""
     from sim import plan as planning
-    from sim.sweep import Rows
+    from sim.sweep import Rows, load_point
 
     try:
         base = loader.load(scenario, sets, ci=ci)
         parsed_slos = [planning.parse_slo(text) for text in slos]
         vary = planning.parse_vary(vary_text, base)
         seed_list = seeds_of(base, seed, seeds or DEFAULT_SEEDS)
+        preflight(base, len(seed_list), allow_large)
+        for i in (0, len(vary.values) - 1):  # the ends of the range are valid scenarios
+            load_point(scenario, sets, ci, [(vary.path, vary.texts[i], vary.texts[i])], flag="--vary")
         executor = make_executor(scheduler, workers, serial)
         if out is not None:
-            prepare_out(out, force)
+            prepare_out(out, force, scenario)
         progress = RunProgress(not quiet and not as_json and sys.stdout.isatty(), "planning")
         try:
             with executor:
@@ -150,7 +154,7 @@ def write(result: Any, base: loader.LoadedScenario, out: Path, lines: list[str],
     knee.draw(result, chips_at(result, scenario, sets, ci), workload, out / "knee.png",
               title=f"{base.model.name}: " + ", ".join(s.text for s in result.slos))
     data = {**plan_data(result, scenario), "approximation": None if workload is None else workload.label}
-    (out / "plan.json").write_text(json.dumps(data, indent=2) + "\n")
+    (out / "plan.json").write_text(strict_json(data))
 
 
 def plan_data(result: Any, scenario: Path) -> dict[str, Any]:

@@ -14,17 +14,21 @@ from rich.table import Table
 
 from sim.cli import fail_input, print_json
 from sim.errors import InputError, Problem
+from sim.outdir import check_out
 from sim.scenario import loader
 
 
-def prepare_out(out: Path, force: bool) -> None:
+def prepare_out(out: Path, force: bool, scenario: Path) -> None:
     """sweep/plan resume into an --out holding their own rows/; any other non-empty --out needs --force."""
-    if out.exists() and not out.is_dir():
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        check_out(out, False)  # names what it is: a link, a device, a file
         raise InputError(Problem(f"--out {out}: exists and is not a directory"))
     if not out.is_dir() or not any(out.iterdir()):
+        check_out(out, force)
         out.mkdir(parents=True, exist_ok=True)
         return
     if force:
+        check_out(out, force, keep=[scenario])
         for child in out.iterdir():
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
@@ -34,6 +38,16 @@ def prepare_out(out: Path, force: bool) -> None:
     if not (out / "rows").is_dir():
         raise InputError(Problem(f"--out {out}: directory is not empty and holds no sweep rows/ "
                                  "(use --force to replace it)"))
+
+
+def preflight(loaded: loader.LoadedScenario, runs: int, allow_large: bool) -> None:
+    """Before any cluster starts: refuse resource bombs, and read the traces and samples once, so
+    that an unreadable one is exit 2 here rather than an error in every run."""
+    from sim import limits
+    from sim.workload import build_jobs
+
+    limits.check(loaded, allow_large=allow_large, runs=runs)
+    build_jobs(loaded, loaded.model.seed)
 
 
 class RunProgress:
@@ -91,6 +105,8 @@ _executor_options = [
     click.option("--quiet", "-q", is_flag=True, help="Print only where the results are."),
     click.option("--json", "as_json", is_flag=True,
                  help="Print the result as one JSON document on stdout, and nothing else there."),
+    click.option("--allow-large", is_flag=True,
+                 help="Run what is refused as too large (memory, events or runs beyond docs/limits.md)."),
 ]
 
 
@@ -120,7 +136,7 @@ def make_executor(scheduler: str | None, workers: int, serial: bool):
 @executor_options
 def sweep(scenario: Path, grids: tuple[str, ...], out: Path, metrics: tuple[str, ...], seeds: int | None,
           seed: int | None, sets: tuple[str, ...], ci: bool, scheduler: str | None, workers: int, serial: bool,
-          force: bool, quiet: bool, as_json: bool) -> None:
+          force: bool, quiet: bool, as_json: bool, allow_large: bool) -> None:
     """Run SCENARIO at every combination of --grid values, for --seeds seeds each."""
     from sim import sweep as sweeping
     from sim.report import fan
@@ -128,16 +144,18 @@ def sweep(scenario: Path, grids: tuple[str, ...], out: Path, metrics: tuple[str,
     try:
         drawn = fan.metrics_of(metrics)
         axes = [sweeping.parse_grid(g) for g in grids]
-        sweeping.grid_points(axes)  # duplicate paths are bad input before anything runs
+        points = sweeping.grid_points(axes)  # duplicate paths are bad input before anything runs
         base = loader.load(scenario, sets, ci=ci)
         seed_list = seeds_of(base, seed, seeds or 1)
+        preflight(base, len(points) * len(seed_list), allow_large)
+        tasks = sweeping.sweep_tasks(scenario, axes, seed_list, sets=sets, ci=ci)
         executor = make_executor(scheduler, workers, serial)
-        prepare_out(out, force)
+        prepare_out(out, force, scenario)
         progress = RunProgress(not quiet and not as_json and sys.stdout.isatty(), "sweeping")
         try:
             with executor:
                 result = sweeping.sweep(scenario, axes, seed_list, executor, out, sets=sets, ci=ci,
-                                        progress=progress)
+                                        progress=progress, tasks=tasks)
                 where = executor.describe()
         finally:
             progress.close()

@@ -140,7 +140,7 @@ def convert(source: Path, fmt: str, out: Path, force: bool, strict: bool, keep_s
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 def stats(file: Path, fmt: str, keep_survivors: bool, tasks: Path | None, as_json: bool) -> None:
     """Summarise trace FILE: jobs, skipped rows by reason, span, sizes, durations, arrivals by hour."""
-    from sim.workload.traces.common import TraceError
+    from sim.workload.traces.common import TraceError, no_usable_row
     from sim.workload.traces.summary import trace_stats
 
     options = _options(fmt, keep_survivors, tasks)
@@ -154,9 +154,12 @@ def stats(file: Path, fmt: str, keep_survivors: bool, tasks: Path | None, as_jso
     data = result.as_dict()
     if as_json:
         print_json(data)
-        return
-    for line in _report(data):
-        click.echo(line)
+    else:
+        for line in _report(data):
+            click.echo(line)
+    if not data["jobs"]:
+        _fail(f"{file}: no usable row ({no_usable_row(data['skipped'], data['skipped_by_reason'])})")
+
 
 
 def _dur(seconds: float | None) -> str:

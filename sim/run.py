@@ -15,6 +15,7 @@ from typing import Any
 from sim import __version__, economics, failures, metrics, topology
 from sim.engine import FINAL_STATE, Elastic, Engine, JobPlan, Outcome
 from sim.errors import InputError
+from sim.jsonfile import null_non_finite
 from sim.placement import PLACEMENTS, TIER_NAMES, PoolState
 from sim.policies import base as policies
 from sim.scenario.loader import LoadedScenario, scenario_sha256
@@ -294,6 +295,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
     result.summary = metrics.summarise(result, policy)
     result.summary["version"] = __version__
     result.summary["scenario_sha256"] = scenario_sha256(loaded.resolved_yaml(seed))
+    result.assumptions += null_non_finite(result.summary)  # summary.json is strict JSON
     return result
 
 

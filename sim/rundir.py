@@ -7,7 +7,6 @@ report.md, report.html, plots/*.png. Nothing half-written is ever left at the de
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from sim import metrics
+from sim.jsonfile import strict_json
 from sim.outdir import atomic_dir
 from sim.report import run_report
 from sim.report.rundata import SERIES_COLUMNS, from_result
@@ -24,9 +24,20 @@ from sim.report.rundata import SERIES_COLUMNS, from_result
 INTEGER_COLUMNS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips")
 
 
+MAX_NAME = 100  # bytes of the scenario name kept in a default run directory's name (a file system allows 255)
+
+
+def safe_name(name: str) -> str:
+    """`name` as one directory name: letters, digits, '.', '-', '_' kept (other characters, such
+    as newlines or separators, become '_'), at most MAX_NAME bytes, not hidden."""
+    kept = "".join(c if c.isalnum() or c in "._-" else "_" for c in name).lstrip(".")
+    kept = kept.encode()[:MAX_NAME].decode(errors="ignore")
+    return kept or "run"
+
+
 def default_out(name: str, run_key: str, root: Path = Path("runs")) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    return root / f"{name}-{stamp}-{run_key[:8]}"
+    return root / f"{safe_name(name)}-{stamp}-{run_key[:8]}"
 
 
 def series_table(series: dict[str, Any], step: float | None, end: float) -> pa.Table:
@@ -44,17 +55,11 @@ def series_table(series: dict[str, Any], step: float | None, end: float) -> pa.T
     return pa.table(arrays)
 
 
-def _json_default(x: Any) -> Any:
-    if isinstance(x, np.generic):
-        return x.item()
-    raise TypeError(type(x))
-
-
 def write(result: Any, out: Path, *, force: bool = False, timeseries_step: float | None = None) -> Path:
     """Write the run directory for `result` at `out` (atomically: temp sibling, then rename)."""
     with atomic_dir(out, force=force) as tmp:
         (tmp / "scenario.yaml").write_text(result.loaded.resolved_yaml(result.seed))
-        (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, default=_json_default) + "\n")
+        (tmp / "summary.json").write_text(strict_json(result.summary))
         jobs = metrics.jobs_table(result)
         pq.write_table(jobs, tmp / "jobs.parquet")
         table = series_table(result.outcome.series, timeseries_step, result.outcome.end_time)

@@ -86,6 +86,9 @@ class Axis:
 
 def parse_grid(text: str) -> Axis:
     path, rest = check_key_path("--grid", text)
+    if path == "seed":
+        raise flag_problem("--grid", path, "seeds are not a grid axis: use --seeds N (and --seed FIRST), which "
+                                           "run every grid point with each seed")
     if not rest:
         raise flag_problem("--grid", path, "no values (expected PATH=v1,v2,...)")
     if rest.count("[") != rest.count("]") or rest.count("{") != rest.count("}"):
@@ -159,15 +162,17 @@ def make_tasks(loaded: loader.LoadedScenario, point: list[tuple[str, str, Any]],
 
 # --- the unit of work ----------------------------------------------------------------------
 
-def run_one(scenario: dict[str, Any], seed: int) -> dict[str, Any]:
+def run_one(scenario: dict[str, Any], seed: int, folder: str | None = None) -> dict[str, Any]:
     """Simulate a resolved scenario mapping once: {"summary": {...}} or {"error": "..."}.
 
     Pure: the same mapping and seed give the same summary (apart from wall_s). Runs on a worker.
+    `folder` is the scenario file's folder, where a `module:Class` policy may live.
     """
     from sim.run import simulate
 
     try:
-        loaded = loader.load_mapping(scenario, file=str(scenario.get("name", "<scenario>")))
+        loaded = loader.load_mapping(scenario, file=str(scenario.get("name", "<scenario>")),
+                                     base_dir=None if folder is None else Path(folder))
         result = simulate(loaded, seed)
     except Exception as exc:  # recorded in the row, the sweep goes on
         return {"error": f"{type(exc).__name__}: {exc}".strip()}
@@ -232,7 +237,10 @@ def _write_atomically(rows: list[dict[str, Any]], target: Path) -> None:
     reader never sees half a file; a failed write leaves nothing behind)."""
     import pyarrow.parquet as pq
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".parquet", dir=target.parent)
+    from sim.outdir import clean_stale, temp_prefix
+
+    clean_stale(target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target.stem), dir=target.parent)
     os.close(fd)
     try:
         pq.write_table(table_of(rows), tmp)
@@ -336,13 +344,13 @@ class Executor:
         """Run every task; call on_result(task, outcome) in this process as each one finishes."""
         if self.serial or not tasks:
             for task in tasks:
-                on_result(task, run_one(task.scenario, task.seed))
+                on_result(task, run_one(task.scenario, task.seed, str(task.loaded.base_dir)))
             return
         from dask.distributed import as_completed
 
         self.start()
-        futures = {self.client.submit(run_one, t.scenario, t.seed, key=f"trnsim-run-{t.key}", pure=False): t
-                   for t in tasks}
+        futures = {self.client.submit(run_one, t.scenario, t.seed, str(t.loaded.base_dir), key=f"trnsim-run-{t.key}",
+                                      pure=False): t for t in tasks}
         for future in as_completed(futures):
             task = futures[future]
             try:
@@ -384,14 +392,23 @@ class SweepResult:
     table: Path | None
 
 
-def sweep(scenario: Path, axes: list[Axis], seeds: list[int], executor: Executor, out: Path | None, *,
-          sets: Iterable[str] = (), ci: bool = False,
-          progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> SweepResult:
-    """Validate every grid point first (bad input stops before any run), then run what is missing."""
+def sweep_tasks(scenario: Path, axes: list[Axis], seeds: list[int], *, sets: Iterable[str] = (),
+                ci: bool = False) -> list[Task]:
+    """Every run of the sweep, each grid point validated (bad input stops here, before any run)."""
     tasks: list[Task] = []
     for point in grid_points(axes):
         loaded = load_point(scenario, sets, ci, point)
         tasks.extend(make_tasks(loaded, point, seeds))
+    return tasks
+
+
+def sweep(scenario: Path, axes: list[Axis], seeds: list[int], executor: Executor, out: Path | None, *,
+          sets: Iterable[str] = (), ci: bool = False,
+          progress: Callable[[int, int, dict[str, Any]], None] | None = None,
+          tasks: list[Task] | None = None) -> SweepResult:
+    """Validate every grid point first (bad input stops before any run), then run what is missing."""
+    if tasks is None:
+        tasks = sweep_tasks(scenario, axes, seeds, sets=sets, ci=ci)
     rows = Rows(out)
     result = execute(tasks, rows, executor, progress)
     return SweepResult(result, rows.added, len({t.key for t in tasks}) - rows.added, rows.rebuild())

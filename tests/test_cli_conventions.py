@@ -54,9 +54,9 @@ def test_catalogue_fits_100_columns_and_cuts_no_name():
 
 
 def test_strict_json_writes_null_for_non_finite_numbers():
-    from sim.jsonout import dumps
+    from sim.jsonfile import strict_json
 
-    assert json.loads(dumps({"a": float("nan"), "b": [float("inf"), 1.5]})) == {"a": None, "b": [None, 1.5]}
+    assert json.loads(strict_json({"a": float("nan"), "b": [float("inf"), 1.5]})) == {"a": None, "b": [None, 1.5]}
 
 
 @pytest.fixture(scope="module")

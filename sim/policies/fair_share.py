@@ -38,7 +38,7 @@ DEFAULT_QUEUE = "default"
 
 
 class QueueQuota(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     nominal_chips: int | None = Field(None, ge=0, description="Chips this queue is entitled to.")
     weight: float | None = Field(None, gt=0, description="Share of the chips no queue claims by number.")
@@ -52,7 +52,7 @@ class QueueQuota(BaseModel):
 
 
 class FairShareOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     queues: dict[str, QueueQuota] = Field(default_factory=dict, description=(
         "Quota per queue name; queues not listed have weight 1."))

@@ -30,7 +30,7 @@ DEFAULT_CLASS = "default"
 
 
 class HeteroOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     throughput: dict[str, dict[str, float]] = Field(default_factory=dict, description=(
         "Per job class (workload entry name, or default), per-chip throughput on each pool or accelerator."))

@@ -42,7 +42,7 @@ DEFAULT_PROMOTE_KNOB = 8.0
 
 
 class LasOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     thresholds: list[float] = Field(list(DEFAULT_THRESHOLDS_CHIP_H), min_length=1, description=(
         "Attained service (chip-hours) at which a job moves down to the next queue, increasing."))

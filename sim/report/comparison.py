@@ -6,7 +6,6 @@ different sizes share one axis; time runs from 0 on every run's own simulated cl
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from sim.compare import Estimate, Variant, estimate, metric_rows
+from sim.jsonfile import strict_json
 from sim.metrics import time_average
 from sim.report import html, plots
 from sim.report.document import Bullets, Document, Figure, Paragraph, Section, Table, to_markdown
@@ -301,5 +301,5 @@ def write(variants: list[Variant], directory: Path) -> list[str]:
     doc = build(variants)
     (directory / "compare.md").write_text(to_markdown(doc))
     (directory / "compare.html").write_text(html.render(doc, directory))
-    (directory / "compare.json").write_text(json.dumps(as_json(variants), indent=2, default=float) + "\n")
+    (directory / "compare.json").write_text(strict_json(as_json(variants)))
     return ["compare.md", "compare.html", "compare.json", "utilisation.png", "queue.png", "wait_cdf.png", "metrics.png"]

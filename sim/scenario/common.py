@@ -10,9 +10,10 @@ from sim.scenario import units
 
 
 class Section(BaseModel):
-    """A scenario section: unknown keys are errors (reported with a 'did you mean')."""
+    """A scenario section: unknown keys are errors (reported with a 'did you mean'), and so are
+    `.nan` and `.inf` in every number (a finite value is meant everywhere)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def _parse_time(v: Any) -> Any:

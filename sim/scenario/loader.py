@@ -6,9 +6,14 @@ Every problem becomes one line `FILE:LINE:COL: field.path: message` (or
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
+import importlib
 import os
+import re
+import stat
+import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,38 +88,141 @@ def locate(loc: Loc, message: str, file: str, marks: dict[Loc, tuple[int, int]],
 
 # --- YAML with positions -------------------------------------------------------------
 
+MAX_ALIAS_VALUES = 100_000
+"""Values that aliases may add by repeating what their anchors name: a scenario that needs more
+is a "billion laughs" file (nine levels of nine aliases make 9⁹ values out of a kilobyte)."""
+MAX_DEPTH = 100  # nesting of mappings and lists; a scenario needs about eight
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+MAX_SCENARIO_BYTES = 16 << 20  # PyYAML reads ~3 MB/s: 16 MiB is ~5 s (job lists belong in a trace file)
+
+
+def read_text(path: str | os.PathLike[str], file: str) -> str:
+    """The scenario's text: UTF-8 (a BOM is allowed), else one located problem."""
+    try:
+        with open(path, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise InputError(Problem("cannot read scenario: not a regular file", file=file))
+            data = fh.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as exc:
+        raise InputError(Problem(f"cannot read scenario: {exc.strerror or exc}", file=file)) from None
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise InputError(Problem(f"a scenario file is at most {MAX_SCENARIO_BYTES >> 20} MiB (put long job lists "
+                                 "in a trace file: workload: - trace: {path, format: csv})", file=file, line=1, col=1))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise InputError(Problem(f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be read (a scenario is a "
+                                 "YAML file saved as UTF-8)", file=file, line=line, col=col)) from None
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+
+
+def _too_deep(text: str, file: str) -> InputError:
+    """Where the nesting passes MAX_DEPTH, found with the (iterative) event parser."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return InputError(Problem(f"nested more than {MAX_DEPTH} levels deep", file=file,
+                                              line=mark.line + 1, col=mark.column + 1))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return InputError(Problem(f"nested more than {MAX_DEPTH} levels deep", file=file, line=1, col=1))
+
+
 def _compose(text: str, file: str) -> tuple[Any, dict[Loc, tuple[int, int]]]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as exc:  # a NUL or control character: no mark, a position
+        line, col = _position(text, exc.position)
+        raise InputError(Problem(f"invalid YAML: character {exc.character!r} is not allowed in a YAML file",
+                                 file=file, line=line, col=col)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         reason = exc.problem or exc.context or "invalid YAML"
         raise InputError(Problem(f"invalid YAML: {reason}", file=file, line=line, col=col)) from None
+    except RecursionError:
+        raise _too_deep(text, file) from None
     marks: dict[Loc, tuple[int, int]] = {}
     constructor = yaml.SafeLoader("")
+    built: set[int] = set()  # nodes built once: building one again is an alias's repetition
+    open_nodes: set[int] = set()  # the nodes being built (an alias to one of them is recursive)
+    repeated = 0
 
-    def build(node: yaml.Node, loc: Loc) -> Any:
+    def problem(message: str, node: yaml.Node, loc: Loc) -> InputError:
+        line, col = marks.get(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
+        return InputError(Problem(message, file=file, line=line, col=col, field=".".join(map(str, loc)) or None))
+
+    def build(node: yaml.Node, loc: Loc, depth: int = 0, copy: bool = False) -> Any:
+        nonlocal repeated
         marks.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = constructor.construct_object(key_node, deep=True)
-                if key in out:
-                    raise InputError(Problem(f"duplicate key {key!r}", file=file,
-                                             line=key_node.start_mark.line + 1,
-                                             col=key_node.start_mark.column + 1,
-                                             field=".".join(map(str, (*loc, key)))))
-                marks[(*loc, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                out[key] = build(value_node, (*loc, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        if id(node) in open_nodes:
+            raise problem("recursive alias: the value contains itself", node, loc)
+        if depth > MAX_DEPTH:
+            raise problem(f"nested more than {MAX_DEPTH} levels deep", node, loc)
+        copy = copy or id(node) in built
+        if copy:
+            repeated += 1
+            if repeated > MAX_ALIAS_VALUES:
+                raise problem(f"aliases expand to more than {MAX_ALIAS_VALUES:,} values (nested aliases "
+                              "multiply: is this a 'billion laughs' file?)", node, loc)
+        built.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                return constructor.construct_object(node, deep=True)
+            except yaml.YAMLError as exc:
+                raise InputError(Problem(f"invalid value: {exc}", file=file, line=node.start_mark.line + 1,
+                                         col=node.start_mark.column + 1)) from None
+        open_nodes.add(id(node))
         try:
-            return constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise InputError(Problem(f"invalid value: {exc}", file=file, line=node.start_mark.line + 1,
-                                     col=node.start_mark.column + 1)) from None
+            if isinstance(node, yaml.SequenceNode):
+                return [build(item, (*loc, i), depth + 1, copy) for i, item in enumerate(node.value)]
+            return build_mapping(node, loc, depth, copy)
+        finally:
+            open_nodes.discard(id(node))
+
+    def build_mapping(node: yaml.MappingNode, loc: Loc, depth: int, copy: bool) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:  # `<<: *base` first: the mapping's own keys win
+            if key_node.tag != MERGE_TAG:
+                continue
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    raise problem("`<<` merges a mapping (or a list of mappings) into this one", key_node, loc)
+                for key, value in build(source, loc, depth, copy).items():
+                    out.setdefault(key, value)  # of several sources, the first wins
+        own: set[Any] = set()
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                continue
+            where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise InputError(Problem("a key must be a plain value, not a mapping or a list", file=file,
+                                         line=where[0], col=where[1], field=".".join(map(str, loc)) or None))
+            try:
+                key = constructor.construct_object(key_node, deep=True)
+            except yaml.YAMLError as exc:
+                raise InputError(Problem(f"invalid key: {exc}", file=file, line=where[0], col=where[1])) from None
+            if key in own:
+                raise InputError(Problem(f"duplicate key {key!r}", file=file, line=where[0], col=where[1],
+                                         field=".".join(map(str, (*loc, key)))))
+            own.add(key)
+            marks[(*loc, key)] = where
+            out[key] = build(value_node, (*loc, key), depth + 1, copy)
+        return out
 
     return (build(root, ()) if root is not None else None), marks
 
@@ -223,11 +331,7 @@ def load(path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = 
          ci: bool = False) -> LoadedScenario:
     """Read, override (`ci:` first, then `--set`), validate and cross-check a scenario file."""
     file = str(path)
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise InputError(Problem(f"cannot read scenario: {exc.strerror or exc}", file=file)) from None
-    data, marks = _compose(text, file)
+    data, marks = _compose(read_text(path, file), file)
     if not isinstance(data, dict):
         raise InputError(Problem("a scenario is a YAML mapping (name:, cluster:, workload:, ...)", file=file,
                                  line=1, col=1))
@@ -352,7 +456,10 @@ def _cross_check(sc: LoadedScenario) -> None:
             else:
                 ids[job.id] = (i, j)
     policy = m.scheduler.policy
-    if not policies.is_known(policy):
+    reason = import_policy(policy, sc.base_dir) if ":" in policy else None
+    if reason:
+        problems.append(sc.problem(("scheduler", "policy"), reason))
+    elif not policies.is_known(policy):
         problems.append(sc.problem(("scheduler", "policy"), f"unknown policy {policy!r}"
                                    f"{keypath.did_you_mean(policy, policies.names())}"))
     else:
@@ -362,6 +469,35 @@ def _cross_check(sc: LoadedScenario) -> None:
             problems.extend(problems_from(exc, sc.file, sc.marks, sc.set_paths, prefix=("scheduler",)))
     if problems:
         raise InputError(problems)
+
+
+_CUSTOM_POLICY = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+
+
+def import_policy(name: str, folder: Path) -> str | None:
+    """Import a user's policy `module:Class`, looking in the scenario's folder before the import
+    path; why it cannot be used, or None. Importing runs the module's code (docs/policies.md)."""
+    from sim.policies import base as policies
+
+    if not _CUSTOM_POLICY.fullmatch(name):
+        return (f"unknown policy {name!r}: a policy of your own is module:Class (a Python module name, "
+                f"a colon, a class name){keypath.did_you_mean(name, policies.names())}")
+    module_name, _, class_name = name.partition(":")
+    sys.path.insert(0, str(folder))
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # the user's module failed: say how, not just that it failed
+        return (f"unknown policy {name!r}: cannot import {module_name!r} (from {folder} or the import path): "
+                f"{type(exc).__name__}: {exc}")
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(folder))
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        return f"unknown policy {name!r}: module {module_name!r} ({getattr(module, '__file__', '?')}) has no {class_name!r}"
+    if not (isinstance(cls, type) and issubclass(cls, policies.Policy)):
+        return f"unknown policy {name!r}: {class_name} is not a policy (a subclass of sim.policies.base.Policy)"
+    return None
 
 
 def run_key(scenario_sha256_hex: str, seed: int) -> str:

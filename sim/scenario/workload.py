@@ -13,7 +13,10 @@ from sim.scenario.common import TIME_SCHEMA, Rate, Seconds, Section
 def _checkpoint_interval(v: Any) -> Any:
     if v in ("young", "daly"):
         return v
-    return units.parse_time(v)
+    seconds = units.parse_time(v)
+    if seconds <= 0:
+        raise ValueError(f"a checkpoint interval is a time > 0, or young or daly (got {v!r})")
+    return seconds
 
 
 CheckpointInterval = Annotated[float | Literal["young", "daly"], BeforeValidator(_checkpoint_interval),

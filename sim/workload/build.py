@@ -230,7 +230,7 @@ def _trace(jobs: Jobs, loaded: Any, trace: Any, label: str, index: int) -> None:
             if windowed and not lo <= r.submit_s < hi:
                 continue
             if r.job_id in seen:
-                jobs.skipped.append(SkippedRow(label, file, r.line, f"duplicate job_id {r.job_id!r}"))
+                jobs.skipped.append(SkippedRow(label, file, r.line, f"duplicate job_id {traces.shown(r.job_id)}"))
                 continue
             seen.add(r.job_id)
             if r.repair is not None:
@@ -253,6 +253,12 @@ def _trace(jobs: Jobs, loaded: Any, trace: Any, label: str, index: int) -> None:
     except traces.TraceError as exc:
         raise InputError(loaded.problem(("workload", index, "trace", "path"), str(exc))) from None
     n = len(jobs) - first
+    if not n and not seen:  # not a row usable: the wrong format, or not a trace at all
+        reasons = Counter(reason_kind(r.reason) for r in jobs.skipped if r.entry == label and r.file == file)
+        problem = loaded.problem(("workload", index, "trace", "path"),
+                                 f"{file}: no usable row "
+                                 f"({traces.no_usable_row(sum(reasons.values()), dict(reasons.most_common()))})")
+        raise InputError(problem)
     jobs.entry.extend([label] * n)
     jobs.origin.extend([()] * n)
     jobs.repaired += repaired

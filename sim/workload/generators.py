@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import InputError
+from sim.workload.traces.common import shown
 
 
 def stream(seed: int, path: str) -> np.random.Generator:
@@ -120,13 +121,20 @@ def read_empirical(path: Path, column: str, where: Any) -> np.ndarray:
             if column not in (reader.fieldnames or []):
                 raise InputError(where(f"{path}: no column {column!r} (has {', '.join(reader.fieldnames or [])})"))
             values = []
-            for line, row in enumerate(reader, start=2):
+            for row in reader:
+                line = reader.line_num
                 try:
-                    values.append(float(row[column]))
+                    value = float(row[column])
                 except (TypeError, ValueError):
-                    raise InputError(where(f"{path}:{line}: {column} is not a number: {row[column]!r}")) from None
-    except OSError as exc:
-        raise InputError(where(f"cannot read {path}: {exc.strerror}")) from None
+                    raise InputError(where(f"{path}:{line}: {column} is not a number: "
+                                           f"{shown(str(row[column]))}")) from None
+                if not math.isfinite(value) or value < 0:
+                    raise InputError(where(f"{path}:{line}: {column}: a sample is a finite number >= 0, "
+                                           f"got {shown(str(row[column]))}"))
+                values.append(value)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise InputError(where(f"cannot read {path}: {reason}")) from None
     if not values:
         raise InputError(where(f"{path}: column {column!r} has no samples"))
     return np.asarray(values)

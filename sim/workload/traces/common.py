@@ -8,15 +8,28 @@ the trace's clock and provenance.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import math
+import os
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 STATUSES = ("completed", "failed", "killed")
+MAX_FIELD = 1 << 24  # characters in one CSV field: beyond it the file, not a row, is broken
+csv.field_size_limit(MAX_FIELD)  # (the default, 128 KiB, would stop the import at one long field)
+SHOWN = 40  # characters of a bad value quoted in a skip reason
+
+
+def shown(text: str) -> str:
+    """A value for a message: its repr, cut to SHOWN characters (a row may hold a 200 KB field)."""
+    if len(text) <= SHOWN:
+        return repr(text)
+    return repr(text[:SHOWN]) + f"... ({len(text):,} characters)"
 _EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
 
 
@@ -67,10 +80,22 @@ def open_text(path: Path) -> IO[str]:
         raw = open(path, "rb")
     except OSError as exc:
         raise TraceError(f"cannot read trace {path}: {exc.strerror}") from None
+    mode = os.fstat(raw.fileno()).st_mode
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):  # /dev/zero would be read for ever
+        raw.close()
+        raise TraceError(f"cannot read trace {path}: a device, not a file")
     magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     if magic == b"\x1f\x8b":
         return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", errors="replace", newline="")
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+
+
+def no_usable_row(skipped: int, by_reason: dict[str, int]) -> str:
+    """Why a trace gave no job: its skipped rows by reason, or that it has none."""
+    if not skipped:
+        return "the file holds no job records"
+    reasons = "; ".join(f"{count:,} {reason}" for reason, count in list(by_reason.items())[:3])
+    return f"all {skipped:,} rows skipped: {reasons}"
 
 
 def number(text: str | None, name: str, *, minimum: float | None = None, positive: bool = False) -> float:
@@ -79,13 +104,13 @@ def number(text: str | None, name: str, *, minimum: float | None = None, positiv
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{name} is not a number: {text!r}") from None
+        raise ValueError(f"{name} is not a number: {shown(text)}") from None
     if not math.isfinite(value):
-        raise ValueError(f"{name} is not finite: {text!r}")
+        raise ValueError(f"{name} is not finite: {shown(text)}")
     if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {text!r}")
+        raise ValueError(f"{name} must be > 0, got {shown(text)}")
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum:g}, got {text!r}")
+        raise ValueError(f"{name} must be >= {minimum:g}, got {shown(text)}")
     return value
 
 
@@ -97,7 +122,7 @@ def timestamp(text: str | None, name: str) -> float:
     try:
         dt = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{name} is not a date-time: {text!r}") from None
+        raise ValueError(f"{name} is not a date-time: {shown(text)}") from None
     if dt.tzinfo is not None:
         return dt.timestamp()
     return float((dt.toordinal() - _EPOCH_ORDINAL) * 86400 + dt.hour * 3600 + dt.minute * 60 + dt.second) + (

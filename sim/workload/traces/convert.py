@@ -33,8 +33,11 @@ def convert(path: Path, fmt: str, out: Path, *, on_skip: Callable[[int, str], No
     The file appears only when complete (written beside it, then renamed). `on_skip(line,
     reason)` is called for each unusable row; it may raise to stop the conversion.
     """
+    from sim.outdir import clean_stale, temp_prefix
+
     result = Converted()
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    clean_stale(out.parent)
+    tmp = out.with_name(temp_prefix(out.name) + "tmp")
     t0 = time.perf_counter()
     try:
         raw = gzip.open(tmp, "wb", compresslevel=6) if out.name.endswith(".gz") else open(tmp, "wb")

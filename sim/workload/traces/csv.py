@@ -13,7 +13,15 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from sim.workload.traces.common import STATUSES, Row, TraceError, TraceInfo, number, open_text
+from sim.workload.traces.common import (
+    STATUSES,
+    Row,
+    TraceError,
+    TraceInfo,
+    number,
+    open_text,
+    shown,
+)
 
 __all__ = ["COLUMNS", "OPTIONAL", "REQUIRED", "STATUSES", "Row", "TraceError", "read", "format_row"]
 
@@ -72,7 +80,7 @@ def _parse(row: dict[str, str], line: int) -> Row:
     ckpt = _optional(row, "checkpoint_interval_s")
     status = _optional(row, "status") or "completed"
     if status not in STATUSES:
-        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {shown(status)}")
     wait = _optional(row, "recorded_wait_s")
     lo, hi = _optional(row, "min_chips"), _optional(row, "max_chips")
     if (lo is None) != (hi is None):
@@ -86,7 +94,7 @@ def _parse(row: dict[str, str], line: int) -> Row:
         try:
             priority_value = int(priority)
         except ValueError:
-            raise ValueError(f"priority is not an integer: {priority!r}") from None
+            raise ValueError(f"priority is not an integer: {shown(priority)}") from None
     return Row(
         line=line, job_id=job_id, submit_s=submit, accelerators=chips, duration_s=duration,
         requested_s=None if requested is None else number(requested, "requested_s", minimum=0),

@@ -18,6 +18,7 @@ from sim.workload.traces.common import (
     TraceInfo,
     number,
     open_text,
+    shown,
     timestamp,
     utc_offset_s,
 )
@@ -61,7 +62,7 @@ def read_log(path: Path, info: TraceInfo, *, queue_column: str, needed: tuple[st
                 state_text = f[i_state].strip()
                 status = STATES.get(state_text)
                 if status is None:
-                    raise ValueError(f"unknown state {state_text!r}")
+                    raise ValueError(f"unknown state {shown(state_text)}")
                 submit = timestamp(f[i_submit], "submit_time")
                 start_text = f[i_start].strip()
                 if start_text in ("", "None") and state_text == "CANCELLED":

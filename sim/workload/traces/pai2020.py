@@ -23,7 +23,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sim.workload.traces.common import Row, TraceError, TraceInfo, number, open_text
+from sim.workload.traces.common import Row, TraceError, TraceInfo, number, open_text, shown
 
 JOB_COLUMNS = ("job_name", "inst_id", "user", "status", "start_time", "end_time")
 TASK_COLUMNS = ("job_name", "task_name", "inst_num", "status", "start_time", "end_time", "plan_cpu", "plan_mem",
@@ -115,7 +115,7 @@ def read(path: Path, info: TraceInfo | None = None, *, tasks: Path | None = None
             yield line, "never started (status Waiting)"
             continue
         if status not in ("Terminated", "Failed"):
-            yield line, f"unknown status {status!r}"
+            yield line, f"unknown status {shown(status)}"
             continue
         try:
             submit = number(start_text, "start_time") if start_text else 0.0

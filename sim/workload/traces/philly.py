@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sim.workload.traces.common import Row, TraceError, TraceInfo, open_text, timestamp
+from sim.workload.traces.common import Row, TraceError, TraceInfo, open_text, shown, timestamp
 
 STATUS = {"Pass": "completed", "Killed": "killed", "Failed": "failed"}
 _CHUNK = 1 << 20
@@ -93,7 +93,7 @@ def _job(job: dict[str, Any], line: int) -> Row | tuple[int, str]:
         raise ValueError("jobid is missing")
     status = STATUS.get(job.get("status"))
     if status is None:
-        raise ValueError(f"unknown status {job.get('status')!r}")
+        raise ValueError(f"unknown status {shown(str(job.get('status')))}")
     submit = timestamp(job.get("submitted_time"), "submitted_time")
     attempts = job.get("attempts") or []
     if not attempts:

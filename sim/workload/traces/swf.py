@@ -12,11 +12,12 @@ are seconds from the header's `UnixStartTime`; `.gz` files are read as they are 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sim.workload.traces.common import Row, TraceInfo, open_text
+from sim.workload.traces.common import Row, TraceInfo, open_text, shown
 
 _STATUS = {"1": "completed", "0": "failed", "-1": "completed"}
 _PARTIAL = ("2", "3", "4")
@@ -54,7 +55,12 @@ def read(path: Path, info: TraceInfo | None = None) -> Iterator[Row | tuple[int,
                 req_time = float(fields[8])
             except ValueError:
                 bad = next(f for f in fields if not _is_number(f))
-                yield line_no, f"field is not a number: {bad!r}"
+                yield line_no, f"field is not a number: {shown(bad)}"
+                continue
+            numbers = (submit, wait, run, procs, req_procs, req_time)
+            if not all(map(math.isfinite, numbers)):
+                k = next(k for k, x in zip((2, 3, 4, 5, 8, 9), numbers, strict=True) if not math.isfinite(x))
+                yield line_no, f"field {k} is not finite: {shown(fields[k - 1])}"
                 continue
             status_code = fields[10]
             if submit < 0:
@@ -81,7 +87,7 @@ def read(path: Path, info: TraceInfo | None = None) -> Iterator[Row | tuple[int,
                     yield line_no, f"partial-execution record (status {status_code}; the job's summary line is counted)"
                     continue
                 else:
-                    yield line_no, f"unknown status {status_code!r}"
+                    yield line_no, f"unknown status {shown(status_code)}"
                     continue
             user = fields[11]
             queue = fields[14]
