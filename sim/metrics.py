@@ -231,10 +231,13 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
 
     busy, useful, held = busy_useful(ws, w1)
     span = w1 - ws
-    utilisation = busy / (capacity * span) if span > 0 and capacity else None
     s = result.outcome.series
     t = np.asarray(s["t_s"], dtype=float)
-    up_chip_s = capacity * span - step_integral(t, np.asarray(s["down_chips"], dtype=float), ws, w1)
+    spans = installed_spans(result, w0, w1)
+    # chip-seconds installed: capacity x span, or, with pools online or retiring, their installed time
+    installed = capacity * span if spans is None else step_integral(t, np.asarray(s["installed_chips"]), ws, w1)
+    utilisation = busy / installed if span > 0 and installed else None
+    up_chip_s = installed - step_integral(t, np.asarray(s["down_chips"], dtype=float), ws, w1)
     utilisation_of_up = busy / up_chip_s if up_chip_s > 0 else None
     _, useful_full, held_full = busy_useful(w0, w1)
 
@@ -253,6 +256,8 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     else:
         peak_mw = None
     cost = economics.cost_usd(shapes, w1 - w0)
+    if spans is not None and cost is not None:  # each pool is paid for while it is installed
+        cost = sum(sh.usd_per_h * max(0.0, min(w1, off) - max(w0, on)) / 3600 for sh, (on, off) in zip(shapes, spans))
     pflop_days = 0.0
     for sh in shapes:
         mask = finished_ok & (a.pool == sh.index)
@@ -296,6 +301,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         "jain_fairness": _f(jain),
         "energy_mwh": _f(energy_mwh),
         "peak_power_mw": _f(peak_mw),
+        **power_cap_summary(result, t, w0, w1),
         "cost_usd": _f(cost),
         "usd_per_useful_chip_hour": _f(cost / (useful_full / 3600)) if cost is not None and useful_full > 0 else None,
         "usd_per_useful_pflop_day": _f(cost / pflop_days) if cost is not None and pflop_days > 0 else None,
@@ -311,9 +317,30 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     for sh in shapes:
         mask = a.pool == sh.index
         pool_busy = float(np.sum((a.alloc * held)[mask])) + moved[sh.index]
-        summary[f"pool.{sh.name}.utilisation"] = _f(pool_busy / (sh.chips * span)) if span > 0 else None
+        pool_span = span if spans is None else max(0.0, min(w1, spans[sh.index][1]) - max(ws, spans[sh.index][0]))
+        summary[f"pool.{sh.name}.utilisation"] = _f(pool_busy / (sh.chips * pool_span)) if pool_span > 0 else None
         summary[f"pool.{sh.name}.chips"] = sh.chips
     return summary
+
+
+def installed_spans(result: Any, w0: float, w1: float) -> list[tuple[float, float]] | None:
+    """Per pool, (online, retire) with never = infinity; None when every pool is installed throughout."""
+    pools = result.loaded.model.cluster.pools
+    if all(p.online == 0 and p.retire is None for p in pools):
+        return None
+    return [(float(p.online), math.inf if p.retire is None else float(p.retire)) for p in pools]
+
+
+def power_cap_summary(result: Any, t: np.ndarray, w0: float, w1: float) -> dict[str, float | None]:
+    """`capped_s`: time at the power cap (throttled, or a start held back by power);
+    `throttle_loss_chip_s`: busy chip-seconds lost to throttling, busy chips x (1 - speed).
+    Both 0 without a cap."""
+    if result.loaded.model.cluster.power_cap is None:
+        return {"capped_s": 0.0, "throttle_loss_chip_s": 0.0}
+    s = result.outcome.series
+    loss = np.asarray(s["busy_chips"], dtype=float) * (1.0 - np.asarray(s["speed_factor"], dtype=float))
+    return {"capped_s": step_integral(t, np.asarray(s["capped"], dtype=float), w0, w1),
+            "throttle_loss_chip_s": step_integral(t, loss, w0, w1)}
 
 
 def jobs_table(result: Any) -> pa.Table:

@@ -28,6 +28,8 @@ class PoolCapacity:
         self.busy = 0  # allocated chips
         self.down = 0  # chips on down instances
         self.running_jobs = 0
+        self.installed = [True] * len(pools)  # pools online and not retired (sim.engine.installing)
+        self.installed_chips = self.capacity
 
     # --- the policies' view ---------------------------------------------------------------------
     def free_chips(self, pool: int) -> int:
@@ -104,9 +106,12 @@ class PoolCapacity:
         self.version[p] += 1
         self.down += pool.cpi
 
-    def instance_up(self, p: int, i: int) -> None:
+    def instance_up(self, p: int, i: int) -> bool:
+        """A down instance is repaired; False if its pool retired meanwhile (it stays out)."""
         pool = self.pools[p]
-        pool.release(Allocation([i], pool.cpi, 0))
+        if self.installed[p]:
+            pool.release(Allocation([i], pool.cpi, 0))
         self.failing[p].repaired(i)
         self.version[p] += 1
         self.down -= pool.cpi
+        return self.installed[p]

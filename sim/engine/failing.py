@@ -51,6 +51,9 @@ class FailureDriver:
         self.events += 1
         if not self._work_left():
             return
+        if not self.cap.installed[p]:  # not online yet, or retired: nothing to fail
+            self._schedule(p)
+            return
         i = process.fail()
         self.failures += 1
         for j in process.jobs_on(i):
@@ -64,7 +67,7 @@ class FailureDriver:
     def _repair(self, ev) -> None:
         p, i = ev._value
         self.events += 1
-        self.cap.instance_up(p, i)
-        self.meter.down(p, -1)
+        if self.cap.instance_up(p, i):
+            self.meter.down(p, -1)
         self._schedule(p)
         self.core.request_pass()

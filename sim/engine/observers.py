@@ -14,28 +14,42 @@ import numpy as np
 from sim.engine.plan import PowerModel
 
 SERIES_FIELDS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w",
-                 "fragmentation_chips")
+                 "fragmentation_chips", "installed_chips", "speed_factor", "capped")
 
 
 class PowerMeter:
-    """Facility watts, kept as a running sum (sim.economics.power_model); None when unknown."""
+    """Facility watts, kept as a running sum (sim.economics.power_model); None when unknown.
 
-    __slots__ = ("watts", "_per_chip", "_per_down")
+    Beside the total: `busy_w`, the part busy chips draw above idle (what a power cap throttles),
+    and `down_w`, what down instances would draw idle once repaired."""
+
+    __slots__ = ("watts", "busy_w", "down_w", "per_chip", "per_down")
 
     def __init__(self, model: PowerModel):
         self.watts = model.base_w
-        self._per_chip = list(model.per_busy_chip_w)
-        self._per_down = list(model.per_down_instance_w)
+        self.busy_w = 0.0
+        self.down_w = 0.0
+        self.per_chip = list(model.per_busy_chip_w)
+        self.per_down = list(model.per_down_instance_w)
 
     def busy(self, pool: int, chips: int) -> None:
         """`chips` more (or, negative, fewer) chips are busy on `pool`."""
         if self.watts is not None:
-            self.watts += chips * self._per_chip[pool]
+            w = chips * self.per_chip[pool]
+            self.watts += w
+            self.busy_w += w
 
     def down(self, pool: int, instances: int) -> None:
         """`instances` more (negative: fewer) instances of `pool` are down and draw nothing."""
         if self.watts is not None:
-            self.watts -= instances * self._per_down[pool]
+            w = instances * self.per_down[pool]
+            self.watts -= w
+            self.down_w += w
+
+    def installed(self, pool: int, instances: int) -> None:
+        """`instances` more (negative: fewer) idle instances of `pool` are installed."""
+        if self.watts is not None:
+            self.watts += instances * self.per_down[pool]
 
 
 class SeriesRecorder:
