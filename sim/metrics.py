@@ -257,7 +257,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         peak_mw = None
     cost = economics.cost_usd(shapes, w1 - w0)
     if spans is not None and cost is not None:  # each pool is paid for while it is installed
-        cost = sum(sh.usd_per_h * max(0.0, min(w1, off) - max(w0, on)) / 3600 for sh, (on, off) in zip(shapes, spans))
+        cost = sum(sh.usd_per_h * max(0.0, min(w1, off) - max(w0, on)) / 3600 for sh, (on, off) in zip(shapes, spans, strict=True))
     pflop_days = 0.0
     for sh in shapes:
         mask = finished_ok & (a.pool == sh.index)
