@@ -19,6 +19,7 @@ from sim.report import html, plots
 from sim.report.document import Bullets, Document, Figure, Paragraph, Section, Table, to_markdown
 from sim.report.markdown import fmt, headline_rows, partition_sentence
 from sim.report.rundata import SIZE_CLASSES, RunData, size_class
+from sim.scenario import units
 from sim.scenario.model import Scenario
 from sim.scenario.units import format_duration, parse_time
 
@@ -296,14 +297,20 @@ class _Sections:
 
     def power_cost(self) -> Section:
         s, run = self.s, self.run
+        cap = (run.scenario.get("cluster") or {}).get("power_cap") if isinstance(run.scenario, dict) else None
+        limit = units.parse_power(cap["limit"]) if isinstance(cap, dict) and "limit" in cap else None
         plots.power_cost(self.series, run.chips, s.get("cost_usd"), _window(run), f"{run.name}: power and cost",
-                         self.figs.path("power_cost.png"))
+                         self.figs.path("power_cost.png"), limit)
+        rows = [["energy (MWh)", fmt(s.get("energy_mwh"), "x")],
+                ["peak facility power (MW)", fmt(s.get("peak_power_mw"), "x")],
+                ["cost", fmt(s.get("cost_usd"), "usd")],
+                ["$ per useful chip-hour", fmt(s.get("usd_per_useful_chip_hour"), "usd")]]
+        if limit is not None:
+            rows[2:2] = [[f"power cap (MW, {cap.get('mode', 'throttle')})", fmt(limit / 1e6, "x")],
+                         ["time at the cap (days)", fmt((s.get("capped_s") or 0.0) / 86400, "x")],
+                         ["chip-hours lost to throttling", fmt((s.get("throttle_loss_chip_s") or 0.0) / 3600, "x")]]
         return Section("Power and cost", [
-            Table(["metric", "value"], [["energy (MWh)", fmt(s.get("energy_mwh"), "x")],
-                                        ["peak facility power (MW)", fmt(s.get("peak_power_mw"), "x")],
-                                        ["cost", fmt(s.get("cost_usd"), "usd")],
-                                        ["$ per useful chip-hour", fmt(s.get("usd_per_useful_chip_hour"), "usd")]],
-                  {1}),
+            Table(["metric", "value"], rows, {1}),
             self.figs.block("power_cost.png", "power and cost over time",
                             "Facility power; below it the cost so far (installed capacity is paid busy or idle), "
                             "split at the cluster's average price per chip-hour.")])
