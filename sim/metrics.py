@@ -343,6 +343,60 @@ def power_cap_summary(result: Any, t: np.ndarray, w0: float, w1: float) -> dict[
             "throttle_loss_chip_s": step_integral(t, loss, w0, w1)}
 
 
+YEAR_S = 365 * 86400.0
+
+
+def per_year(result: Any) -> list[dict[str, float | int | None]]:
+    """One row per year of the run's window (the last one may be partial): installed chips and
+    peak power (time-averaged chips; the installed pools' peak watts), facility power drawn
+    (average), spend (each pool's $/h while installed), utilisation (busy / installed
+    chip-seconds), useful PFLOP-days (completed jobs, in the year they end; summary's definition),
+    $ per useful PFLOP-day, days at the power cap and chip-days lost to throttling."""
+    shapes = result.shapes
+    o = result.outcome
+    s = o.series
+    t = np.asarray(s["t_s"], dtype=float)
+    end = float(result.summary["makespan_s"]) if result.loaded.model.horizon is None else float(
+        result.loaded.model.horizon)
+    spans = installed_spans(result, 0.0, end) or [(0.0, math.inf)] * len(shapes)
+    c = result.loaded.model.cluster
+    k = c.pue * (1 + c.network_fraction)
+    a = Arrays(result)
+    done = a.state == COMPLETED
+    rows = []
+    for y in range(max(1, math.ceil(end / YEAR_S - 1e-9))):
+        lo, hi = y * YEAR_S, min(end, (y + 1) * YEAR_S)
+        width = hi - lo
+        installed = step_integral(t, np.asarray(s["installed_chips"], dtype=float), lo, hi)
+        busy = step_integral(t, np.asarray(s["busy_chips"], dtype=float), lo, hi)
+        power = np.asarray(s["power_w"], dtype=float)
+        live = [sh for sh, (on, off) in zip(shapes, spans, strict=True) if on < hi and off > lo]
+        spend = None if any(sh.usd_per_h is None for sh in shapes) else sum(
+            sh.usd_per_h * max(0.0, min(hi, off) - max(lo, on)) / 3600 for sh, (on, off) in zip(shapes, spans, strict=True))
+        pflop_days = 0.0
+        in_year = done & (a.end >= lo) & (a.end < hi if hi < end else a.end <= hi)
+        for sh in shapes:
+            mask = in_year & (a.pool == sh.index)
+            if mask.any() and sh.bf16_tflops is not None and sh.mfu is not None:
+                pflop_days += float(np.sum((a.req_on_pool * a.ideal_run)[mask])) / 86400 * sh.bf16_tflops * sh.mfu / 1000
+        loss = np.asarray(s["busy_chips"], dtype=float) * (1.0 - np.asarray(s["speed_factor"], dtype=float))
+        peak = None if any(sh.chip_watts is None for sh in live) else sum(
+            k * sh.instances * sh.instance_peak_watts for sh in live)
+        rows.append({
+            "year": y + 1,
+            "installed_chips": int(round(installed / width)) if width > 0 else 0,
+            "installed_peak_mw": None if peak is None else peak / 1e6,
+            "power_mw": step_integral(t, power, lo, hi) / width / 1e6 if width > 0 and np.all(power >= 0) else None,
+            "spend_usd": spend,
+            "utilisation": busy / installed if installed > 0 else None,
+            "useful_pflop_days": pflop_days,
+            "usd_per_useful_pflop_day": spend / pflop_days if spend is not None and pflop_days > 0 else None,
+            "capped_days": step_integral(t, np.asarray(s["capped"], dtype=float), lo, hi) / 86400,
+            "throttle_loss_chip_days": step_integral(t, loss, lo, hi) / 86400,
+        })
+    return rows
+
+
 def jobs_table(result: Any) -> pa.Table:
     """One row per job, the columns of docs/architecture.md ("The run directory"), nulls where a value does not exist."""
     a = arrays(result)

@@ -214,6 +214,36 @@ def power_cost(series: dict[str, Any], capacity: int, cost_usd: float | None, wi
     return path
 
 
+def decade(series: dict[str, Any], limit_w: float | None, title: str, path: Path) -> Path:
+    """Installed and busy chips over the run; below, facility power and the power cap."""
+    plt = _pyplot()
+    x, unit = _time_axis(series["t_s"])
+    fig, axes = plt.subplots(2, 1, figsize=(9, 5.8), dpi=110, sharex=True)
+    ax = axes[0]
+    ax.step(x, series["installed_chips"] / 1e6, where="post", color="#333333", ls="--", lw=1.0, label="installed")
+    ax.step(x, series["busy_chips"] / 1e6, where="post", color="#1f77b4", lw=1.0, label="busy")
+    ax.set_ylabel("chips (millions)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    ax2 = axes[1]
+    power = series["power_w"]
+    if len(power) and np.all(power >= 0):
+        ax2.step(x, power / 1e9, where="post", color="#c44e52", lw=1.0, label="facility power")
+    if limit_w is not None:
+        ax2.axhline(limit_w / 1e9, color="#333333", ls="--", lw=1.0, label="power cap")
+    ax2.set_ylabel("GW")
+    ax2.set_ylim(bottom=0)
+    ax2.legend(loc="upper left", fontsize=8)
+    ax2.grid(alpha=0.3)
+    ax2.set_xlabel(f"simulated time ({unit})")
+    margins(fig, left=0.85, hspace=0.12)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def _percent_formatter():
     from matplotlib.ticker import PercentFormatter
 

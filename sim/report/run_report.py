@@ -315,6 +315,27 @@ class _Sections:
                             "Facility power; below it the cost so far (installed capacity is paid busy or idle), "
                             "split at the cluster's average price per chip-hour.")])
 
+    def years(self) -> Section | None:
+        """A run of two years or more (just simulated): the per-year table and the decade figure."""
+        years = self.run.years
+        if not years:
+            return None
+        cap = (self.run.scenario.get("cluster") or {}).get("power_cap")
+        limit = units.parse_power(cap["limit"]) if isinstance(cap, dict) and "limit" in cap else None
+        plots.decade(self.series, limit, f"{self.run.name}: installed and busy chips, power",
+                     self.figs.path("decade.png"))
+        rows = [[str(r["year"]), fmt(r["installed_chips"], "n"), fmt(r["installed_peak_mw"], "x"),
+                 fmt(r["power_mw"], "x"), fmt(r["spend_usd"], "usd"), fmt(r["utilisation"], "pct"),
+                 fmt(r["useful_pflop_days"], "x"), fmt(r["usd_per_useful_pflop_day"], "usd"),
+                 fmt(r["capped_days"], "x"), fmt(r["throttle_loss_chip_days"], "x")] for r in years]
+        return Section("Per year", [
+            Paragraph("Installed chips are time-averaged; installed MW is the installed pools' peak facility power; "
+                      "power is the average drawn; useful PFLOP-days count completed jobs in the year they end."),
+            Table(["year", "installed chips", "installed MW (peak)", "power MW (avg)", "spend",
+                   "utilisation", "useful PFLOP-days", "$ per useful PFLOP-day", "days at the cap",
+                   "chip-days lost to throttling"], rows, set(range(1, 10))),
+            self.figs.block("decade.png", "installed and busy chips, power and the cap, over the run")])
+
     def failures(self) -> Section | None:
         """Only when something was lost: chips went down, a job failed over, or a preemption lost work."""
         s, j = self.s, self.j
@@ -379,7 +400,7 @@ def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[s
     assumptions = (Section("Assumptions (ESTIMATE where marked)", [Bullets(ctx.assumptions)])
                    if ctx.assumptions else None)
     sections = [parts.utilisation(), parts.headline(), parts.scenario(), assumptions, parts.waits(),
-                parts.breakdowns(), parts.timeline(), parts.placement(), parts.power_cost(), parts.failures(),
+                parts.breakdowns(), parts.timeline(), parts.placement(), parts.power_cost(), parts.years(), parts.failures(),
                 parts.longest_waits(), parts.rejected(), parts.skipped()]
     lead = [ctx.description] if ctx.description else []
     lead.append(f"Seed {s['seed']}, trnsim {s.get('version')}, scenario sha256 "

@@ -51,6 +51,8 @@ class RunData:
     table: pa.Table | None = None  # the whole jobs table, for the few rows a report lists
     # per pool name, (t_s, busy chips): only for a run just simulated (a run directory has the total)
     pool_series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # sim.metrics.per_year's rows: only for a run just simulated, and only when it spans two years or more
+    years: list[dict[str, Any]] = field(default_factory=list)
 
     def rows(self, index: np.ndarray, columns: list[str]) -> list[dict[str, Any]]:
         """Rows `index` of the jobs table (only `columns`), as dicts."""
@@ -85,10 +87,11 @@ def from_result(result: Any, jobs: pa.Table) -> RunData:
     """A just-finished simulation (`sim.run.Result`) and its jobs table."""
     series = {name: np.asarray(result.outcome.series[name], dtype=float) for name in SERIES_COLUMNS}
     scenario = yaml.safe_load(result.loaded.resolved_yaml(result.seed))
-    from sim.metrics import pool_busy_series
+    from sim.metrics import YEAR_S, per_year, pool_busy_series
 
+    years = per_year(result) if result.outcome.end_time > 2 * YEAR_S - 1 else []
     return RunData(result.loaded.model.name, result.summary, job_columns(jobs), series, scenario,
-                   source=str(result.loaded.file), table=jobs, pool_series=pool_busy_series(result))
+                   source=str(result.loaded.file), table=jobs, pool_series=pool_busy_series(result), years=years)
 
 
 def load(path: Path) -> RunData:
