@@ -258,14 +258,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     cost = economics.cost_usd(shapes, w1 - w0)
     if spans is not None and cost is not None:  # each pool is paid for while it is installed
         cost = sum(sh.usd_per_h * max(0.0, min(w1, off) - max(w0, on)) / 3600 for sh, (on, off) in zip(shapes, spans, strict=True))
-    pflop_days = 0.0
-    for sh in shapes:
-        mask = finished_ok & (a.pool == sh.index)
-        if sh.bf16_tflops is None or sh.mfu is None:
-            if mask.any():
-                pflop_days = math.nan
-            continue
-        pflop_days += float(np.sum((a.req_on_pool * a.ideal_run)[mask])) / 86400 * sh.bf16_tflops * sh.mfu / 1000
+    pflop_days = useful_pflop_days(a, shapes, finished_ok)
 
     jain = _jain_fairness(result, policy, a.alloc * held_full, a.submit <= w1)
 
@@ -346,6 +339,20 @@ def power_cap_summary(result: Any, t: np.ndarray, w0: float, w1: float) -> dict[
 YEAR_S = 365 * 86400.0
 
 
+def useful_pflop_days(a: Arrays, shapes: list, done: np.ndarray) -> float:
+    """The work of the jobs in `done` (completed): ideal-placement chip-days x BF16 TFLOPS x MFU / 1000
+    of the pool each ran on; NaN if one ran on a pool whose capability is unknown."""
+    pflop_days = 0.0
+    for sh in shapes:
+        mask = done & (a.pool == sh.index)
+        if sh.bf16_tflops is None or sh.mfu is None:
+            if mask.any():
+                pflop_days = math.nan
+            continue
+        pflop_days += float(np.sum((a.req_on_pool * a.ideal_run)[mask])) / 86400 * sh.bf16_tflops * sh.mfu / 1000
+    return pflop_days
+
+
 def per_year(result: Any) -> list[dict[str, float | int | None]]:
     """One row per year of the run's window (the last one may be partial): installed chips and
     peak power (time-averaged chips; the installed pools' peak watts), facility power drawn
@@ -373,12 +380,7 @@ def per_year(result: Any) -> list[dict[str, float | int | None]]:
         live = [sh for sh, (on, off) in zip(shapes, spans, strict=True) if on < hi and off > lo]
         spend = None if any(sh.usd_per_h is None for sh in shapes) else sum(
             sh.usd_per_h * max(0.0, min(hi, off) - max(lo, on)) / 3600 for sh, (on, off) in zip(shapes, spans, strict=True))
-        pflop_days = 0.0
-        in_year = done & (a.end >= lo) & (a.end < hi if hi < end else a.end <= hi)
-        for sh in shapes:
-            mask = in_year & (a.pool == sh.index)
-            if mask.any() and sh.bf16_tflops is not None and sh.mfu is not None:
-                pflop_days += float(np.sum((a.req_on_pool * a.ideal_run)[mask])) / 86400 * sh.bf16_tflops * sh.mfu / 1000
+        pflop_days = useful_pflop_days(a, shapes, done & (a.end >= lo) & (a.end < hi if hi < end else a.end <= hi))
         loss = np.asarray(s["busy_chips"], dtype=float) * (1.0 - np.asarray(s["speed_factor"], dtype=float))
         peak = None if any(sh.chip_watts is None for sh in live) else sum(
             k * sh.instances * sh.instance_peak_watts for sh in live)
@@ -389,8 +391,8 @@ def per_year(result: Any) -> list[dict[str, float | int | None]]:
             "power_mw": step_integral(t, power, lo, hi) / width / 1e6 if width > 0 and np.all(power >= 0) else None,
             "spend_usd": spend,
             "utilisation": busy / installed if installed > 0 else None,
-            "useful_pflop_days": pflop_days,
-            "usd_per_useful_pflop_day": spend / pflop_days if spend is not None and pflop_days > 0 else None,
+            "useful_pflop_days": _f(pflop_days),
+            "usd_per_useful_pflop_day": _f(spend / pflop_days) if spend is not None and pflop_days > 0 else None,
             "capped_days": step_integral(t, np.asarray(s["capped"], dtype=float), lo, hi) / 86400,
             "throttle_loss_chip_days": step_integral(t, loss, lo, hi) / 86400,
         })

@@ -212,3 +212,38 @@ def test_retire_must_follow_online(tmp_path):
     proc = run_cli("run", path, "--out", tmp_path / "out")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"{path}:5:7: cluster.pools.1: retire must come after online"]
+
+
+def test_per_year_table_counts_installed_time(tmp_path):
+    """Year 1: pool a (16 chips) alone, busy 100 of 365 days. Year 2: a until day 500 (135 days)
+    and b (32 chips) all year; j2 (32 chips, 100 d) runs on b. Each trn2.48xlarge: $35.76/h,
+    14,490 W at peak; 16 chips x 100 d x 667 TFLOPS x MFU 0.4 / 1000 = 426.88 PFLOP-days."""
+    scenario = """\
+name: two-years
+horizon: 730d
+cluster:
+  power_cap: {limit: 1MW}
+  pools:
+    - {name: a, instance: trn2.48xlarge, count: 1, retire: 500d}
+    - {name: b, instance: trn2.48xlarge, count: 2, online: 365d}
+workload:
+  - jobs:
+      - {id: j1, submit: 0, chips: 16, duration: 100d}
+      - {id: j2, submit: 365d, chips: 32, duration: 100d}
+"""
+    from sim import metrics
+
+    y1, y2 = metrics.per_year(simulate_in_process(scenario))
+    assert (y1["year"], y1["installed_chips"], y2["installed_chips"]) == (1, 16, round((16 * 135 + 32 * 365) / 365))
+    assert y1["installed_peak_mw"] == pytest.approx(0.01449) and y2["installed_peak_mw"] == pytest.approx(0.04347)
+    assert y1["spend_usd"] == pytest.approx(35.76 * 24 * 365)
+    assert y2["spend_usd"] == pytest.approx(35.76 * 24 * (135 + 2 * 365))
+    assert y1["utilisation"] == pytest.approx(100 / 365)
+    assert y2["utilisation"] == pytest.approx(32 * 100 / (16 * 135 + 32 * 365))
+    assert y1["useful_pflop_days"] == pytest.approx(426.88) and y2["useful_pflop_days"] == pytest.approx(853.76)
+    assert y2["usd_per_useful_pflop_day"] == pytest.approx(y2["spend_usd"] / 853.76)
+    assert y1["capped_days"] == 0 and y1["throttle_loss_chip_days"] == 0
+    report = run_scenario(tmp_path, scenario).path / "report.md"
+    text = report.read_text()
+    assert "## Per year" in text and "| 2 | 38 |" in text
+    assert (report.parent / "plots" / "decade.png").is_file()

@@ -297,8 +297,7 @@ class _Sections:
 
     def power_cost(self) -> Section:
         s, run = self.s, self.run
-        cap = (run.scenario.get("cluster") or {}).get("power_cap") if isinstance(run.scenario, dict) else None
-        limit = units.parse_power(cap["limit"]) if isinstance(cap, dict) and "limit" in cap else None
+        cap, limit = _power_cap(run)
         plots.power_cost(self.series, run.chips, s.get("cost_usd"), _window(run), f"{run.name}: power and cost",
                          self.figs.path("power_cost.png"), limit)
         rows = [["energy (MWh)", fmt(s.get("energy_mwh"), "x")],
@@ -320,8 +319,7 @@ class _Sections:
         years = self.run.years
         if not years:
             return None
-        cap = (self.run.scenario.get("cluster") or {}).get("power_cap")
-        limit = units.parse_power(cap["limit"]) if isinstance(cap, dict) and "limit" in cap else None
+        _, limit = _power_cap(self.run)
         plots.decade(self.series, limit, f"{self.run.name}: installed and busy chips, power",
                      self.figs.path("decade.png"))
         rows = [[str(r["year"]), fmt(r["installed_chips"], "n"), fmt(r["installed_peak_mw"], "x"),
@@ -391,6 +389,14 @@ class _Sections:
         if len(skipped) > MAX_LISTED_SKIPPED:
             rows.append([f"… {len(skipped) - MAX_LISTED_SKIPPED} more", "", ""])
         return Section(f"Skipped trace rows ({len(skipped)})", [Table(["file", "line", "reason"], rows, {1})])
+
+
+def _power_cap(run: RunData) -> tuple[dict[str, Any], float | None]:
+    """The run's `cluster.power_cap` block and its limit in watts (({}, None) without a cap)."""
+    cap = (run.scenario.get("cluster") or {}).get("power_cap") if isinstance(run.scenario, dict) else None
+    if not isinstance(cap, dict) or "limit" not in cap:
+        return {}, None
+    return cap, units.parse_power(cap["limit"])
 
 
 def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[str]]:
