@@ -247,3 +247,25 @@ workload:
     text = report.read_text()
     assert "## Per year" in text and "| 2 | 38 |" in text
     assert (report.parent / "plots" / "decade.png").is_file()
+
+
+def test_hold_keeps_room_for_the_idle_power_of_pools_still_to_come():
+    """Pool b comes online at 10 h. The limit leaves 8 busy chips' watts once both pools idle:
+    from the start, a held cap keeps b's idle watts free, so only one of two 8-chip jobs runs at
+    a time on pool a (both would fit the power drawn at 0 h, 6,279 + 16 x 513.1875 W), and power
+    never exceeds the limit when b arrives."""
+    limit = 2 * IDLE_W + 8 * CHIP_W
+    result = simulate_in_process(f"""\
+name: hold-ahead
+cluster:
+  power_cap: {{limit: {limit}W, mode: hold}}
+  pools:
+    - {{name: a, instance: trn2.48xlarge, count: 1}}
+    - {{name: b, instance: trn2.48xlarge, count: 1, online: 10h}}
+workload:
+  - jobs:
+      - {{id: j1, submit: 0, chips: 8, duration: 10h, accelerator: trainium2}}
+      - {{id: j2, submit: 0, chips: 8, duration: 10h, accelerator: trainium2}}
+""")
+    assert result.outcome.start == [0.0, 36000.0]
+    assert max(result.outcome.series["power_w"]) == pytest.approx(limit)

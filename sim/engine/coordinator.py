@@ -23,7 +23,7 @@ from sim import failures
 from sim.engine.capacity import PoolCapacity
 from sim.engine.events import EventCore
 from sim.engine.failing import FailureDriver
-from sim.engine.installing import Installer
+from sim.engine.installing import Installer, idle_ahead
 from sim.engine.ledger import Ledger, PoolClock
 from sim.engine.observers import PowerMeter, SeriesRecorder, fragmentation
 from sim.engine.offer import Offer
@@ -72,10 +72,8 @@ class Engine:
         self.meter = PowerMeter(power)
         self.power_cap = None
         if power_cap is not None:
-            future = 0.0
-            if installs is not None:  # hold: idle watts of pools not yet online are spoken for
-                future = sum(p.n * self.meter.per_down[k] for k, p in enumerate(pools) if installs[k][0] > 0)
-            self.power_cap = PowerCap(*power_cap, self.meter, L, [p.cpi for p in pools], future)
+            self.power_cap = PowerCap(*power_cap, self.meter, L, [p.cpi for p in pools], self.core.now,
+                                      None if installs is None else idle_ahead(installs, pools, self.meter.per_down))
         cap_ = self.power_cap
         self._throttle = None if cap_ is None or cap_.hold else cap_.throttle
         self._hold = cap_ if cap_ is not None and cap_.hold else None
@@ -109,7 +107,7 @@ class Engine:
         self.failing = None if failing is None else FailureDriver(
             failing, self.core, cap, self.meter, restart_overhead, self._work_left, self._stop, self._failed)
         self.installer = None if installs is None else Installer(
-            list(installs), self.core, cap, self.meter, self._preempt, self._failed, self._installed)
+            list(installs), self.core, cap, self.meter, self._preempt, self._failed)
 
     # --- arrivals -----------------------------------------------------------------------------
     def _schedule_arrival(self) -> None:
@@ -297,11 +295,6 @@ class Engine:
         if self._requeued:
             self._requeue()
         self.core.request_pass()
-
-    def _installed(self, p: int) -> None:
-        """Pool p came online: under a held cap, its idle watts are now drawn, no longer spoken for."""
-        if self._hold is not None:
-            self._hold.future_w -= self.cap.pools[p].n * self.meter.per_down[p]
 
     # --- recording and the run ----------------------------------------------------------------
     def _record(self) -> None:

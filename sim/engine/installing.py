@@ -14,19 +14,17 @@ from collections.abc import Callable
 from sim.engine.capacity import PoolCapacity
 from sim.engine.events import EventCore
 from sim.engine.observers import PowerMeter
-from sim.placement import Allocation
+from sim.placement import Allocation, PoolState
 
 
 class Installer:
     def __init__(self, installs: list[tuple[float, float | None]], core: EventCore, cap: PoolCapacity,
-                 meter: PowerMeter, preempt: Callable[[int], None], settled: Callable[[], None],
-                 on_online: Callable[[int], None]):
+                 meter: PowerMeter, preempt: Callable[[int], None], settled: Callable[[], None]):
         self.core = core
         self.cap = cap
         self.meter = meter
         self._preempt = preempt
         self._settled = settled  # requeue the stopped jobs and ask for a pass
-        self._on_online = on_online
         for p, (online, retire) in enumerate(installs):
             if online > 0:
                 self._close(p)
@@ -58,7 +56,6 @@ class Installer:
         cap.installed_chips += pool.capacity
         cap.version[p] += 1
         self.meter.installed(p, pool.n)
-        self._on_online(p)
         self.core.request_pass()
 
     def _retire(self, ev) -> None:
@@ -67,3 +64,15 @@ class Installer:
             self._preempt(j)
         self._close(p)
         self._settled()
+
+
+def idle_ahead(installs: list[tuple[float, float | None]], pools: list[PoolState], idle_per_instance: list[float]
+               ) -> list[tuple[float, float]]:
+    """(t, the most idle watts the installed pools draw at t or later), from 0 and at each time a
+    pool comes online or retires: what a held power cap keeps free of busy power."""
+    times = sorted({0.0} | {t for on, off in installs for t in (on, off) if t is not None})
+    idle = [sum(p.n * w for p, w, (on, off) in zip(pools, idle_per_instance, installs, strict=True)
+                if on <= t and (off is None or t < off)) for t in times]
+    for i in range(len(idle) - 2, -1, -1):
+        idle[i] = max(idle[i], idle[i + 1])
+    return list(zip(times, idle, strict=True))
