@@ -72,7 +72,7 @@ class Engine:
         self.meter = PowerMeter(power)
         self.power_cap = None
         if power_cap is not None:
-            self.power_cap = PowerCap(*power_cap, self.meter, L, [p.cpi for p in pools], self.core.now,
+            self.power_cap = PowerCap(*power_cap, self.meter, L, [p.cpi for p in pools], self._now,
                                       None if installs is None else idle_ahead(installs, pools, self.meter.per_down))
         cap_ = self.power_cap
         self._throttle = None if cap_ is None or cap_.hold else cap_.throttle
@@ -295,6 +295,9 @@ class Engine:
         if self._requeued:
             self._requeue()
         self.core.request_pass()
+
+    def _now(self) -> float:
+        return self.core.env._now
 
     # --- recording and the run ----------------------------------------------------------------
     def _record(self) -> None:
