@@ -70,12 +70,11 @@ class EasyBackfill(Policy):
                     continue
                 if now_r.free_chips < view.chips_on(job, pool):
                     continue
-                alloc = view.place_on(now_r, job, pool)
-                if alloc is None:
-                    continue
                 watts = view.power_need(job, pool) if held else 0.0
                 if watts > view.power_room():
-                    now_r.release(alloc)
+                    continue
+                alloc = view.place_on(now_r, job, pool)
+                if alloc is None:
                     continue
                 if now + view.estimate(job, pool, alloc) <= shadow:
                     yield Start(job, pool)
