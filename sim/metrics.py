@@ -233,10 +233,13 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
 
     busy, useful, held = busy_useful(ws, w1)
     span = w1 - ws
-    utilisation = busy / (capacity * span) if span > 0 and capacity else None
     s = result.outcome.series
     t = np.asarray(s["t_s"], dtype=float)
-    up_chip_s = capacity * span - step_integral(t, np.asarray(s["down_chips"], dtype=float), ws, w1)
+    spans = installed_spans(result, w0, w1)
+    # chip-seconds installed: capacity x span, or, with pools online or retiring, their installed time
+    installed = capacity * span if spans is None else step_integral(t, np.asarray(s["installed_chips"]), ws, w1)
+    utilisation = busy / installed if span > 0 and installed else None
+    up_chip_s = installed - step_integral(t, np.asarray(s["down_chips"], dtype=float), ws, w1)
     utilisation_of_up = busy / up_chip_s if up_chip_s > 0 else None
     _, useful_full, held_full = busy_useful(w0, w1)
 
@@ -255,14 +258,9 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     else:
         peak_mw = None
     cost = economics.cost_usd(shapes, w1 - w0)
-    pflop_days = 0.0
-    for sh in shapes:
-        mask = finished_ok & (a.pool == sh.index)
-        if sh.bf16_tflops is None or sh.mfu is None:
-            if mask.any():
-                pflop_days = math.nan
-            continue
-        pflop_days += float(np.sum((a.req_on_pool * a.ideal_run)[mask])) / 86400 * sh.bf16_tflops * sh.mfu / 1000
+    if spans is not None and cost is not None:  # each pool is paid for while it is installed
+        cost = sum(sh.usd_per_h * max(0.0, min(w1, off) - max(w0, on)) / 3600 for sh, (on, off) in zip(shapes, spans, strict=True))
+    pflop_days = useful_pflop_days(a, shapes, finished_ok)
 
     jain = _jain_fairness(result, policy, a.alloc * held_full, a.submit <= w1)
 
@@ -298,6 +296,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         "jain_fairness": _f(jain),
         "energy_mwh": _f(energy_mwh),
         "peak_power_mw": _f(peak_mw),
+        **power_cap_summary(result, t, w0, w1),
         "cost_usd": _f(cost),
         "usd_per_useful_chip_hour": _f(cost / (useful_full / 3600)) if cost is not None and useful_full > 0 else None,
         "usd_per_useful_pflop_day": _f(cost / pflop_days) if cost is not None and pflop_days > 0 else None,
@@ -313,9 +312,93 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     for sh in shapes:
         mask = a.pool == sh.index
         pool_busy = float(np.sum((a.alloc * held)[mask])) + moved[sh.index]
-        summary[f"pool.{sh.name}.utilisation"] = _f(pool_busy / (sh.chips * span)) if span > 0 else None
+        pool_span = span if spans is None else max(0.0, min(w1, spans[sh.index][1]) - max(ws, spans[sh.index][0]))
+        summary[f"pool.{sh.name}.utilisation"] = _f(pool_busy / (sh.chips * pool_span)) if pool_span > 0 else None
         summary[f"pool.{sh.name}.chips"] = sh.chips
     return summary
+
+
+def installed_spans(result: Any, w0: float, w1: float) -> list[tuple[float, float]] | None:
+    """Per pool, (online, retire) with never = infinity; None when every pool is installed throughout."""
+    pools = result.loaded.model.cluster.pools
+    if all(p.online == 0 and p.retire is None for p in pools):
+        return None
+    return [(float(p.online), math.inf if p.retire is None else float(p.retire)) for p in pools]
+
+
+def power_cap_summary(result: Any, t: np.ndarray, w0: float, w1: float) -> dict[str, float | None]:
+    """`capped_s`: time at the power cap (throttled, or a start held back by power);
+    `throttle_loss_chip_s`: busy chip-seconds lost to throttling, busy chips x (1 - speed).
+    Both 0 without a cap."""
+    if result.loaded.model.cluster.power_cap is None:
+        return {"capped_s": 0.0, "throttle_loss_chip_s": 0.0}
+    s = result.outcome.series
+    loss = np.asarray(s["busy_chips"], dtype=float) * (1.0 - np.asarray(s["speed_factor"], dtype=float))
+    return {"capped_s": step_integral(t, np.asarray(s["capped"], dtype=float), w0, w1),
+            "throttle_loss_chip_s": step_integral(t, loss, w0, w1)}
+
+
+YEAR_S = 365 * 86400.0
+
+
+def useful_pflop_days(a: Arrays, shapes: list, done: np.ndarray) -> float:
+    """The work of the jobs in `done` (completed): ideal-placement chip-days x BF16 TFLOPS x MFU / 1000
+    of the pool each ran on; NaN if one ran on a pool whose capability is unknown."""
+    pflop_days = 0.0
+    for sh in shapes:
+        mask = done & (a.pool == sh.index)
+        if sh.bf16_tflops is None or sh.mfu is None:
+            if mask.any():
+                pflop_days = math.nan
+            continue
+        pflop_days += float(np.sum((a.req_on_pool * a.ideal_run)[mask])) / 86400 * sh.bf16_tflops * sh.mfu / 1000
+    return pflop_days
+
+
+def per_year(result: Any) -> list[dict[str, float | int | None]]:
+    """One row per year of the run's window (the last one may be partial): installed chips and
+    peak power (time-averaged chips; the installed pools' peak watts), facility power drawn
+    (average), spend (each pool's $/h while installed), utilisation (busy / installed
+    chip-seconds), useful PFLOP-days (completed jobs, in the year they end; summary's definition),
+    $ per useful PFLOP-day, days at the power cap and chip-days lost to throttling."""
+    shapes = result.shapes
+    o = result.outcome
+    s = o.series
+    t = np.asarray(s["t_s"], dtype=float)
+    end = float(result.summary["makespan_s"]) if result.loaded.model.horizon is None else float(
+        result.loaded.model.horizon)
+    spans = installed_spans(result, 0.0, end) or [(0.0, math.inf)] * len(shapes)
+    c = result.loaded.model.cluster
+    k = c.pue * (1 + c.network_fraction)
+    a = Arrays(result)
+    done = a.state == COMPLETED
+    rows = []
+    for y in range(max(1, math.ceil(end / YEAR_S - 1e-9))):
+        lo, hi = y * YEAR_S, min(end, (y + 1) * YEAR_S)
+        width = hi - lo
+        installed = step_integral(t, np.asarray(s["installed_chips"], dtype=float), lo, hi)
+        busy = step_integral(t, np.asarray(s["busy_chips"], dtype=float), lo, hi)
+        power = np.asarray(s["power_w"], dtype=float)
+        live = [sh for sh, (on, off) in zip(shapes, spans, strict=True) if on < hi and off > lo]
+        spend = None if any(sh.usd_per_h is None for sh in shapes) else sum(
+            sh.usd_per_h * max(0.0, min(hi, off) - max(lo, on)) / 3600 for sh, (on, off) in zip(shapes, spans, strict=True))
+        pflop_days = useful_pflop_days(a, shapes, done & (a.end >= lo) & (a.end < hi if hi < end else a.end <= hi))
+        loss = np.asarray(s["busy_chips"], dtype=float) * (1.0 - np.asarray(s["speed_factor"], dtype=float))
+        peak = None if any(sh.chip_watts is None for sh in live) else sum(
+            k * sh.instances * sh.instance_peak_watts for sh in live)
+        rows.append({
+            "year": y + 1,
+            "installed_chips": int(round(installed / width)) if width > 0 else 0,
+            "installed_peak_mw": None if peak is None else peak / 1e6,
+            "power_mw": step_integral(t, power, lo, hi) / width / 1e6 if width > 0 and np.all(power >= 0) else None,
+            "spend_usd": spend,
+            "utilisation": busy / installed if installed > 0 else None,
+            "useful_pflop_days": _f(pflop_days),
+            "usd_per_useful_pflop_day": _f(spend / pflop_days) if spend is not None and pflop_days > 0 else None,
+            "capped_days": step_integral(t, np.asarray(s["capped"], dtype=float), lo, hi) / 86400,
+            "throttle_loss_chip_days": step_integral(t, loss, lo, hi) / 86400,
+        })
+    return rows
 
 
 def jobs_table(result: Any) -> pa.Table:

@@ -249,6 +249,12 @@ def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape],
                    f"(scheduler.resize_overhead{'' if 'resize_overhead' in m.scheduler.model_fields_set else ', ESTIMATE'})")
         if any(e is not None and e[2] is None for e in jobs_elastic):
             out.append("Elastic jobs without `scaling`: speed at n chips = n / chips (linear scaling, ESTIMATE)")
+    if c.power_cap is not None:
+        pc = c.power_cap
+        out.append(f"Power cap {pc.limit / 1e6:g} MW, {pc.mode}" + (
+            f": busy power above idle scales as f^{pc.exponent:g} at frequency f, job speed as f"
+            f"{'' if 'exponent' in pc.model_fields_set else ' (ESTIMATE: dynamic power ~ f V^2)'}"
+            if pc.mode == "throttle" else ": a job waits while its busy power would cross the limit"))
     fail = m.failures
     if fail is None:
         out.append(f"Checkpoint write time C = {failures.CHECKPOINT_WRITE_S:g} s for jobs with a fixed "
@@ -269,6 +275,36 @@ def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape],
     return out
 
 
+def power_cap_and_installs(loaded: LoadedScenario, shapes: list[topology.PoolShape], policy: type
+                           ) -> tuple[tuple[float, str, float] | None, list[tuple[float, float | None]] | None]:
+    """The engine's `power_cap` and `installs` arguments (None when unused), checked against the
+    cluster: a cap needs every pool's power, must exceed the facility's idle power whenever pools
+    are installed, and `hold` needs a policy that counts power (`Policy.power_hold`)."""
+    c = loaded.model.cluster
+    installs = [(float(p.online), None if p.retire is None else float(p.retire)) for p in c.pools]
+    if all(on == 0 and off is None for on, off in installs):
+        installs = None
+    cap = c.power_cap
+    if cap is None:
+        return None, installs
+    where = ("cluster", "power_cap")
+    power = economics.power_model(c, shapes)
+    if power.base_w is None:
+        raise InputError([loaded.problem(where + ("limit",), "a power cap needs every pool's power: an "
+                                         "accelerator has no watts in the catalogue")])
+    idle = [s.instances * w for s, w in zip(shapes, power.per_down_instance_w, strict=True)]
+    spans = installs or [(0.0, None)] * len(shapes)
+    floor = max(sum(w for w, (on, off) in zip(idle, spans, strict=True) if on <= t and (off is None or t < off))
+                for t in {on for on, _ in spans})
+    if cap.limit <= floor:
+        raise InputError([loaded.problem(where + ("limit",), f"{cap.limit / 1e6:g} MW is not above the facility's "
+                                         f"idle power ({floor / 1e6:g} MW): no chip could ever run")])
+    if cap.mode == "hold" and not policy.power_hold:
+        raise InputError([loaded.problem(where + ("mode",), f"policy {policy.name} does not count a held power "
+                                         "cap in its look-ahead: use mode: throttle or another policy")])
+    return (float(cap.limit), cap.mode, float(cap.exponent)), installs
+
+
 def simulate(loaded: LoadedScenario, seed: int | None = None,
              progress: Callable[[float, int, int, int], None] | None = None) -> Result:
     """Run the scenario once. `progress(sim_time_s, jobs_done, jobs_total, events)` is called now and then."""
@@ -283,11 +319,12 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
     policy.pools = tuple(shapes)
     slow = m.cluster.topology.slowdown
     failing = None if m.failures is None else failures.pool_failures(m.failures, shapes, seed)
+    power_cap, installs = power_cap_and_installs(loaded, shapes, policy_cls)
     engine = Engine(plan, pools, policy, PLACEMENTS[m.scheduler.placement],
                     [getattr(slow, t) for t in TIER_NAMES], economics.power_model(m.cluster, shapes),
                     horizon=m.horizon, progress=progress, failing=failing,
                     restart_overhead=failures.RESTART_OVERHEAD_S if m.failures is None
-                    else float(m.failures.restart_overhead))
+                    else float(m.failures.restart_overhead), power_cap=power_cap, installs=installs)
     outcome = engine.run()
     wall = time.perf_counter() - t0
     result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected,

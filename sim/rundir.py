@@ -21,7 +21,7 @@ from sim.outdir import atomic_dir
 from sim.report import run_report
 from sim.report.rundata import SERIES_COLUMNS, from_result
 
-INTEGER_COLUMNS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips")
+INTEGER_COLUMNS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "installed_chips")
 
 
 MAX_NAME = 100  # bytes of the scenario name kept in a default run directory's name (a file system allows 255)

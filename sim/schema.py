@@ -118,6 +118,13 @@ cluster:
   pools:
     - {name: campus, instance: trn2u.48xlarge, power: 100MW}
     - {name: budget, instance: p5en.48xlarge, budget: $1B/yr, pricing: {reserved: {discount: 0.3}}}
+    - {name: tranche-2, instance: trn2u.48xlarge, budget: $1B/yr, online: 365d, retire: 3650d}
+""",
+    "PowerCap": """\
+cluster:
+  power_cap: {limit: 5GW, mode: throttle, exponent: 3}   # or mode: hold
+  pools:
+    - {name: campus, instance: trn2u.48xlarge, power: 6GW}   # 120 % oversubscribed
 """,
     "Pricing": """\
 cluster:

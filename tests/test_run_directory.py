@@ -31,7 +31,7 @@ SUMMARY_KEYS = [
     "p99_wait_s", "wait_censored", "avg_jct_s", "p95_jct_s", "avg_bounded_slowdown",
     "makespan_s", "horizon_s", "utilisation", "utilisation_of_up", "goodput", "placement_efficiency",
     "fragmentation_chips", "preemptions", "failures", "restarts", "resizes", "lost_chip_s",
-    "jain_fairness", "energy_mwh", "peak_power_mw", "cost_usd",
+    "jain_fairness", "energy_mwh", "peak_power_mw", "capped_s", "throttle_loss_chip_s", "cost_usd",
     "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "chips", "instances",
     "events", "wall_s", "seed", "scenario_sha256", "version",
 ]
@@ -48,7 +48,7 @@ JOB_COLUMNS = [
 ]
 STATES = {"completed", "failed", "killed", "running", "queued", "rejected"}
 TIERS = {"instance", "ultraserver", "pod", "spine", "cluster"}
-SERIES_HEADER = "t_s,busy_chips,down_chips,running_jobs,queued_jobs,queued_chips,power_w"
+SERIES_HEADER = "t_s,busy_chips,down_chips,running_jobs,queued_jobs,queued_chips,power_w,installed_chips,speed_factor"
 
 # The README's quickstart (scenarios/quickstart.yaml): this exact example must validate and run.
 QUICKSTART_EXAMPLE = """\

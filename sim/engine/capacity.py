@@ -25,13 +25,15 @@ class PoolCapacity:
         self.slow = slowdown
         self.failing = failing
         self.meter = meter
-        self._per_chip_w = meter.per_chip_w
+        self._per_chip_w = meter.per_chip
         self.running: list[dict[int, None]] = [{} for _ in pools]  # running jobs per pool, start order
         self.version = [0] * len(pools)  # bumped by every start, end, resize, failure and repair
         self.capacity = sum(p.capacity for p in pools)
         self.busy = 0  # allocated chips
         self.down = 0  # chips on down instances
         self.running_jobs = 0
+        self.installed = [True] * len(pools)  # pools online and not retired (sim.engine.installing)
+        self.installed_chips = self.capacity
 
     # --- the policies' view ---------------------------------------------------------------------
     def free_chips(self, pool: int) -> int:
@@ -67,7 +69,9 @@ class PoolCapacity:
         self.busy += n
         meter = self.meter
         if meter.watts is not None:
-            meter.watts += n * self._per_chip_w[p]
+            w = n * self._per_chip_w[p]
+            meter.watts += w
+            meter.busy_w += w
         if not resizing:
             self.running[p][j] = None
             self.running_jobs += 1
@@ -83,7 +87,9 @@ class PoolCapacity:
         self.busy -= chips
         meter = self.meter
         if meter.watts is not None:
-            meter.watts -= chips * self._per_chip_w[p]
+            w = chips * self._per_chip_w[p]
+            meter.watts -= w
+            meter.busy_w -= w
         if not resizing:
             del self.running[p][j]
             self.running_jobs -= 1
@@ -118,10 +124,14 @@ class PoolCapacity:
         self.down += pool.cpi
         self.meter.down(p, 1)
 
-    def instance_up(self, p: int, i: int) -> None:
+    def instance_up(self, p: int, i: int) -> bool:
+        """A down instance is repaired; False if its pool retired meanwhile (it stays out)."""
         pool = self.pools[p]
-        pool.release(Allocation([i], pool.cpi, 0))
+        if self.installed[p]:
+            pool.release(Allocation([i], pool.cpi, 0))
         self.failing[p].repaired(i)
         self.version[p] += 1
         self.down -= pool.cpi
-        self.meter.down(p, -1)
+        if self.installed[p]:
+            self.meter.down(p, -1)
+        return self.installed[p]

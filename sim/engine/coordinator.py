@@ -4,7 +4,9 @@
     per timestamp after every other event at it;
   - `ledger.Ledger`: every job's state, placement and progress, and its completion (pool clocks);
   - `capacity.PoolCapacity`: the pools' placement state, running sets and counters;
-  - `observers`: the power meter and the time-series recorder.
+  - `observers`: the power meter and the time-series recorder;
+  - `power_cap.PowerCap`: a facility power limit, held or met by throttling the pool clocks;
+  - `installing.Installer`: pools that come online or retire during the run.
 
 Events only at job state changes: a chain of arrival events (one per distinct submit time), one
 completion per running stretch, failures and repairs, policy timers, and the pass. The engine
@@ -19,10 +21,12 @@ from sim import failures
 from sim.engine.capacity import PoolCapacity
 from sim.engine.events import EventCore, Timed
 from sim.engine.failing import FailureDriver
+from sim.engine.installing import Installer, idle_ahead
 from sim.engine.ledger import Ledger, PoolClock
 from sim.engine.observers import PowerMeter, SeriesRecorder
 from sim.engine.offer import Offer
 from sim.engine.plan import JobPlan, Outcome, PolicyError, PowerModel
+from sim.engine.power_cap import PowerCap
 from sim.engine.resizing import Resizer
 from sim.placement import Allocation, PoolState
 from sim.policies.base import (
@@ -45,7 +49,10 @@ class Engine:
                  progress: Callable[[float, int, int, int], None] | None = None,
                  failing: list[failures.PoolFailures] | None = None,
                  restart_overhead: float = failures.RESTART_OVERHEAD_S,
-                 variable_speed: Iterable[int] = ()):
+                 variable_speed: Iterable[int] = (), power_cap: tuple[float, str, float] | None = None,
+                 installs: Sequence[tuple[float, float | None]] | None = None):
+        """`power_cap`: (limit W, "hold" or "throttle", exponent); `installs`: per pool (online,
+        retire or None), when pools are installed and retired during the run."""
         self.plan = plan
         self.policy = policy
         self.horizon = horizon
@@ -53,12 +60,21 @@ class Engine:
         self.core = EventCore(self._pass)
         self._request_pass = self.core.request_pass
         variable = set(variable_speed)
+        if power_cap is not None and power_cap[1] == "throttle":
+            variable = set(range(len(pools)))  # one speed factor for every pool
         self.clocks = [PoolClock(p in variable) for p in range(len(pools))]
         scheduler = policy.scheduler
         self.ledger = L = Ledger(plan, self.core, self.clocks, self._finish,
                                  0.0 if scheduler is None else float(scheduler.preempt_overhead))
         self.meter = PowerMeter(power)
         self.cap = PoolCapacity(pools, place, tuple(slowdown), failing, self.meter)
+        self.power_cap = None
+        if power_cap is not None:
+            self.power_cap = PowerCap(*power_cap, self.meter, L, [p.cpi for p in pools], self._now,
+                                      None if installs is None else idle_ahead(installs, pools, self.meter.per_down))
+        cap_ = self.power_cap
+        self._throttle = None if cap_ is None or cap_.hold else cap_.throttle
+        self._hold = cap_ if cap_ is not None and cap_.hold else None
         self.recorder = SeriesRecorder()
         self.n = len(plan.table.submit)
         self.pending = JobQueue()
@@ -82,12 +98,14 @@ class Engine:
         self._tracks_running = policy.tracks_running
         self._elastic = plan.elastic or {}
         cap = self.cap
-        self.offer = Offer(plan, self.core, L, cap, horizon, self._wake)
+        self.offer = Offer(plan, self.core, L, cap, horizon, self._wake, self.power_cap)
         self.view = QueueView(self.offer, self.pending, L.state, plan.table, tuple(p.name for p in pools))
         self.resizer = Resizer(plan, self.core, L, cap, self.offer,
                                0.0 if scheduler is None else float(scheduler.resize_overhead))
         self.failing = None if failing is None else FailureDriver(
             failing, self.core, cap, restart_overhead, self._work_left, self._stop, self._failed)
+        self.installer = None if installs is None else Installer(
+            list(installs), self.core, cap, self.meter, self._preempt, self._failed)
 
     # --- arrivals -----------------------------------------------------------------------------
     def _arrive(self, _ev: Timed) -> None:
@@ -147,6 +165,8 @@ class Engine:
                 if type(decision) is not Resize:
                     raise PolicyError(f"policy decided {decision!r} with nothing queued")
                 self.resizer.resize(decision[0], decision[1])
+        if self._throttle is not None:
+            self._throttle()
         self.recorder.observe(self)
         if self.progress is not None and not self.events & 8191:
             self.progress(self.core.env._now, self.completed, self.n, self.events)
@@ -184,6 +204,9 @@ class Engine:
         if self._elastic and j in self._elastic:
             L.used[j] = chips
         limits = plan.limit_on[j]
+        if self._hold is not None and not self._hold.fits(n_chips * self.meter.per_chip[p]):
+            raise PolicyError(f"policy started job {j} on pool {cap.pools[p].name} above the power cap "
+                              "(cluster.power_cap.mode: hold)")
         L.open(j, p, alloc, n_chips, tier, slow, full, None if limits is None else limits[k] * slow,
                plan.final_state[j])
         if self._requeued and j in self._requeued:
@@ -260,6 +283,9 @@ class Engine:
         if self._requeued:
             self._requeue()
         self.core.request_pass()
+
+    def _now(self) -> float:
+        return self.core.env._now
 
     # --- recording and the run ----------------------------------------------------------------
     def run(self) -> Outcome:

@@ -49,6 +49,9 @@ class FailureDriver:
         self.events += 1
         if not self._work_left():
             return
+        if not self.cap.installed[p]:  # not online yet, or retired: nothing to fail
+            self._schedule(p)
+            return
         i = process.fail()
         self.failures += 1
         for j in process.jobs_on(i):

@@ -14,26 +14,37 @@ import numpy as np
 from sim.engine.plan import PowerModel
 
 SERIES_FIELDS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w",
-                 "fragmentation_chips")
+                 "fragmentation_chips", "installed_chips", "speed_factor", "capped")
 
 
 class PowerMeter:
     """Facility watts, kept as a running sum (sim.economics.power_model); None when unknown.
 
-    Pool capacity adds `chips x per_chip_w[pool]` for every chip it makes busy or frees (inline,
-    the hot path) and calls `down` for instances that fail or are repaired."""
+    Beside the total: `busy_w`, the part busy chips draw above idle (what a power cap throttles),
+    and `down_w`, what down instances would draw idle once repaired. Pool capacity adds what the
+    chips it makes busy or frees draw, inline (the hot path); `down` and `installed` are called
+    for instances that fail, are repaired, come online or retire."""
 
-    __slots__ = ("watts", "per_chip_w", "_per_down")
+    __slots__ = ("watts", "busy_w", "down_w", "per_chip", "per_down")
 
     def __init__(self, model: PowerModel):
         self.watts = model.base_w
-        self.per_chip_w = list(model.per_busy_chip_w)
-        self._per_down = list(model.per_down_instance_w)
+        self.busy_w = 0.0
+        self.down_w = 0.0
+        self.per_chip = list(model.per_busy_chip_w)
+        self.per_down = list(model.per_down_instance_w)
 
     def down(self, pool: int, instances: int) -> None:
         """`instances` more (negative: fewer) instances of `pool` are down and draw nothing."""
         if self.watts is not None:
-            self.watts -= instances * self._per_down[pool]
+            w = instances * self.per_down[pool]
+            self.watts -= w
+            self.down_w += w
+
+    def installed(self, pool: int, instances: int) -> None:
+        """`instances` more (negative: fewer) idle instances of `pool` are installed."""
+        if self.watts is not None:
+            self.watts += instances * self.per_down[pool]
 
 
 class SeriesRecorder:
@@ -57,8 +68,14 @@ class SeriesRecorder:
         if engine.queued:
             plan = engine.plan
             frag = fragmentation(engine.pending, cap.pools, plan.table.pools, plan.chips_on, cap.busy, cap.capacity)
+        speed, capped = 1.0, 0.0
+        power_cap = engine.power_cap
+        if power_cap is not None:
+            watts = power_cap.watts()
+            speed = power_cap.speed
+            capped = 1.0 if power_cap.capped() else 0.0
         row = (cap.busy, cap.down, cap.running_jobs, engine.queued, engine.queued_chips,
-               -1.0 if watts is None else watts, frag)
+               -1.0 if watts is None else watts, frag, cap.installed_chips, speed, capped)
         flat = self._flat
         if self._last_t == now:
             flat[-self._width:] = array("d", row)

@@ -10,12 +10,13 @@ from sim.engine.capacity import PoolCapacity
 from sim.engine.events import EventCore
 from sim.engine.ledger import Ledger
 from sim.engine.plan import JobPlan
+from sim.engine.power_cap import PowerCap
 from sim.placement import Allocation, PoolState
 
 
 class Offer:
     def __init__(self, plan: JobPlan, core: EventCore, ledger: Ledger, cap: PoolCapacity,
-                 horizon: float | None, on_wake: Callable[[], None]):
+                 horizon: float | None, on_wake: Callable[[], None], power_cap: PowerCap | None = None):
         self.plan = plan
         self.core = core
         self.ledger = ledger
@@ -28,6 +29,10 @@ class Offer:
         self._elastic = plan.elastic or {}
         self.free_chips, self.running_on, self.pool_version = cap.free_chips, cap.running_on, cap.pool_version
         self.projection = cap.projection
+        self.power_cap = power_cap
+        if power_cap is not None and power_cap.hold:  # power is a capacity too
+            self.can_place = self._can_place_within_power
+            self.can_place_size = self._can_place_size_within_power
 
     def now(self) -> float:
         return self.core.env._now
@@ -59,6 +64,35 @@ class Offer:
         if pools[0] == pool:
             return self.cap.pools[pool].can_place(self._chips_on[job][0])
         return self.cap.pools[pool].can_place(self._chips_on[job][pools.index(pool)])
+
+    # --- power (cluster.power_cap: hold) ---------------------------------------------------------
+    def power_room(self) -> float:
+        """Watts that starts may still add under a held power cap (infinite without one)."""
+        cap = self.power_cap
+        return math.inf if cap is None or not cap.hold else cap.room()
+
+    def power_need(self, job: int, pool: int, chips: int | None = None) -> float:
+        """Busy watts above idle that `job` adds on `pool` (at `chips`, default its request); 0 when
+        power does not limit starts."""
+        cap = self.power_cap
+        if cap is None or not cap.hold:
+            return 0.0
+        return cap.need(pool, self.chips_on(job, pool) if chips is None else chips)
+
+    def power_draw(self, job: int) -> float:
+        """Busy watts above idle that running `job` draws (what stopping it gives back)."""
+        cap = self.power_cap
+        if cap is None or not cap.hold:
+            return 0.0
+        L = self.ledger
+        return L.chips_allocated[job] * cap.meter.per_chip[L.pool[job]]
+
+    def _can_place_within_power(self, job: int, pool: int) -> bool:
+        chips = self.chips_on(job, pool)
+        return self.cap.pools[pool].can_place(chips) and self.power_cap.fits(self.power_cap.need(pool, chips))
+
+    def _can_place_size_within_power(self, job: int, pool: int, chips: int) -> bool:
+        return self.cap.pools[pool].can_place(chips) and self.power_cap.fits(self.power_cap.need(pool, chips))
 
     # --- elastic jobs ---------------------------------------------------------------------------
     def elastic_range(self, job: int, pool: int) -> tuple[int, int, float] | None:

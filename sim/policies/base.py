@@ -97,6 +97,9 @@ class Capacity(Protocol):
     def size(self, job: int) -> int: ...
     def can_place_size(self, job: int, pool: int, chips: int) -> bool: ...
     def can_resize(self, job: int, chips: int) -> bool: ...
+    def power_room(self) -> float: ...
+    def power_need(self, job: int, pool: int, chips: int | None = None) -> float: ...
+    def power_draw(self, job: int) -> float: ...
 
 
 class JobQueue:
@@ -167,7 +170,8 @@ class QueueView:
 
     __slots__ = ("_capacity", "_pending", "_state", "jobs", "pool_names", "can_place", "chips_on", "free_chips",
                  "running_on", "pool_version", "allocation", "estimated_end", "estimate", "projection", "place_on",
-                 "wake_at", "elastic_range", "size", "can_place_size", "can_resize")
+                 "wake_at", "elastic_range", "size", "can_place_size", "can_resize", "power_room", "power_need",
+                 "power_draw")
 
     def __init__(self, capacity: Capacity, pending: JobQueue, state: list[int], jobs: JobTable,
                  pool_names: tuple[str, ...]):
@@ -206,6 +210,14 @@ class QueueView:
         """Could `job` start on `pool` at `chips` chips (an elastic size) right now?"""
         self.can_resize: Callable[[int, int], bool] = capacity.can_resize
         """Would running elastic `job` fit at `chips` chips once its own chips are given back?"""
+        self.power_room: Callable[[], float] = capacity.power_room
+        """Watts that starts may still add under a held power cap (`cluster.power_cap.mode: hold`;
+        infinite otherwise). `can_place` already checks it; policies that look ahead (reservations,
+        preemption) count it themselves with `power_need` and `power_draw`."""
+        self.power_need: Callable[..., float] = capacity.power_need
+        """Busy watts `job` would add on `pool` (at `chips`, default its request); 0 without a held cap."""
+        self.power_draw: Callable[[int], float] = capacity.power_draw
+        """Busy watts running `job` draws, given back when it stops; 0 without a held cap."""
 
     @property
     def now(self) -> float:
@@ -236,6 +248,9 @@ class Policy:
 
     name: ClassVar[str] = ""
     Options: ClassVar[type[BaseModel]] = NoOptions
+    power_hold: ClassVar[bool] = True
+    """Whether the policy respects a held power cap (its starts within `power_room`); the engine
+    refuses a start over the cap, so a policy that cannot is refused with `mode: hold` up front."""
     tracks_queue: ClassVar[bool] = False
     tracks_running: ClassVar[bool] = False
     pools: tuple[Any, ...] = ()

@@ -77,6 +77,7 @@ class Profile:
 @register
 class ConservativeBackfill(Policy):
     name = "conservative_backfill"
+    power_hold = False  # its look-ahead does not count a held power cap
     tracks_queue = True
     tracks_running = True
 

@@ -32,6 +32,7 @@ from sim.policies.base import Decision, Policy, QueueView, Resize, Start, regist
 @register
 class Elastic(Policy):
     name = "elastic"
+    power_hold = False  # its look-ahead does not count a held power cap
     tracks_running = True
 
     def bind(self, view: QueueView) -> None:

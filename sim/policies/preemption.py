@@ -22,24 +22,29 @@ def fewest_victims(view: QueueView, job: int, pool: int, candidates: Sequence[in
 
     Victims are taken in order until the job fits; then any earlier one the job turns out not to
     need keeps running (the last one taken is always needed). None if all of them together are
-    not enough. Cost: one projection copy plus a release and a placement check per candidate.
+    not enough. Under a held power cap (`view.power_room`) they must also give back the watts the
+    job lacks. Cost: one projection copy plus a release and a placement check per candidate.
     """
     if not candidates:
         return None
     chips = view.chips_on(job, pool)
     projected = view.projection(pool)
+    short = view.power_need(job, pool) - view.power_room()  # watts the victims must give back (held cap)
     chosen = []
     for r in candidates:
         projected.release(view.allocation(r))
         chosen.append(r)
-        if projected.can_place(chips):
+        short -= view.power_draw(r)
+        if projected.can_place(chips) and short <= 0:
             break
     else:
         return None
     for r in reversed(chosen[:-1]):
         projected.occupy(view.allocation(r))
-        if projected.can_place(chips):
+        draw = view.power_draw(r)
+        if projected.can_place(chips) and short + draw <= 0:
             chosen.remove(r)
+            short += draw
         else:
             projected.release(view.allocation(r))
     return chosen

@@ -168,8 +168,9 @@ def tiers(shares: np.ndarray, tier_names: list[str], class_labels: list[str], ti
 
 
 def power_cost(series: dict[str, Any], capacity: int, cost_usd: float | None, window: tuple[float, float],
-               title: str, path: Path) -> Path:
-    """Facility power over time; below it the cost so far, split into busy and idle chips' shares."""
+               title: str, path: Path, limit_w: float | None = None) -> Path:
+    """Facility power over time (and the power cap's limit, if any); below it the cost so far, split
+    into busy and idle chips' shares (of the chips installed at the time)."""
     plt = _pyplot()
     t = series["t_s"]
     x, unit = _time_axis(t)
@@ -179,6 +180,9 @@ def power_cost(series: dict[str, Any], capacity: int, cost_usd: float | None, wi
     power = series["power_w"]
     if len(power) and np.all(power >= 0):
         ax.step(x, power / 1e6, where="post", color="#c44e52", lw=1.0, label="facility power")
+        if limit_w is not None:
+            ax.axhline(limit_w / 1e6, color="#333333", ls="--", lw=1.0, label="power cap")
+            ax.legend(loc="lower right", fontsize=8)
         ax.set_ylim(bottom=0)
     else:
         ax.text(0.5, 0.5, "power unknown (an accelerator without watts)", ha="center", transform=ax.transAxes)
@@ -187,11 +191,13 @@ def power_cost(series: dict[str, Any], capacity: int, cost_usd: float | None, wi
     ax.grid(alpha=0.3)
     if cost_usd is not None:
         w0, w1 = window
-        rate = cost_usd / (capacity * (w1 - w0)) if capacity and w1 > w0 else 0.0  # $ per chip-second
         lo = np.clip(t, w0, w1)
         widths = np.diff(np.append(lo, w1))
+        installed = series.get("installed_chips", np.full(len(t), float(capacity)))
+        chip_s = float(np.sum(installed * widths))
+        rate = cost_usd / chip_s if chip_s > 0 else 0.0  # $ per installed chip-second
         busy_cost = np.concatenate([[0.0], np.cumsum(series["busy_chips"] * widths * rate)])[:-1]
-        total = (lo - w0) * capacity * rate
+        total = np.concatenate([[0.0], np.cumsum(installed * widths * rate)])[:-1]
         cx = x
         ax2 = axes[1, 0]
         ax2.fill_between(cx, 0, busy_cost, color="#1f77b4", alpha=0.8, label="paid for busy chips")
@@ -202,6 +208,36 @@ def power_cost(series: dict[str, Any], capacity: int, cost_usd: float | None, wi
         ax2.legend(loc="upper left", fontsize=8)
         ax2.set_ylim(bottom=0)
     axes[-1, 0].set_xlabel(f"simulated time ({unit})")
+    margins(fig, left=0.85, hspace=0.12)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def decade(series: dict[str, Any], limit_w: float | None, title: str, path: Path) -> Path:
+    """Installed and busy chips over the run; below, facility power and the power cap."""
+    plt = _pyplot()
+    x, unit = _time_axis(series["t_s"])
+    fig, axes = plt.subplots(2, 1, figsize=(9, 5.8), dpi=110, sharex=True)
+    ax = axes[0]
+    ax.step(x, series["installed_chips"] / 1e6, where="post", color="#333333", ls="--", lw=1.0, label="installed")
+    ax.step(x, series["busy_chips"] / 1e6, where="post", color="#1f77b4", lw=1.0, label="busy")
+    ax.set_ylabel("chips (millions)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    ax2 = axes[1]
+    power = series["power_w"]
+    if len(power) and np.all(power >= 0):
+        ax2.step(x, power / 1e9, where="post", color="#c44e52", lw=1.0, label="facility power")
+    if limit_w is not None:
+        ax2.axhline(limit_w / 1e9, color="#333333", ls="--", lw=1.0, label="power cap")
+    ax2.set_ylabel("GW")
+    ax2.set_ylim(bottom=0)
+    ax2.legend(loc="upper left", fontsize=8)
+    ax2.grid(alpha=0.3)
+    ax2.set_xlabel(f"simulated time ({unit})")
     margins(fig, left=0.85, hspace=0.12)
     fig.savefig(path)
     plt.close(fig)

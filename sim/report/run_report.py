@@ -19,6 +19,7 @@ from sim.report import html, plots
 from sim.report.document import Bullets, Document, Figure, Paragraph, Section, Table, to_markdown
 from sim.report.markdown import fmt, headline_rows, partition_sentence
 from sim.report.rundata import SIZE_CLASSES, RunData, size_class
+from sim.scenario import units
 from sim.scenario.model import Scenario
 from sim.scenario.units import format_duration, parse_time
 
@@ -296,17 +297,42 @@ class _Sections:
 
     def power_cost(self) -> Section:
         s, run = self.s, self.run
+        cap, limit = _power_cap(run)
         plots.power_cost(self.series, run.chips, s.get("cost_usd"), _window(run), f"{run.name}: power and cost",
-                         self.figs.path("power_cost.png"))
+                         self.figs.path("power_cost.png"), limit)
+        rows = [["energy (MWh)", fmt(s.get("energy_mwh"), "x")],
+                ["peak facility power (MW)", fmt(s.get("peak_power_mw"), "x")],
+                ["cost", fmt(s.get("cost_usd"), "usd")],
+                ["$ per useful chip-hour", fmt(s.get("usd_per_useful_chip_hour"), "usd")]]
+        if limit is not None:
+            rows[2:2] = [[f"power cap (MW, {cap.get('mode', 'throttle')})", fmt(limit / 1e6, "x")],
+                         ["time at the cap (days)", fmt((s.get("capped_s") or 0.0) / 86400, "x")],
+                         ["chip-hours lost to throttling", fmt((s.get("throttle_loss_chip_s") or 0.0) / 3600, "x")]]
         return Section("Power and cost", [
-            Table(["metric", "value"], [["energy (MWh)", fmt(s.get("energy_mwh"), "x")],
-                                        ["peak facility power (MW)", fmt(s.get("peak_power_mw"), "x")],
-                                        ["cost", fmt(s.get("cost_usd"), "usd")],
-                                        ["$ per useful chip-hour", fmt(s.get("usd_per_useful_chip_hour"), "usd")]],
-                  {1}),
+            Table(["metric", "value"], rows, {1}),
             self.figs.block("power_cost.png", "power and cost over time",
                             "Facility power; below it the cost so far (installed capacity is paid busy or idle), "
                             "split at the cluster's average price per chip-hour.")])
+
+    def years(self) -> Section | None:
+        """A run of two years or more (just simulated): the per-year table and the decade figure."""
+        years = self.run.years
+        if not years:
+            return None
+        _, limit = _power_cap(self.run)
+        plots.decade(self.series, limit, f"{self.run.name}: installed and busy chips, power",
+                     self.figs.path("decade.png"))
+        rows = [[str(r["year"]), fmt(r["installed_chips"], "n"), fmt(r["installed_peak_mw"], "x"),
+                 fmt(r["power_mw"], "x"), fmt(r["spend_usd"], "usd"), fmt(r["utilisation"], "pct"),
+                 fmt(r["useful_pflop_days"], "x"), fmt(r["usd_per_useful_pflop_day"], "usd"),
+                 fmt(r["capped_days"], "x"), fmt(r["throttle_loss_chip_days"], "x")] for r in years]
+        return Section("Per year", [
+            Paragraph("Installed chips are time-averaged; installed MW is the installed pools' peak facility power; "
+                      "power is the average drawn; useful PFLOP-days count completed jobs in the year they end."),
+            Table(["year", "installed chips", "installed MW (peak)", "power MW (avg)", "spend",
+                   "utilisation", "useful PFLOP-days", "$ per useful PFLOP-day", "days at the cap",
+                   "chip-days lost to throttling"], rows, set(range(1, 10))),
+            self.figs.block("decade.png", "installed and busy chips, power and the cap, over the run")])
 
     def failures(self) -> Section | None:
         """Only when something was lost: chips went down, a job failed over, or a preemption lost work."""
@@ -365,6 +391,14 @@ class _Sections:
         return Section(f"Skipped trace rows ({len(skipped)})", [Table(["file", "line", "reason"], rows, {1})])
 
 
+def _power_cap(run: RunData) -> tuple[dict[str, Any], float | None]:
+    """The run's `cluster.power_cap` block and its limit in watts (({}, None) without a cap)."""
+    cap = (run.scenario.get("cluster") or {}).get("power_cap") if isinstance(run.scenario, dict) else None
+    if not isinstance(cap, dict) or "limit" not in cap:
+        return {}, None
+    return cap, units.parse_power(cap["limit"])
+
+
 def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[str]]:
     """Draw the figures into `directory/plots` and return the report document and the figure files."""
     s = run.summary
@@ -372,7 +406,7 @@ def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[s
     assumptions = (Section("Assumptions (ESTIMATE where marked)", [Bullets(ctx.assumptions)])
                    if ctx.assumptions else None)
     sections = [parts.utilisation(), parts.headline(), parts.scenario(), assumptions, parts.waits(),
-                parts.breakdowns(), parts.timeline(), parts.placement(), parts.power_cost(), parts.failures(),
+                parts.breakdowns(), parts.timeline(), parts.placement(), parts.power_cost(), parts.years(), parts.failures(),
                 parts.longest_waits(), parts.rejected(), parts.skipped()]
     lead = [ctx.description] if ctx.description else []
     lead.append(f"Seed {s['seed']}, trnsim {s.get('version')}, scenario sha256 "

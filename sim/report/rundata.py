@@ -23,7 +23,9 @@ RUN_FILES = ("summary.json", "jobs.parquet", "timeseries.csv", "scenario.yaml")
 JOB_COLUMNS = ("submit_s", "start_s", "end_s", "wait_s", "jct_s", "run_s", "chips_requested",
                "chips_allocated", "tier", "state", "restarts", "preemptions", "lost_chip_s", "recorded_wait_s",
                "pool", "queue", "user")
-SERIES_COLUMNS = ("t_s", "busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w")
+SERIES_COLUMNS = ("t_s", "busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w",
+                  "installed_chips", "speed_factor")
+OPTIONAL_SERIES = ("installed_chips", "speed_factor")  # absent from runs written before they were added
 
 # Job-size classes (chips requested): label, smallest, largest.
 SIZE_CLASSES = (("1", 1, 1), ("2–16", 2, 16), ("17–64", 17, 64), ("65–1,024", 65, 1024),
@@ -49,6 +51,8 @@ class RunData:
     table: pa.Table | None = None  # the whole jobs table, for the few rows a report lists
     # per pool name, (t_s, busy chips): only for a run just simulated (a run directory has the total)
     pool_series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # sim.metrics.per_year's rows: only for a run just simulated, and only when it spans two years or more
+    years: list[dict[str, Any]] = field(default_factory=list)
 
     def rows(self, index: np.ndarray, columns: list[str]) -> list[dict[str, Any]]:
         """Rows `index` of the jobs table (only `columns`), as dicts."""
@@ -83,10 +87,11 @@ def from_result(result: Any, jobs: pa.Table) -> RunData:
     """A just-finished simulation (`sim.run.Result`) and its jobs table."""
     series = {name: np.asarray(result.outcome.series[name], dtype=float) for name in SERIES_COLUMNS}
     scenario = yaml.safe_load(result.loaded.resolved_yaml(result.seed))
-    from sim.metrics import pool_busy_series
+    from sim.metrics import YEAR_S, per_year, pool_busy_series
 
+    years = per_year(result) if result.outcome.end_time > 2 * YEAR_S - 1 else []
     return RunData(result.loaded.model.name, result.summary, job_columns(jobs), series, scenario,
-                   source=str(result.loaded.file), table=jobs, pool_series=pool_busy_series(result))
+                   source=str(result.loaded.file), table=jobs, pool_series=pool_busy_series(result), years=years)
 
 
 def load(path: Path) -> RunData:
@@ -104,13 +109,17 @@ def load(path: Path) -> RunData:
         series_table = pacsv.read_csv(path / "timeseries.csv")
     except (OSError, ValueError, yaml.YAMLError, pa.ArrowException) as exc:
         raise InputError(Problem(f"{path}: cannot read the run: {exc}")) from None
-    lacking = [c for c in SERIES_COLUMNS if c not in series_table.column_names]
+    lacking = [c for c in SERIES_COLUMNS if c not in series_table.column_names and c not in OPTIONAL_SERIES]
     lacking += [c for c in ("wait_s", "chips_requested", "state") if c not in jobs.column_names]
     lacking += [k for k in ("chips", "utilisation", "seed") if k not in summary]
     if lacking:
         raise InputError(Problem(f"{path}: not a trnsim run directory (no {', '.join(lacking)})"))
     series = {name: np.asarray(series_table.column(name).cast(pa.float64()).fill_null(-1.0).to_numpy(),
-                               dtype=float) for name in SERIES_COLUMNS}
+                               dtype=float) for name in SERIES_COLUMNS if name in series_table.column_names}
+    if "installed_chips" not in series:
+        series["installed_chips"] = np.full(len(series["t_s"]), float(summary["chips"]))
+    if "speed_factor" not in series:
+        series["speed_factor"] = np.ones(len(series["t_s"]))
     name = str(scenario.get("name") or path.name) if isinstance(scenario, dict) else path.name
     return RunData(name, summary, job_columns(jobs), series, scenario if isinstance(scenario, dict) else {},
                    source=str(path), table=jobs)

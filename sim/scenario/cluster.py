@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
-from sim.scenario.common import DollarsPerYear, Fraction, Section, Watts
+from sim.scenario.common import DollarsPerYear, Fraction, Seconds, Section, Watts
 from sim.scenario.economics import Pricing
 
 SIZING_KEYS = ("count", "ultraservers", "chips", "power", "budget")
@@ -49,6 +51,9 @@ class Pool(Section):
     power: Watts | None = Field(None, description="Facility power at peak, e.g. '5GW'.")
     budget: DollarsPerYear | None = Field(None, description="Spend per year, e.g. '$10B/yr'.")
     pricing: Pricing = Field(Pricing(), description="on_demand (default), reserved or commitment.")
+    online: Seconds = Field(0.0, description="When the pool is installed: nothing runs on it before (default 0).")
+    retire: Seconds | None = Field(None, description=(
+        "When the pool leaves the cluster: its running jobs stop as if preempted and requeue (default never)."))
 
     @model_validator(mode="after")
     def _one_sizing(self) -> Pool:
@@ -59,11 +64,24 @@ class Pool(Section):
             raise ValueError(f"a pool has exactly one sizing key, got {', '.join(given)}")
         if self.budget is not None and self.pricing.commitment is not None:
             raise ValueError("a pool with commitment pricing cannot be sized by budget")
+        if self.retire is not None and self.retire <= self.online:
+            raise ValueError("retire must come after online")
         return self
 
     @property
     def sizing(self) -> str:
         return next(k for k in SIZING_KEYS if getattr(self, k) is not None)
+
+
+class PowerCap(Section):
+    """A limit on facility power (as `power_w` measures it), held or met by throttling."""
+
+    limit: Watts = Field(description="Facility power the grid connection allows, e.g. '5GW'.")
+    mode: Literal["hold", "throttle"] = Field("throttle", description=(
+        "throttle: every busy chip slows to the frequency that meets the limit; hold: a job waits while "
+        "its busy power would take facility power above the limit."))
+    exponent: float = Field(3.0, gt=0, description=(
+        "Busy power above idle scales as f ** exponent at frequency f (ESTIMATE 3: dynamic power ~ f V^2)."))
 
 
 class Cluster(Section):
@@ -73,6 +91,7 @@ class Cluster(Section):
     host_fraction: float = Field(0.5, ge=0, description="Host watts per instance / its chips' watts (ESTIMATE).")
     topology: Topology = Field(Topology(), description="Fan-out and slowdown by tier.")
     pools: list[Pool] = Field(min_length=1, description="Pools of one instance type each.")
+    power_cap: PowerCap | None = Field(None, description="A facility power limit (default none).")
 
     @model_validator(mode="after")
     def _unique(self) -> Cluster:
