@@ -204,7 +204,7 @@ class Engine:
         if self._elastic and j in self._elastic:
             L.used[j] = chips
         limits = plan.limit_on[j]
-        if self._hold is not None and not self._hold.fits(n_chips * self.meter.per_chip[p]):
+        if self._hold is not None and not self._hold.fits(0.0):  # the job's watts are counted by now
             raise PolicyError(f"policy started job {j} on pool {cap.pools[p].name} above the power cap "
                               "(cluster.power_cap.mode: hold)")
         L.open(j, p, alloc, n_chips, tier, slow, full, None if limits is None else limits[k] * slow,
