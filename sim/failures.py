@@ -8,15 +8,15 @@ counter. The victim is a uniformly drawn up instance, busy or idle; it is down f
 `PoolFailures` keeps the up instances in a list with positions (O(1) draw, removal and
 return) and which jobs hold chips on which instance, so a failure finds its victims in O(1).
 
-Default `mtbf_instance` (ESTIMATE): 1 / (chips per instance x 4.7e-4 failures per chip-day),
+Default `mtbf_instance` (ESTIMATE): 1 / (chips per instance x `FAILURES_PER_CHIP_DAY`),
 from Llama 3 405B's 419 unexpected interruptions in 54 days on 16,384 H100 (FACTS.md 5.1):
-about 133 days for a 16-chip Trainium instance, 266 days for an 8-GPU instance. It is
+about 132 days for a 16-chip Trainium instance, 264 days for an 8-GPU instance. It is
 H100-derived: the only public Trainium figure, HLAT's 98.81 % job uptime with automatic
 recovery on 4,096 Trainium1 chips (FACTS.md 5.2), is an uptime, not a failure rate; it says
 restarts were cheap there, which the 300 s restart overhead reflects.
 
 A job's checkpoint interval is fixed or `young`/`daly` with M = `mtbf_instance` / the job's
-instances (M = infinity without a `failures:` block: no checkpoints). Checkpoint writes
+instances on the pool it runs on (M = infinity without a `failures:` block: no checkpoints). Checkpoint writes
 lengthen the run by the factor (1 + C/T); the work a stop loses is computed from the time
 since the last checkpoint — no event per checkpoint.
 """
@@ -38,8 +38,16 @@ FAILURES_PER_CHIP_DAY = 419 / (16384 * 54)  # Llama 3 405B, all unexpected inter
 
 
 def default_mtbf_instance(chips_per_instance: int) -> float:
-    """Seconds between failures of one instance: 1 / (chips x 4.7e-4 per chip-day) (ESTIMATE)."""
-    return 86400.0 / (chips_per_instance * 4.7e-4)
+    """Seconds between failures of one instance: 1 / (chips x FAILURES_PER_CHIP_DAY) (ESTIMATE)."""
+    return 86400.0 / (chips_per_instance * FAILURES_PER_CHIP_DAY)
+
+
+def restart_overhead(spec, instances: int) -> float:
+    """Seconds a restart of a job on `instances` instances costs: `failures.restart_overhead`, a
+    time or {fixed, per_1k_instances} (fixed + per_1k_instances x instances / 1000)."""
+    if isinstance(spec, int | float):
+        return float(spec)
+    return float(spec.fixed) + float(spec.per_1k_instances) * instances / 1000
 
 
 def instance_mtbf(spec, chips_per_instance: int) -> float:

@@ -182,6 +182,11 @@ PARTITION = ("jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected", "j
              "jobs_waiting_restart", "jobs_running")
 
 
+# Failure counts beside `failures` (instance failures, spares and idle ones included): whole-domain
+# failures, job stops caused by failures, those that requeued the job, and spare swaps.
+RESILIENCE_KEYS = ("domain_failures", "interruptions", "requeues", "spare_swaps")
+
+
 def job_partition(a: Arrays) -> dict[str, int]:
     """Jobs at the end of the run that neither finished nor were rejected: running (at the horizon),
     waiting to restart (ran, were stopped by a preemption or a failure, and are queued again) and
@@ -290,6 +295,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         "fragmentation_chips": _f(frag),
         "preemptions": int(a.preemptions.sum()),
         "failures": result.outcome.failures,
+        **{key: int(result.outcome.resilience.get(key, 0)) for key in RESILIENCE_KEYS},
         "restarts": int(a.restarts.sum()),
         "resizes": int(a.resizes.sum()),
         "lost_chip_s": float(a.lost_chip_s.sum()),

@@ -22,9 +22,10 @@ D = 86400.0
 # --- closed forms --------------------------------------------------------------------------
 
 def test_default_mtbf_is_the_llama3_rate():
-    assert failures.FAILURES_PER_CHIP_DAY == pytest.approx(4.7e-4, rel=0.01)
-    assert failures.default_mtbf_instance(16) / D == pytest.approx(133, abs=0.5)
-    assert failures.default_mtbf_instance(8) / D == pytest.approx(266, abs=0.5)
+    assert failures.FAILURES_PER_CHIP_DAY == 419 / (16384 * 54)  # the defined constant, not a rounded 4.7e-4
+    assert failures.default_mtbf_instance(16) / D == pytest.approx(16384 * 54 / 419 / 16)  # 131.97 d
+    assert failures.default_mtbf_instance(16) / D == pytest.approx(131.97, abs=0.005)
+    assert failures.default_mtbf_instance(8) / D == pytest.approx(263.94, abs=0.005)
 
 
 def test_young_and_daly_at_65536_chips():

@@ -30,14 +30,15 @@ SUMMARY_KEYS = [
     "jobs_unstarted", "jobs_waiting_restart", "jobs_running", "rows_skipped", "rows_repaired", "avg_wait_s", "p50_wait_s", "p95_wait_s",
     "p99_wait_s", "wait_censored", "avg_jct_s", "p95_jct_s", "avg_bounded_slowdown",
     "makespan_s", "horizon_s", "utilisation", "utilisation_of_up", "goodput", "placement_efficiency",
-    "fragmentation_chips", "preemptions", "failures", "restarts", "resizes", "lost_chip_s",
-    "jain_fairness", "energy_mwh", "peak_power_mw", "cost_usd",
+    "fragmentation_chips", "preemptions", "failures", "domain_failures", "interruptions", "requeues",
+    "spare_swaps", "restarts", "resizes", "lost_chip_s", "jain_fairness", "energy_mwh", "peak_power_mw", "cost_usd",
     "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "chips", "instances",
     "events", "wall_s", "seed", "scenario_sha256", "version",
 ]
 INTEGER_KEYS = {"jobs_submitted", "jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected",
                 "jobs_unstarted", "jobs_waiting_restart", "jobs_running", "rows_skipped", "rows_repaired",
-                "preemptions", "failures", "restarts", "resizes", "chips", "instances", "events", "seed"}
+                "preemptions", "failures", "domain_failures", "interruptions", "requeues", "spare_swaps",
+                "restarts", "resizes", "chips", "instances", "events", "seed"}
 FRACTION_KEYS = {"utilisation", "utilisation_of_up", "goodput", "placement_efficiency", "jain_fairness"}
 COST_KEYS = {"cost_usd", "usd_per_useful_chip_hour", "usd_per_useful_pflop_day"}
 

@@ -25,6 +25,7 @@ from sim.engine.ledger import Ledger, PoolClock
 from sim.engine.observers import PowerMeter, SeriesRecorder, fragmentation
 from sim.engine.offer import Offer
 from sim.engine.plan import JobPlan, Outcome, PolicyError, PowerModel
+from sim.engine.recovery import Recovery
 from sim.engine.resizing import Resizer
 from sim.placement import Allocation, PoolState
 from sim.policies.base import (
@@ -46,8 +47,9 @@ class Engine:
                  power: PowerModel, horizon: float | None = None,
                  progress: Callable[[float, int, int, int], None] | None = None,
                  failing: list[failures.PoolFailures] | None = None,
-                 restart_overhead: float = failures.RESTART_OVERHEAD_S,
-                 variable_speed: Iterable[int] = ()):
+                 restart_overhead: float | Callable[[int], float] = failures.RESTART_OVERHEAD_S,
+                 variable_speed: Iterable[int] = (), recovery: str = "requeue", fallback: str = "requeue",
+                 spares: Sequence[int] = ()):
         self.plan = plan
         self.policy = policy
         self.horizon = horizon
@@ -88,8 +90,16 @@ class Engine:
         self.view = QueueView(self.offer, self.pending, L.state, plan.table, tuple(p.name for p in pools))
         self.resizer = Resizer(plan, self.core, L, cap, self.meter, self.offer,
                                0.0 if scheduler is None else float(scheduler.resize_overhead))
-        self.failing = None if failing is None else FailureDriver(
-            failing, self.core, cap, self.meter, restart_overhead, self._work_left, self._stop, self._failed)
+        self.failing = None
+        restart = restart_overhead if callable(restart_overhead) else (lambda _n, r=restart_overhead: r)
+        healing = None  # spares are held out of placement even without failures
+        if recovery != "requeue" or any(spares):
+            healing = Recovery(plan, L, cap, self.meter, self.offer, self.resizer, recovery, fallback,
+                               list(spares) or [0] * len(pools), restart, self._stop)
+        if failing is not None:
+            alloc = L.alloc
+            self.failing = FailureDriver(failing, self.core, cap, self.meter, lambda j: restart(alloc[j].count),
+                                         self._work_left, self._stop, self._failed, healing)
 
     # --- arrivals -----------------------------------------------------------------------------
     def _schedule_arrival(self) -> None:
@@ -298,4 +308,5 @@ class Engine:
             self.progress(reached, self.completed, self.n, self.events)
         failing = self.failing
         events = self.events + (0 if failing is None else failing.events)
-        return self.ledger.outcome(self.recorder.series(), end_time, events, 0 if failing is None else failing.failures)
+        return self.ledger.outcome(self.recorder.series(), end_time, events, 0 if failing is None else failing.failures,
+                                   None if failing is None else failing.counts())
