@@ -262,7 +262,7 @@ def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape],
         mtbf = failures.instance_mtbf(fail, s.chips_per_instance)
         if fail.mtbf_instance is None:
             out.append(f"{s.name}: instance MTBF {mtbf / 86400:.0f} d = 1 / ({s.chips_per_instance} chips x "
-                       f"{failures.FAILURES_PER_CHIP_DAY:.3g} failures per chip-day) (ESTIMATE: Llama 3 405B, "
+                       f"{failures.FAILURES_PER_CHIP_DAY * 1e4:.2f}e-4 failures per chip-day) (ESTIMATE: Llama 3 405B, "
                        "419 interruptions / 54 d / 16,384 H100; "
                        "the only public Trainium figure, HLAT's 98.81 % job uptime on 4,096 Trainium1, is an "
                        "uptime, not a rate)")

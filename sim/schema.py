@@ -116,7 +116,7 @@ cluster:
     "Pool": """\
 cluster:
   pools:
-    - {name: campus, instance: trn2u.48xlarge, power: 100MW}
+    - {name: campus, instance: trn2u.48xlarge, power: 100MW, spares: 2%}
     - {name: budget, instance: p5en.48xlarge, budget: $1B/yr, pricing: {reserved: {discount: 0.3}}}
 """,
     "Pricing": """\
@@ -216,6 +216,13 @@ failures:
   checkpoint_write: 60s
   restart_overhead: 300s
   checkpoint_interval: daly
+  recovery: spares          # swap a failed instance for a hot spare (cluster.pools[].spares)
+  fallback: wait            # no spare free: hold the job's other instances until a repair
+""",
+    "RestartOverhead": """\
+failures:
+  recovery: spares
+  restart_overhead: {fixed: 20s, per_1k_instances: 30s}   # 512 s for a 16,384-instance run
 """,
     "Metrics": """\
 metrics: {warmup: 1d, bsld_tau: 10s}

@@ -95,7 +95,10 @@ class SpareSet:
 
 
 def swapped(alloc: Allocation, old: int, new: int | None, tier: int) -> Allocation:
-    """`alloc` with instance `old` replaced by `new` (or dropped when `new` is None)."""
+    """`alloc` with instance `old` replaced by `new` (or dropped when `new` is None); one instance
+    left is the instance tier."""
+    if alloc.count <= 2 and new is None:
+        tier = 0
     if alloc.index is not None:
         index = alloc.index
         at = int(np.searchsorted(index, old))

@@ -19,22 +19,6 @@ class RestartOverhead(Section):
         "What each 1,000 of the job's instances add (0 s: a FlashRecovery-style constant restart)."))
 
 
-class DomainFailures(Section):
-    """Correlated failures of one tier's domains (power shelf, switch, cooling loop)."""
-
-    mtbf: PositiveSeconds = Field(description="Mean time between failures of one domain of the tier.")
-    repair: PositiveSeconds = Field(REPAIR_S, description="How long a failed domain's instances stay down.")
-
-
-class Domains(Section):
-    """Failure domains by tier (off unless given): a superposed Poisson process per pool and tier over
-    its up domains; every instance of the failed domain goes down at once."""
-
-    ultraserver: DomainFailures | None = Field(None, description="An UltraServer (its instances) fails at once.")
-    pod: DomainFailures | None = Field(None, description="A pod fails at once.")
-    spine: DomainFailures | None = Field(None, description="A spine group fails at once.")
-
-
 class Failures(Section):
     """The failure model of docs/failures-power-cost.md; `failures: {}` takes every default (ESTIMATEs from Llama 3)."""
 
@@ -54,7 +38,6 @@ class Failures(Section):
     fallback: Literal["requeue", "shrink", "wait"] = Field("requeue", description=(
         "Under `spares`, when no spare is free: requeue; shrink (elastic jobs; rigid ones requeue); or "
         "wait, holding the job's other instances until a repaired instance refills the spares."))
-    domains: Domains | None = Field(None, description="Correlated failures of whole domains (off without it).")
     checkpoint_interval: CheckpointInterval = Field("young", description=(
         "Default checkpoint interval of jobs that set none: a time, or young / daly with M = "
         "mtbf_instance / the job's instances."))
