@@ -311,7 +311,8 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
                     restart_overhead=float(restart) if isinstance(restart, int | float)
                     else lambda n: failures.restart_overhead(restart, n),
                     recovery="requeue" if fail is None else fail.recovery,
-                    fallback="requeue" if fail is None else fail.fallback, spares=spare_counts(loaded, shapes))
+                    fallback="requeue" if fail is None else fail.fallback, spares=spare_counts(loaded, shapes),
+                    domains=() if fail is None else failures.domain_failures(fail.domains, pools, seed))
     outcome = engine.run()
     wall = time.perf_counter() - t0
     result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected,

@@ -219,6 +219,16 @@ failures:
   recovery: spares          # swap a failed instance for a hot spare (cluster.pools[].spares)
   fallback: wait            # no spare free: hold the job's other instances until a repair
 """,
+    "Domains": """\
+failures:
+  domains:
+    ultraserver: {mtbf: 5yr, repair: 8h}   # a power shelf or NeuronLink backplane
+    pod: {mtbf: 20yr, repair: 2h}          # a top-of-pod switch
+""",
+    "DomainFailures": """\
+failures:
+  domains: {spine: {mtbf: 50yr, repair: 4h}}
+""",
     "RestartOverhead": """\
 failures:
   recovery: spares

@@ -234,3 +234,55 @@ def test_swaps_touch_one_instance_of_a_large_job():
     assert new.count == 16384 and 200 not in set(new.index.tolist()) and new.index[0] == 5
     assert bool(np.all(np.diff(new.index) > 0))
     assert swapped(alloc, 200, None, 3).count == 16383
+
+
+# --- failure domains -----------------------------------------------------------------------------
+
+DOMAINS = ULTRA.replace("""      - {id: a, submit: 0s, chips: 16, duration: 1h}
+""", """      - {id: a, submit: 0s, chips: 64, duration: 10h}
+      - {id: b, submit: 0s, chips: 64, duration: 10h}
+scheduler: {policy: fifo, placement: topology_aware}
+failures:
+  mtbf_instance: 1000yr
+  repair: 1h
+  checkpoint_interval: 1h
+  domains: {ultraserver: {mtbf: MTBF, repair: 3h}}
+""")
+
+
+def test_a_domain_failure_takes_out_exactly_the_domains_instances():
+    from sim.failures import DomainFailures
+
+    gaps = iter([2 * H])
+
+    def next_gap(self):
+        return next(gaps, math.inf)
+
+    def fail(self):  # UltraServer 1: instances 4-7, where job b runs (a has 0-3)
+        self.take(1)
+        return 1
+
+    with mock.patch.object(DomainFailures, "next_gap", next_gap), mock.patch.object(DomainFailures, "fail", fail):
+        result = simulate_in_process(DOMAINS.replace("MTBF", "100d"))
+    s = result.summary
+    assert (s["domain_failures"], s["failures"], s["interruptions"], s["requeues"]) == (1, 0, 1, 1)
+    series = result.outcome.series
+    down = dict(zip(series["t_s"], series["down_chips"], strict=True))
+    assert down[2 * H] == 64 and down[5 * H] == 0  # its 4 instances x 16 chips, for the 3 h repair
+    ids = list(result.jobs.id)
+    restarts = dict(zip(ids, result.outcome.restarts, strict=True))
+    assert restarts == {"a": 0, "b": 1}
+    assert result.outcome.end[ids.index("a")] == pytest.approx(10 * H * (1 + 60 / H))  # untouched
+
+
+def test_domain_failures_come_at_their_rate_and_only_in_whole_domains():
+    text = DOMAINS.replace("MTBF", "2d").replace("name: ultra\n", "name: ultra\nhorizon: 100d\n")
+    result = simulate_in_process(text)
+    s = result.summary
+    # 8 UltraServers alternating up (mean 2 d) and down (3 h): 8 x 100 d / (2 d + 3 h) = 376 failures
+    expected = failures.expected_failures(8, 2 * 86400, 100 * 86400, 3 * H)
+    assert expected == pytest.approx(376.5, abs=0.1)
+    assert abs(s["domain_failures"] - expected) < 4 * math.sqrt(expected)
+    assert s["failures"] == 0
+    down = np.asarray(result.outcome.series["down_chips"])
+    assert down.max() >= 128 and bool(np.all(down % 64 == 0))  # whole UltraServers only

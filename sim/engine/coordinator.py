@@ -49,7 +49,7 @@ class Engine:
                  failing: list[failures.PoolFailures] | None = None,
                  restart_overhead: float | Callable[[int], float] = failures.RESTART_OVERHEAD_S,
                  variable_speed: Iterable[int] = (), recovery: str = "requeue", fallback: str = "requeue",
-                 spares: Sequence[int] = ()):
+                 spares: Sequence[int] = (), domains: Sequence[failures.DomainFailures] = ()):
         self.plan = plan
         self.policy = policy
         self.horizon = horizon
@@ -99,7 +99,7 @@ class Engine:
         if failing is not None:
             alloc = L.alloc
             self.failing = FailureDriver(failing, self.core, cap, self.meter, lambda j: restart(alloc[j].count),
-                                         self._work_left, self._stop, self._failed, healing)
+                                         self._work_left, self._stop, self._failed, healing, domains)
 
     # --- arrivals -----------------------------------------------------------------------------
     def _schedule_arrival(self) -> None:

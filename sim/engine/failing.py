@@ -1,6 +1,12 @@
 """Failures and repairs in the run (the processes themselves are `sim.failures`): one superposed
 Poisson process per pool, redrawn when its up count changes (stale draws vanish by a generation
-counter); a failed instance stops the jobs on it and is out of placement until its repair."""
+counter); a failed instance stops the jobs on it and is out of placement until its repair.
+
+Failure domains (`failures.domains`) add one process per pool and tier over its up domains; a
+domain failure takes every up instance of the domain down at once. An instance down for two
+reasons (its own failure and its domain's) comes back when both are repaired: a count per down
+instance. What a failure does to its jobs is `failures.recovery` (sim.engine.recovery).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +24,9 @@ class FailureDriver:
     def __init__(self, processes: list[failures.PoolFailures], core: EventCore, cap: PoolCapacity,
                  meter: PowerMeter, restart_overhead: Callable[[int], float], work_left: Callable[[], bool],
                  stop: Callable[[int, float], None], settled: Callable[[], None],
-                 recovery: Recovery | None = None):
+                 recovery: Recovery | None = None, domains: list[failures.DomainFailures] = ()):
         self.processes = processes
+        self.domains = list(domains)
         self.core = core
         self.cap = cap
         self.meter = meter
@@ -28,7 +35,9 @@ class FailureDriver:
         self._stop = stop  # stop(job, overhead it pays when it restarts)
         self._settled = settled  # after a failure's stops: requeue, ask for a pass
         self.recovery = recovery  # failures.recovery other than requeue, or spares (sim.engine.recovery)
+        self.down_count: list[dict[int, int]] = [{} for _ in processes]  # pool -> {down instance: reasons}
         self.failures = 0
+        self.domain_failures = 0
         self.interruptions = 0  # job stops caused by failures
         self.requeues = 0  # ... that sent the job back to the queue (recovery None)
         self.events = 0  # failure and repair events handled (the engine adds them to its count)
@@ -36,17 +45,24 @@ class FailureDriver:
     def start(self) -> None:
         for p in range(len(self.processes)):
             self._schedule(p)
+        for d in range(len(self.domains)):
+            self._schedule_domain(d)
 
     def _schedule(self, p: int) -> None:
         """(Re)draw pool p's next failure at its current up count; earlier draws become stale."""
-        process = self.processes[p]
+        self._draw(self.processes[p], self._fail, p)
+
+    def _schedule_domain(self, d: int) -> None:
+        self._draw(self.domains[d], self._fail_domain, d)
+
+    def _draw(self, process: failures.Superposed, callback: Callable, key: int) -> None:
         process.generation += 1
         if not self._work_left():
             return
         gap = process.next_gap()
         if math.isinf(gap):
             return
-        self.core.at(self.core.env._now + gap, self._fail, (p, process.generation))
+        self.core.at(self.core.env._now + gap, callback, (key, process.generation))
 
     def _fail(self, ev) -> None:
         p, generation = ev._value
@@ -58,31 +74,88 @@ class FailureDriver:
             return
         i = process.fail()
         self.failures += 1
+        if self.recovery is not None:
+            self.recovery.instance_failing(p, i)
+        self._down(p, i)
+        self.down_count[p][i] = 1
+        self.core.at(self.core.env._now + process.repair_s, self._repair, (p, i))
+        self._schedule(p)
+        self._settled()
+
+    def _down(self, p: int, i: int) -> None:
+        """Up instance i of pool p goes down: the jobs on it stop or recover, nothing is placed on it."""
         recovery = self.recovery
         if recovery is None:
-            for j in process.jobs_on(i):
+            for j in self.processes[p].jobs_on(i):
                 self.interruptions += 1
                 self.requeues += 1
                 self._stop(j, self.restart_overhead(j))
         else:
-            recovery.instance_failing(p, i)
-            for j in process.jobs_on(i):
+            for j in self.processes[p].jobs_on(i):
                 recovery.interrupt(p, i, j)
         self.cap.instance_down(p, i)
         self.meter.down(p, 1)
-        self.core.at(self.core.env._now + process.repair_s, self._repair, (p, i))
+
+    def _fail_domain(self, ev) -> None:
+        d, generation = ev._value
+        domain = self.domains[d]
+        if generation != domain.generation:
+            return
+        self.events += 1
+        if not self._work_left():
+            return
+        k = domain.fail()
+        self.domain_failures += 1
+        p = domain.pool
+        process = self.processes[p]
+        count = self.down_count[p]
+        lo, hi = domain.ranges[k]
+        newly = [i for i in range(lo, hi) if i not in count]
+        for i in newly:  # first out of the process and the spares, so no job is swapped onto them
+            process.take(i)
+            if self.recovery is not None:
+                self.recovery.instance_failing(p, i)
+        for i in newly:
+            self._down(p, i)
+        for i in range(lo, hi):
+            count[i] = count.get(i, 0) + 1
+        self.core.at(self.core.env._now + domain.repair_s, self._repair_domain, (d, k))
+        self._schedule_domain(d)
         self._schedule(p)
         self._settled()
 
     def _repair(self, ev) -> None:
         p, i = ev._value
         self.events += 1
+        if self._up(p, i):
+            self._schedule(p)
+            self.core.request_pass()
+
+    def _repair_domain(self, ev) -> None:
+        d, k = ev._value
+        self.events += 1
+        domain = self.domains[d]
+        domain.repaired(k)
+        lo, hi = domain.ranges[k]
+        up = [self._up(domain.pool, i) for i in range(lo, hi)]
+        self._schedule_domain(d)
+        if any(up):
+            self._schedule(domain.pool)
+        self.core.request_pass()
+
+    def _up(self, p: int, i: int) -> bool:
+        """One reason instance i of pool p was down is repaired; True if it is up again."""
+        count = self.down_count[p]
+        left = count[i] - 1
+        if left:
+            count[i] = left
+            return False
+        del count[i]
         self.cap.instance_up(p, i)
         self.meter.down(p, -1)
         if self.recovery is not None:
             self.recovery.repaired(p, i)
-        self._schedule(p)
-        self.core.request_pass()
+        return True
 
     def counts(self) -> dict[str, int]:
         """The run's resilience counts for the summary."""
@@ -90,4 +163,4 @@ class FailureDriver:
         return {"interruptions": self.interruptions + (0 if r is None else r.interruptions),
                 "requeues": self.requeues + (0 if r is None else r.requeues),
                 "spare_swaps": 0 if r is None else r.spare_swaps,
-                "domain_failures": 0}
+                "domain_failures": self.domain_failures}

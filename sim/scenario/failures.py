@@ -19,6 +19,23 @@ class RestartOverhead(Section):
         "What each 1,000 of the job's instances add (0 s: a FlashRecovery-style constant restart)."))
 
 
+class DomainFailures(Section):
+    """Correlated failures of one tier's domains (a power shelf, a switch, a cooling loop)."""
+
+    mtbf: PositiveSeconds = Field(description="Mean time between failures of one domain of the tier.")
+    repair: PositiveSeconds = Field(REPAIR_S, description="How long a failed domain's instances stay down.")
+
+
+class Domains(Section):
+    """Failure domains by tier (each off unless given; no published rate to default to): per pool and
+    tier a superposed Poisson process over its up domains; every instance of the domain that fails
+    goes down at once, beside the instances' own failures."""
+
+    ultraserver: DomainFailures | None = Field(None, description="An UltraServer's instances fail at once.")
+    pod: DomainFailures | None = Field(None, description="A pod's instances fail at once.")
+    spine: DomainFailures | None = Field(None, description="A spine group's instances fail at once.")
+
+
 class Failures(Section):
     """The failure model of docs/failures-power-cost.md; `failures: {}` takes every default (ESTIMATEs from Llama 3)."""
 
@@ -38,6 +55,8 @@ class Failures(Section):
     fallback: Literal["requeue", "shrink", "wait"] = Field("requeue", description=(
         "Under `spares`, when no spare is free: requeue; shrink (elastic jobs; rigid ones requeue); or "
         "wait, holding the job's other instances until a repaired instance refills the spares."))
+    domains: Domains | None = Field(None, description=(
+        "Correlated failures of whole UltraServers, pods or spine groups, each {mtbf, repair} (off without it)."))
     checkpoint_interval: CheckpointInterval = Field("young", description=(
         "Default checkpoint interval of jobs that set none: a time, or young / daly with M = "
         "mtbf_instance / the job's instances."))
