@@ -312,7 +312,8 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
                     else lambda n: failures.restart_overhead(restart, n),
                     recovery="requeue" if fail is None else fail.recovery,
                     fallback="requeue" if fail is None else fail.fallback, spares=spare_counts(loaded, shapes),
-                    domains=() if fail is None else failures.domain_failures(fail.domains, pools, seed))
+                    domains=() if fail is None else failures.domain_failures(fail.domains, pools, seed),
+                    recovery_of={j: r for j, r in enumerate(jobs.recovery) if r is not None and not plan.rejected[j]})
     outcome = engine.run()
     wall = time.perf_counter() - t0
     result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected,

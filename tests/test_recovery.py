@@ -286,3 +286,16 @@ def test_domain_failures_come_at_their_rate_and_only_in_whole_domains():
     assert s["failures"] == 0
     down = np.asarray(result.outcome.series["down_chips"])
     assert down.max() >= 128 and bool(np.all(down % 64 == 0))  # whole UltraServers only
+
+
+def test_a_job_overrides_the_recovery_of_the_failures_block():
+    result = by_hand("requeue", spares=1, elastic=", recovery: spares")
+    s = result.summary
+    assert (s["interruptions"], s["spare_swaps"], s["requeues"], s["restarts"]) == (1, 1, 0, 0)
+    assert result.outcome.end[0] == pytest.approx(9000 + 300 + 29280)
+
+
+def test_a_generators_jobs_take_its_recovery():
+    text = RENEWAL.replace("SEED", "1").replace("      count: 400\n", "      count: 40\n      recovery: requeue\n")
+    s = simulate_in_process(text).summary
+    assert s["spare_swaps"] == 0 and s["requeues"] == s["interruptions"] > 0

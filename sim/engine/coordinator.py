@@ -49,7 +49,8 @@ class Engine:
                  failing: list[failures.PoolFailures] | None = None,
                  restart_overhead: float | Callable[[int], float] = failures.RESTART_OVERHEAD_S,
                  variable_speed: Iterable[int] = (), recovery: str = "requeue", fallback: str = "requeue",
-                 spares: Sequence[int] = (), domains: Sequence[failures.DomainFailures] = ()):
+                 spares: Sequence[int] = (), domains: Sequence[failures.DomainFailures] = (),
+                 recovery_of: dict[int, str] | None = None):
         self.plan = plan
         self.policy = policy
         self.horizon = horizon
@@ -93,9 +94,9 @@ class Engine:
         self.failing = None
         restart = restart_overhead if callable(restart_overhead) else (lambda _n, r=restart_overhead: r)
         healing = None  # spares are held out of placement even without failures
-        if recovery != "requeue" or any(spares):
+        if recovery != "requeue" or any(spares) or recovery_of:
             healing = Recovery(plan, L, cap, self.meter, self.offer, self.resizer, recovery, fallback,
-                               list(spares) or [0] * len(pools), restart, self._stop)
+                               list(spares) or [0] * len(pools), restart, self._stop, recovery_of)
         if failing is not None:
             alloc = L.alloc
             self.failing = FailureDriver(failing, self.core, cap, self.meter, lambda j: restart(alloc[j].count),

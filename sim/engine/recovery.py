@@ -117,7 +117,8 @@ class Recovery:
 
     def __init__(self, plan: JobPlan, ledger: Ledger, cap: PoolCapacity, meter: PowerMeter, offer: Offer,
                  resizer: Resizer, mode: str, fallback: str, spares: list[int],
-                 restart_overhead: Callable[[int], float], requeue: Callable[[int, float], None]):
+                 restart_overhead: Callable[[int], float], requeue: Callable[[int, float], None],
+                 modes: dict[int, str] | None = None):
         self.plan = plan
         self.ledger = ledger
         self.cap = cap
@@ -125,6 +126,7 @@ class Recovery:
         self.offer = offer
         self.resizer = resizer
         self.mode = mode
+        self.modes = modes or {}  # jobs with their own `recovery`
         self.fallback = fallback
         self.restart_overhead = restart_overhead
         self._requeue = requeue  # the coordinator's stop: requeue(job, overhead it pays on restart)
@@ -182,10 +184,10 @@ class Recovery:
             del waiting[j]
 
     # --- a failure hits job j ---------------------------------------------------------------------
-    def interrupt(self, p: int, i: int, j: int, mode: str | None = None) -> None:
+    def interrupt(self, p: int, i: int, j: int) -> None:
         """Instance i of pool p fails under job j."""
         self.interruptions += 1
-        mode = mode or self.mode
+        mode = self.modes.get(j, self.mode) if self.modes else self.mode
         if mode == "spares":
             if j in self.holes:  # already waiting for a spare: one more hole to fill
                 self._wait(p, i, j)
