@@ -197,6 +197,40 @@ def job_partition(a: Arrays) -> dict[str, int]:
             "jobs_running": int(np.sum(a.state == RUNNING))}
 
 
+def job_ettr(result: Any, a: Arrays) -> np.ndarray:
+    """Per job, its effective training time ratio (Meta's ETTR): seconds of kept progress (checkpoint
+    writes, lost work, restarts and spare waits excluded) / seconds from submit to its end (or the
+    end of the run); NaN for a job that never started."""
+    ref = np.where(np.isnan(a.end), result.outcome.end_time, a.end)
+    life = ref - a.submit
+    useful = a.work / a.ckpt
+    return np.where(a.started & (life > 0), useful / np.where(life > 0, life, 1.0), np.nan)
+
+
+def goodput_factors(result: Any, a: Arrays, held: np.ndarray, kept: np.ndarray, useful_mask: np.ndarray
+                    ) -> tuple[float | None, float | None]:
+    """Two of the three factors of ML productivity goodput (`goodput` is the third, the runtime
+    goodput: useful / held chip-time). Scheduling goodput: the chip-weighted share of the started
+    jobs' lives (submit to end, or to the end of the run) that they held their chips. Program
+    goodput: the MFU of the pools the useful chip-time ran on (catalogue; None if unknown there)."""
+    ref = np.where(np.isnan(a.end), result.outcome.end_time, a.end)
+    life = a.alloc * (ref - a.submit)
+    started = a.started & (life > 0)
+    scheduling = float(np.sum((a.alloc * a.run)[started]) / np.sum(life[started])) if started.any() else None
+    useful = np.where(useful_mask, a.used / a.ckpt * held * kept, 0.0)
+    total = float(useful.sum())
+    if total <= 0:
+        return scheduling, None
+    weighted = 0.0
+    for sh in result.shapes:
+        on = float(useful[a.pool == sh.index].sum())
+        if on > 0:
+            if sh.mfu is None:
+                return scheduling, None
+            weighted += on * sh.mfu
+    return scheduling, weighted / total
+
+
 def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     """The summary keys of a finished run; `policy` (the one that ran) groups jobs for fairness."""
     m = result.loaded.model
@@ -268,6 +302,10 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         pflop_days += float(np.sum((a.req_on_pool * a.ideal_run)[mask])) / 86400 * sh.bf16_tflops * sh.mfu / 1000
 
     jain = _jain_fairness(result, policy, a.alloc * held_full, a.submit <= w1)
+    runtime_goodput = useful / busy if busy > 0 else None
+    scheduling_goodput, program_goodput = goodput_factors(result, a, held_full, kept, useful_mask)
+    ml_goodput = None if None in (scheduling_goodput, runtime_goodput, program_goodput) \
+        else scheduling_goodput * runtime_goodput * program_goodput
 
     summary: dict[str, Any] = {
         "jobs_submitted": n,
@@ -290,7 +328,10 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         "horizon_s": float(horizon) if horizon is not None else None,
         "utilisation": _f(utilisation),
         "utilisation_of_up": _f(utilisation_of_up),
-        "goodput": _f(useful / busy) if busy > 0 else None,
+        "goodput": _f(runtime_goodput),
+        "scheduling_goodput": _f(scheduling_goodput),
+        "program_goodput": _f(program_goodput),
+        "ml_goodput": _f(ml_goodput),
         "placement_efficiency": _f(ideal / actual) if actual > 0 else None,
         "fragmentation_chips": _f(frag),
         "preemptions": int(a.preemptions.sum()),
@@ -353,6 +394,7 @@ def jobs_table(result: Any) -> pa.Table:
         "preemptions": pa.array(a.preemptions),
         "resizes": pa.array(a.resizes),
         "lost_chip_s": pa.array(a.lost_chip_s, pa.float64()),
+        "ettr": nullable(job_ettr(result, a)),
         "state": pa.array([STATE_NAMES[s] if s >= 0 else "queued" for s in a.state], pa.string()),
         # beyond the contract's columns: the wait a trace recorded (null elsewhere), for comparison plots
         "recorded_wait_s": pa.array(jobs.recorded_wait, pa.float64()),

@@ -42,7 +42,8 @@ SUMMARY_KEYS = {
     "jobs_unstarted": "number", "jobs_rejected": "number", "preemptions": "number", "restarts": "number",
     "resizes": "number",
     "jobs_waiting_restart": "number", "jobs_running": "number", "interruptions": "number", "requeues": "number",
-    "spare_swaps": "number", "domain_failures": "number",
+    "spare_swaps": "number", "domain_failures": "number", "scheduling_goodput": "fraction",
+    "program_goodput": "fraction", "ml_goodput": "fraction",
 }
 WAIT_FAMILY = {"avg_wait_s", "p50_wait_s", "p95_wait_s", "p99_wait_s", "avg_jct_s", "p95_jct_s",
                "avg_bounded_slowdown"}

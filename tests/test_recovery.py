@@ -14,6 +14,7 @@ from conftest import run_cli, run_scenario, simulate_in_process, write_scenario
 from sim import failures
 from sim.engine.recovery import SpareSet, spare_instances
 from sim.failures import PoolFailures
+from sim.metrics import arrays, job_ettr
 from sim.placement import Allocation, PoolState
 from sim.run import build_cluster
 from sim.scenario.failures import RestartOverhead
@@ -299,3 +300,38 @@ def test_a_generators_jobs_take_its_recovery():
     text = RENEWAL.replace("SEED", "1").replace("      count: 400\n", "      count: 40\n      recovery: requeue\n")
     s = simulate_in_process(text).summary
     assert s["spare_swaps"] == 0 and s["requeues"] == s["interruptions"] > 0
+
+
+# --- where the goodput goes -----------------------------------------------------------------------
+
+def test_goodput_factors_and_ettr_worked_by_hand():
+    result = by_hand("spares", fallback="wait", chips=32)
+    s = result.summary
+    # a 2-instance job, submitted at 0, ends at 52,980 s; it waits the 4 h repair of instance 0
+    # holding instance 1: scheduling goodput 1; runtime goodput = 32 x 36,000 useful chip-s of
+    # 32 x (9,000 + 300 + 29,280) + 16 x 14,400 held
+    end = 9000 + 4 * H + 300 + 29280
+    assert result.outcome.end[0] == pytest.approx(end)
+    assert s["scheduling_goodput"] == pytest.approx(1.0)
+    runtime = 32 * 36000 / (32 * 38580 + 16 * 4 * H)
+    assert s["goodput"] == pytest.approx(runtime)
+    mfu = result.shapes[0].mfu
+    assert s["program_goodput"] == pytest.approx(mfu)
+    assert s["ml_goodput"] == pytest.approx(runtime * mfu)
+    assert job_ettr(result, arrays(result))[0] == pytest.approx(36000 / end)
+
+
+def test_scheduling_goodput_counts_the_queue():
+    # two 3-instance jobs on three instances: b waits 10 h x (1 + 60 s / 1 h) = 36,600 s for a
+    text = ONE_JOB.replace("SPARES", "0").replace("CHIPS", "48").replace(" ELASTIC", "").replace(
+        "RECOVERY", "requeue").replace("FALLBACK", "requeue").replace(
+        "      - {id: a,", "      - {id: b, submit: 0s, chips: 48, duration: 10h, checkpoint_interval: 1h}\n      - {id: a,")
+    text = text.replace("repair: 4h,", "repair: 4h, mtbf_instance: 1000yr,")
+    result = simulate_in_process(text)
+    s = result.summary
+    assert s["interruptions"] == 0
+    # chip-weighted: (36,600 + 36,600) held of (36,600 + 73,200) lived
+    assert s["scheduling_goodput"] == pytest.approx(2 / 3)
+    run = 36600
+    ettr = job_ettr(result, arrays(result))
+    assert sorted(ettr) == pytest.approx([36000 / (2 * run), 36000 / run])
