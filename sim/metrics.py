@@ -113,6 +113,8 @@ class Arrays:
         self.resizes = np.asarray(o.resizes, dtype=np.int64)
         overhead_now = np.minimum(held_now, np.asarray(o.last_overhead, dtype=float))
         self.overhead_s = np.bincount(self.e_job, weights=earlier["overhead_s"], minlength=n) + overhead_now
+        self.overhead_chip_s = (np.bincount(self.e_job, weights=earlier["overhead_s"] * self.e_chips, minlength=n)
+                                + overhead_now * self.alloc)
         # elastic jobs: chips in use per stretch differ from the request (a rigid job's never do)
         self.used = np.asarray(o.chips_used, dtype=float)
         self.e_used_extra = earlier["chips_used"] - self.used[self.e_job] if len(self.e_job) else earlier["job"]
@@ -231,6 +233,32 @@ def goodput_factors(result: Any, a: Arrays, held: np.ndarray, kept: np.ndarray, 
     return scheduling, weighted / total
 
 
+# Where the cluster's chip-hours go (the report's badput figure): they add up to chips x window.
+CHIP_HOURS = ("useful", "checkpoint", "lost", "restart", "rounding", "idle", "down")
+
+
+def chip_hours(a: Arrays, held: np.ndarray, kept: np.ndarray, useful_mask: np.ndarray, capacity: int,
+               span: float, down_chip_s: float) -> dict[str, float]:
+    """The window's chip-hours split: useful work; checkpoint writes; work lost to stops; restart,
+    preemption and resize overheads and waits for spares (`restart`); rounding to whole instances,
+    tier slowdown and an elastic job's spare chips (`rounding`: held, kept, but not useful); idle;
+    down. `held` is each job's seconds holding chips in the window, `kept` its share of them kept."""
+    held_chip = a.alloc * held
+    share = np.divide(held, a.run, out=np.zeros_like(held), where=a.run > 0)  # of the whole run, in the window
+    lost = a.lost_chip_s * share
+    restart = a.overhead_chip_s * share
+    kept_used = np.where(useful_mask, a.used * held * kept, 0.0)
+    useful = kept_used / a.ckpt
+    checkpoint = kept_used - useful
+    busy = float(held_chip.sum())
+    out = {"useful": float(useful.sum()), "checkpoint": float(checkpoint.sum()), "lost": float(lost.sum()),
+           "restart": float(restart.sum())}
+    out["rounding"] = max(0.0, busy - sum(out.values()))
+    out["down"] = down_chip_s
+    out["idle"] = max(0.0, capacity * span - busy - down_chip_s)
+    return {k: out[k] / 3600 for k in CHIP_HOURS}
+
+
 def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     """The summary keys of a finished run; `policy` (the one that ran) groups jobs for fairness."""
     m = result.loaded.model
@@ -276,6 +304,8 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     up_chip_s = capacity * span - step_integral(t, np.asarray(s["down_chips"], dtype=float), ws, w1)
     utilisation_of_up = busy / up_chip_s if up_chip_s > 0 else None
     _, useful_full, held_full = busy_useful(w0, w1)
+    down_full = step_integral(t, np.asarray(s["down_chips"], dtype=float), w0, w1)
+    split = chip_hours(a, held_full, kept, useful_mask, capacity, w1 - w0, down_full)
 
     finished_ok = a.state == COMPLETED
     placed_ok = finished_ok & ~a.elastic  # an elastic job's chip-time follows the sizes it was given
@@ -346,6 +376,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         "cost_usd": _f(cost),
         "usd_per_useful_chip_hour": _f(cost / (useful_full / 3600)) if cost is not None and useful_full > 0 else None,
         "usd_per_useful_pflop_day": _f(cost / pflop_days) if cost is not None and pflop_days > 0 else None,
+        **{f"chip_h_{k}": _f(v) for k, v in split.items()},
         "chips": capacity,
         "instances": sum(sh.instances for sh in shapes),
         "events": result.outcome.events,

@@ -335,3 +335,18 @@ def test_scheduling_goodput_counts_the_queue():
     run = 36600
     ettr = job_ettr(result, arrays(result))
     assert sorted(ettr) == pytest.approx([36000 / (2 * run), 36000 / run])
+
+
+def test_the_chip_hours_split_adds_up_worked_by_hand():
+    result = by_hand("spares", fallback="wait", chips=32)
+    s = result.summary
+    end = 9000 + 4 * H + 300 + 29280
+    # 3 instances x 16 chips over 52,980 s; the job: 32 chips x 9,000 s, then 16 x 14,400 s waiting
+    # (instance 0 down), then 32 x (300 + 29,280) s
+    assert s["chip_h_lost"] == pytest.approx(32 * 1680 / H)
+    assert s["chip_h_restart"] == pytest.approx((16 * 4 * H + 32 * 300) / H)
+    assert s["chip_h_useful"] == pytest.approx(32 * 36000 / H)
+    assert s["chip_h_checkpoint"] == pytest.approx(32 * 600 / H)  # 10 writes of 60 s
+    assert s["chip_h_down"] == pytest.approx(16 * 4 * H / H)
+    total = sum(s[f"chip_h_{k}"] for k in ("useful", "checkpoint", "lost", "restart", "rounding", "idle", "down"))
+    assert total == pytest.approx(48 * end / H)

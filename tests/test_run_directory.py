@@ -33,7 +33,8 @@ SUMMARY_KEYS = [
     "program_goodput", "ml_goodput", "placement_efficiency",
     "fragmentation_chips", "preemptions", "failures", "domain_failures", "interruptions", "requeues",
     "spare_swaps", "restarts", "resizes", "lost_chip_s", "jain_fairness", "energy_mwh", "peak_power_mw", "cost_usd",
-    "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "chips", "instances",
+    "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "chip_h_useful", "chip_h_checkpoint", "chip_h_lost",
+    "chip_h_restart", "chip_h_rounding", "chip_h_idle", "chip_h_down", "chips", "instances",
     "events", "wall_s", "seed", "scenario_sha256", "version",
 ]
 INTEGER_KEYS = {"jobs_submitted", "jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected",
