@@ -185,8 +185,10 @@ PARTITION = ("jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected", "j
 
 
 # Failure counts beside `failures` (instance failures, spares and idle ones included): whole-domain
-# failures, job stops caused by failures, those that requeued the job, and spare swaps.
-RESILIENCE_KEYS = ("domain_failures", "interruptions", "requeues", "spare_swaps")
+# failures, job stops caused by failures, those that requeued the job, and spare swaps (in all, and
+# by the tier between the failed instance and the spare that replaced it).
+RESILIENCE_KEYS = ("domain_failures", "interruptions", "requeues", "spare_swaps", "spare_swaps_ultraserver",
+                   "spare_swaps_pod", "spare_swaps_spine", "spare_swaps_cluster")
 
 
 def job_partition(a: Arrays) -> dict[str, int]:

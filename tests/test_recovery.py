@@ -66,6 +66,7 @@ def test_a_spare_replaces_the_failed_instance_in_place():
     # spare (instance 1, the middle of three) takes instance 0's place at once; 300 s, then 29,280 s
     assert result.outcome.end[0] == pytest.approx(9000 + 300 + 29280)
     assert (s["failures"], s["interruptions"], s["spare_swaps"], s["requeues"], s["restarts"]) == (1, 1, 1, 0, 0)
+    assert s["spare_swaps_pod"] == 1 and s["spare_swaps_ultraserver"] == s["spare_swaps_cluster"] == 0  # 0 and 1 share a pod
     assert s["lost_chip_s"] == pytest.approx(16 * 1680)
     assert s["goodput"] == pytest.approx(36000 / 38580)
     # the spare was held out of placement: the job started on instance 0, not 1

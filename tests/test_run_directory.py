@@ -32,7 +32,7 @@ SUMMARY_KEYS = [
     "makespan_s", "horizon_s", "utilisation", "utilisation_of_up", "goodput", "scheduling_goodput",
     "program_goodput", "ml_goodput", "placement_efficiency",
     "fragmentation_chips", "preemptions", "failures", "domain_failures", "interruptions", "requeues",
-    "spare_swaps", "restarts", "resizes", "lost_chip_s", "jain_fairness", "energy_mwh", "peak_power_mw", "cost_usd",
+    "spare_swaps", "spare_swaps_ultraserver", "spare_swaps_pod", "spare_swaps_spine", "spare_swaps_cluster", "restarts", "resizes", "lost_chip_s", "jain_fairness", "energy_mwh", "peak_power_mw", "cost_usd",
     "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "chip_h_useful", "chip_h_checkpoint", "chip_h_lost",
     "chip_h_restart", "chip_h_rounding", "chip_h_idle", "chip_h_down", "chips", "instances",
     "events", "wall_s", "seed", "scenario_sha256", "version",
@@ -40,7 +40,7 @@ SUMMARY_KEYS = [
 INTEGER_KEYS = {"jobs_submitted", "jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected",
                 "jobs_unstarted", "jobs_waiting_restart", "jobs_running", "rows_skipped", "rows_repaired",
                 "preemptions", "failures", "domain_failures", "interruptions", "requeues", "spare_swaps",
-                "restarts", "resizes", "chips", "instances", "events", "seed"}
+                "spare_swaps_ultraserver", "spare_swaps_pod", "spare_swaps_spine", "spare_swaps_cluster", "restarts", "resizes", "chips", "instances", "events", "seed"}
 FRACTION_KEYS = {"utilisation", "utilisation_of_up", "goodput", "placement_efficiency", "jain_fairness",
                  "scheduling_goodput", "program_goodput", "ml_goodput"}
 COST_KEYS = {"cost_usd", "usd_per_useful_chip_hour", "usd_per_useful_pflop_day"}

@@ -163,4 +163,6 @@ class FailureDriver:
         return {"interruptions": self.interruptions + (0 if r is None else r.interruptions),
                 "requeues": self.requeues + (0 if r is None else r.requeues),
                 "spare_swaps": 0 if r is None else r.spare_swaps,
+                **{f"spare_swaps_{tier}": 0 if r is None else r.swap_tiers[k]
+                   for k, tier in enumerate(("ultraserver", "pod", "spine", "cluster"), start=1)},
                 "domain_failures": self.domain_failures}

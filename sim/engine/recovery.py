@@ -189,9 +189,11 @@ class Recovery:
         self.interruptions += 1
         mode = self.modes.get(j, self.mode) if self.modes else self.mode
         if mode == "spares":
-            if j in self.holes:  # already waiting for a spare: one more hole to fill
-                self._wait(p, i, j)
-                return
+            if j in self.holes:
+                if self.waiting[p].get(j) == self.ledger.gen[j]:  # already waiting: one more hole to fill
+                    self._wait(p, i, j)
+                    return
+                del self.holes[j]  # stale: it stopped waiting (preempted, resized) since
             found = self.spares[p].nearest(i)
             if found is not None:
                 self._swap(p, i, j, *found)

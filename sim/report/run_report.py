@@ -330,7 +330,9 @@ class _Sections:
         return Section("Failures and lost work", [
             Table(["metric", "value"], [["interruptions", f"{s.get('interruptions', 0):,}"],
                                         ["requeues", f"{s.get('requeues', 0):,}"],
-                                        ["spare swaps", f"{s.get('spare_swaps', 0):,}"],
+                                        ["spare swaps (same UltraServer / pod / spine / further)",
+                                         " / ".join(f"{s.get(f'spare_swaps_{t}', 0):,}"
+                                                    for t in ("ultraserver", "pod", "spine", "cluster"))],
                                         ["domain failures", f"{s.get('domain_failures', 0):,}"],
                                         ["scheduling goodput", fmt(s.get("scheduling_goodput"), "pct")],
                                         ["program goodput (MFU)", fmt(s.get("program_goodput"), "pct")],
