@@ -100,9 +100,9 @@ def swapped(alloc: Allocation, old: int, new: int | None, tier: int) -> Allocati
     if alloc.count <= 2 and new is None:
         tier = 0
     if alloc.index is not None:
-        index = alloc.index
-        at = int(np.searchsorted(index, old))
-        index = np.delete(index, at) if new is None else np.sort(np.concatenate((np.delete(index, at), [new])))
+        index = np.delete(alloc.index, int(np.searchsorted(alloc.index, old)))  # sorted: O(k) copies, no sort
+        if new is not None:
+            index = np.insert(index, int(np.searchsorted(index, new)), new)
         return Allocation(None, alloc.chips_each, tier, index)
     instances = list(alloc.instances)
     if new is None:
@@ -243,7 +243,7 @@ class Recovery:
         each = alloc.chips_each
         if hole is None:
             new = Allocation(alloc.instances + [s], each, 0) if alloc.index is None else Allocation(
-                None, each, 0, np.sort(np.append(alloc.index, s)))
+                None, each, 0, np.insert(alloc.index, int(np.searchsorted(alloc.index, s)), s))
             cap.busy += each
             self.meter.busy(p, each)
         else:
