@@ -7,7 +7,8 @@ peak RSS of `trnsim run`, each horizon in its own subprocess (`ru_maxrss` is a h
 
 Variants (`VARIANTS`): `requeue` is the scenario as shipped (a failure requeues the job);
 `spares-N%` holds N % of the instances as hot spares and recovers in place (failures.recovery:
-spares), `spares-N%-c10s` adds in-memory-style checkpoints (C = 10 s).
+spares), `spares-N%-c10s` adds in-memory-style checkpoints (C = 10 s), `-c10s-r20s` also a
+standby-machine restart (R = 20 s).
 
 Each run is `python -m sim run scenarios/campus-5gw-year.yaml --set horizon=H --quiet` into a
 temporary directory (removed afterwards); the child's wall time and peak RSS (its own
@@ -35,6 +36,8 @@ for _share in (1, 2, 5):
     _spares = ["--set", f"cluster.pools.0.spares={_share}%", "--set", "failures.recovery=spares"]
     VARIANTS[f"spares-{_share}%"] = _spares
     VARIANTS[f"spares-{_share}%-c10s"] = [*_spares, "--set", "failures.checkpoint_write=10s"]
+    VARIANTS[f"spares-{_share}%-c10s-r20s"] = [*_spares, "--set", "failures.checkpoint_write=10s",
+                                               "--set", "failures.restart_overhead=20s"]
 KEYS = ("jobs_submitted", "jobs_completed", "failures", "restarts", "interruptions", "spare_swaps", "utilisation", "utilisation_of_up", "goodput",
         "energy_mwh", "peak_power_mw", "cost_usd", "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "events")
 
