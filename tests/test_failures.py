@@ -293,7 +293,7 @@ def test_a_malformed_failures_block_is_one_located_line(tmp_path):
     line = text.splitlines().index("  mtbf: 5d") + 1
     assert proc.stderr.strip().splitlines() == [
         f"{path}:{line}:3: failures.mtbf: unknown key 'mtbf'; valid keys: mtbf_instance, repair, checkpoint_write, "
-        "restart_overhead, recovery, fallback, checkpoint_interval"]
+        "restart_overhead, recovery, fallback, domains, checkpoint_interval"]
     assert not (tmp_path / "out").exists()
 
 
