@@ -8,15 +8,15 @@ counter. The victim is a uniformly drawn up instance, busy or idle; it is down f
 `PoolFailures` keeps the up instances in a list with positions (O(1) draw, removal and
 return) and which jobs hold chips on which instance, so a failure finds its victims in O(1).
 
-Default `mtbf_instance` (ESTIMATE): 1 / (chips per instance x 4.7e-4 failures per chip-day),
+Default `mtbf_instance` (ESTIMATE): 1 / (chips per instance x `FAILURES_PER_CHIP_DAY`),
 from Llama 3 405B's 419 unexpected interruptions in 54 days on 16,384 H100 (FACTS.md 5.1):
-about 133 days for a 16-chip Trainium instance, 266 days for an 8-GPU instance. It is
+about 132 days for a 16-chip Trainium instance, 264 days for an 8-GPU instance. It is
 H100-derived: the only public Trainium figure, HLAT's 98.81 % job uptime with automatic
 recovery on 4,096 Trainium1 chips (FACTS.md 5.2), is an uptime, not a failure rate; it says
 restarts were cheap there, which the 300 s restart overhead reflects.
 
 A job's checkpoint interval is fixed or `young`/`daly` with M = `mtbf_instance` / the job's
-instances (M = infinity without a `failures:` block: no checkpoints). Checkpoint writes
+instances on the pool it runs on (M = infinity without a `failures:` block: no checkpoints). Checkpoint writes
 lengthen the run by the factor (1 + C/T); the work a stop loses is computed from the time
 since the last checkpoint — no event per checkpoint.
 """
@@ -38,8 +38,16 @@ FAILURES_PER_CHIP_DAY = 419 / (16384 * 54)  # Llama 3 405B, all unexpected inter
 
 
 def default_mtbf_instance(chips_per_instance: int) -> float:
-    """Seconds between failures of one instance: 1 / (chips x 4.7e-4 per chip-day) (ESTIMATE)."""
-    return 86400.0 / (chips_per_instance * 4.7e-4)
+    """Seconds between failures of one instance: 1 / (chips x FAILURES_PER_CHIP_DAY) (ESTIMATE)."""
+    return 86400.0 / (chips_per_instance * FAILURES_PER_CHIP_DAY)
+
+
+def restart_overhead(spec, instances: int) -> float:
+    """Seconds a restart of a job on `instances` instances costs: `failures.restart_overhead`, a
+    time or {fixed, per_1k_instances} (fixed + per_1k_instances x instances / 1000)."""
+    if isinstance(spec, int | float):
+        return float(spec)
+    return float(spec.fixed) + float(spec.per_1k_instances) * instances / 1000
 
 
 def instance_mtbf(spec, chips_per_instance: int) -> float:
@@ -96,33 +104,27 @@ def expected_failures(instances: int, mtbf_s: float, span_s: float, repair_s: fl
     return instances * span_s / (mtbf_s + repair_s)
 
 
-class PoolFailures:
-    """One pool's failure process state: its up instances, and the jobs on each instance."""
+class Superposed:
+    """A superposed Poisson process over a set of up members (instances, or whole domains), each
+    failing at rate 1 / `mtbf_s`: the up members in a list with positions (O(1) draw, removal and
+    return), its random numbers drawn in batches."""
 
-    __slots__ = ("index", "instances", "chips_per_instance", "mtbf_s", "repair_s", "rng", "up", "pos",
-                 "whole", "_whole_array", "shared", "generation", "_gaps", "_picks")
+    __slots__ = ("mtbf_s", "repair_s", "rng", "up", "pos", "generation", "_gaps", "_picks")
 
     BATCH = 4096  # random numbers drawn at a time (one numpy call, not one per failure)
 
-    def __init__(self, index: int, instances: int, chips_per_instance: int, mtbf_s: float, repair_s: float,
-                 rng: np.random.Generator):
-        self.index = index
-        self.instances = instances
-        self.chips_per_instance = chips_per_instance
+    def __init__(self, members: int, mtbf_s: float, repair_s: float, rng: np.random.Generator):
         self.mtbf_s = mtbf_s
         self.repair_s = repair_s
         self.rng = rng
-        self.up: list[int] = list(range(instances))  # up instances, in no particular order
-        self.pos: list[int] = list(range(instances))  # where each up instance sits in `up`
-        self.whole = array("q", [-1]) * instances  # the job holding every chip of an instance, or -1
-        self._whole_array = np.frombuffer(self.whole, dtype=np.int64)  # the same memory, for bulk updates
-        self.shared: dict[int, dict[int, None]] = {}  # instance -> jobs sharing it (by chips)
+        self.up: list[int] = list(range(members))  # up members, in no particular order
+        self.pos: list[int] = list(range(members))  # where each up member sits in `up` (-1: down)
         self.generation = 0
         self._gaps: list[float] = []
         self._picks: list[float] = []
 
     def next_gap(self) -> float:
-        """Time to the next failure of the pool at its current up count (infinity if none is up)."""
+        """Time to the next failure at the current up count (infinity if none is up)."""
         if not self.up:
             return math.inf
         if not self._gaps:
@@ -130,22 +132,43 @@ class PoolFailures:
         return self._gaps.pop() * self.mtbf_s / len(self.up)
 
     def fail(self) -> int:
-        """Draw the victim uniformly among up instances and mark it down; O(1)."""
+        """Draw the victim uniformly among up members and mark it down; O(1)."""
         if not self._picks:
             self._picks = self.rng.random(self.BATCH).tolist()
         up = self.up
-        k = min(int(self._picks.pop() * len(up)), len(up) - 1)
-        victim = up[k]
-        last = up.pop()
-        if last != victim:
-            up[k] = last
-            self.pos[last] = k
-        self.pos[victim] = -1
+        victim = up[min(int(self._picks.pop() * len(up)), len(up) - 1)]
+        self.take(victim)
         return victim
 
-    def repaired(self, instance: int) -> None:
-        self.pos[instance] = len(self.up)
-        self.up.append(instance)
+    def take(self, member: int) -> None:
+        """Mark up member `member` down (something else took it down); O(1)."""
+        up = self.up
+        k = self.pos[member]
+        last = up.pop()
+        if last != member:
+            up[k] = last
+            self.pos[last] = k
+        self.pos[member] = -1
+
+    def repaired(self, member: int) -> None:
+        self.pos[member] = len(self.up)
+        self.up.append(member)
+
+
+class PoolFailures(Superposed):
+    """One pool's failure process state: its up instances, and the jobs on each instance."""
+
+    __slots__ = ("index", "instances", "chips_per_instance", "whole", "_whole_array", "shared")
+
+    def __init__(self, index: int, instances: int, chips_per_instance: int, mtbf_s: float, repair_s: float,
+                 rng: np.random.Generator):
+        super().__init__(instances, mtbf_s, repair_s, rng)
+        self.index = index
+        self.instances = instances
+        self.chips_per_instance = chips_per_instance
+        self.whole = array("q", [-1]) * instances  # the job holding every chip of an instance, or -1
+        self._whole_array = np.frombuffer(self.whole, dtype=np.int64)  # the same memory, for bulk updates
+        self.shared: dict[int, dict[int, None]] = {}  # instance -> jobs sharing it (by chips)
 
     def placed(self, job: int, alloc: Allocation) -> None:
         self._hold(job, alloc, job)
@@ -186,4 +209,50 @@ def pool_failures(spec, shapes, seed: int) -> list[PoolFailures]:
         rng = np.random.default_rng(np.random.SeedSequence(
             seed, spawn_key=(zlib.crc32(f"failures.{s.name}".encode()),)))
         out.append(PoolFailures(s.index, s.instances, s.chips_per_instance, mtbf, spec.repair, rng))
+    return out
+
+
+DOMAIN_TIERS = ("ultraserver", "pod", "spine")
+
+
+class DomainFailures(Superposed):
+    """One pool's failures of whole domains of one tier (`failures.domains`): members are the
+    tier's domains, each a contiguous range of instances that all go down at once."""
+
+    __slots__ = ("pool", "tier", "ranges")
+
+    def __init__(self, pool: int, tier: str, ranges: list[tuple[int, int]], mtbf_s: float, repair_s: float,
+                 rng: np.random.Generator):
+        super().__init__(len(ranges), mtbf_s, repair_s, rng)
+        self.pool = pool
+        self.tier = tier
+        self.ranges = ranges  # domain -> (first instance, last instance + 1)
+
+
+def domain_ranges(parent: list[int]) -> list[tuple[int, int]]:
+    """The instance ranges of a tier's domains, from each instance's domain (-1: none)."""
+    ranges: dict[int, list[int]] = {}
+    for i, d in enumerate(parent):
+        if d >= 0:
+            r = ranges.setdefault(d, [i, i + 1])
+            r[1] = i + 1
+    return [tuple(ranges[d]) for d in sorted(ranges)]
+
+
+def domain_failures(spec, pools, seed: int) -> list[DomainFailures]:
+    """Per pool and tier given in `failures.domains`, its domain failure process (none without one)."""
+    out = []
+    if spec is None:
+        return out
+    for tier in DOMAIN_TIERS:
+        tier_spec = getattr(spec, tier)
+        if tier_spec is None:
+            continue
+        for p, pool in enumerate(pools):
+            ranges = domain_ranges(getattr(pool, f"{tier}_of"))
+            if not ranges:
+                continue
+            rng = np.random.default_rng(np.random.SeedSequence(
+                seed, spawn_key=(zlib.crc32(f"domains.{tier}.{pool.name}".encode()),)))
+            out.append(DomainFailures(p, tier, ranges, tier_spec.mtbf, tier_spec.repair, rng))
     return out

@@ -113,6 +113,8 @@ class Arrays:
         self.resizes = np.asarray(o.resizes, dtype=np.int64)
         overhead_now = np.minimum(held_now, np.asarray(o.last_overhead, dtype=float))
         self.overhead_s = np.bincount(self.e_job, weights=earlier["overhead_s"], minlength=n) + overhead_now
+        self.overhead_chip_s = (np.bincount(self.e_job, weights=earlier["overhead_s"] * self.e_chips, minlength=n)
+                                + overhead_now * self.alloc)
         # elastic jobs: chips in use per stretch differ from the request (a rigid job's never do)
         self.used = self.req_on_pool.copy()  # chips each job ran at in its last stretch
         for j, size in o.sizes.items():
@@ -184,6 +186,13 @@ PARTITION = ("jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected", "j
              "jobs_waiting_restart", "jobs_running")
 
 
+# Failure counts beside `failures` (instance failures, spares and idle ones included): whole-domain
+# failures, job stops caused by failures, those that requeued the job, and spare swaps (in all, and
+# by the tier between the failed instance and the spare that replaced it).
+RESILIENCE_KEYS = ("domain_failures", "interruptions", "requeues", "spare_swaps", "spare_swaps_ultraserver",
+                   "spare_swaps_pod", "spare_swaps_spine", "spare_swaps_cluster")
+
+
 def job_partition(a: Arrays) -> dict[str, int]:
     """Jobs at the end of the run that neither finished nor were rejected: running (at the horizon),
     waiting to restart (ran, were stopped by a preemption or a failure, and are queued again) and
@@ -192,6 +201,66 @@ def job_partition(a: Arrays) -> dict[str, int]:
     return {"jobs_unstarted": int(np.sum(queued & ~a.started)),
             "jobs_waiting_restart": int(np.sum(queued & a.started)),
             "jobs_running": int(np.sum(a.state == RUNNING))}
+
+
+def job_ettr(result: Any, a: Arrays) -> np.ndarray:
+    """Per job, its effective training time ratio (Meta's ETTR): seconds of kept progress (checkpoint
+    writes, lost work, restarts and spare waits excluded) / seconds from submit to its end (or the
+    end of the run); NaN for a job that never started."""
+    ref = np.where(np.isnan(a.end), result.outcome.end_time, a.end)
+    life = ref - a.submit
+    useful = a.work / a.ckpt
+    return np.where(a.started & (life > 0), useful / np.where(life > 0, life, 1.0), np.nan)
+
+
+def goodput_factors(result: Any, a: Arrays, held: np.ndarray, kept: np.ndarray, useful_mask: np.ndarray
+                    ) -> tuple[float | None, float | None]:
+    """Two of the three factors of ML productivity goodput (`goodput` is the third, the runtime
+    goodput: useful / held chip-time). Scheduling goodput: the chip-weighted share of the started
+    jobs' lives (submit to end, or to the end of the run) that they held their chips. Program
+    goodput: the MFU of the pools the useful chip-time ran on (catalogue; None if unknown there)."""
+    ref = np.where(np.isnan(a.end), result.outcome.end_time, a.end)
+    life = a.alloc * (ref - a.submit)
+    started = a.started & (life > 0)
+    scheduling = float(np.sum((a.alloc * a.run)[started]) / np.sum(life[started])) if started.any() else None
+    useful = np.where(useful_mask, a.used / a.ckpt * held * kept, 0.0)
+    total = float(useful.sum())
+    if total <= 0:
+        return scheduling, None
+    weighted = 0.0
+    for sh in result.shapes:
+        on = float(useful[a.pool == sh.index].sum())
+        if on > 0:
+            if sh.mfu is None:
+                return scheduling, None
+            weighted += on * sh.mfu
+    return scheduling, weighted / total
+
+
+# Where the cluster's chip-hours go (the report's badput figure): they add up to chips x window.
+CHIP_HOURS = ("useful", "checkpoint", "lost", "restart", "rounding", "idle", "down")
+
+
+def chip_hours(a: Arrays, held: np.ndarray, kept: np.ndarray, useful_mask: np.ndarray, capacity: int,
+               span: float, down_chip_s: float) -> dict[str, float]:
+    """The window's chip-hours split: useful work; checkpoint writes; work lost to stops; restart,
+    preemption and resize overheads and waits for spares (`restart`); rounding to whole instances,
+    tier slowdown and an elastic job's spare chips (`rounding`: held, kept, but not useful); idle;
+    down. `held` is each job's seconds holding chips in the window, `kept` its share of them kept."""
+    held_chip = a.alloc * held
+    share = np.divide(held, a.run, out=np.zeros_like(held), where=a.run > 0)  # of the whole run, in the window
+    lost = a.lost_chip_s * share
+    restart = a.overhead_chip_s * share
+    kept_used = np.where(useful_mask, a.used * held * kept, 0.0)
+    useful = kept_used / a.ckpt
+    checkpoint = kept_used - useful
+    busy = float(held_chip.sum())
+    out = {"useful": float(useful.sum()), "checkpoint": float(checkpoint.sum()), "lost": float(lost.sum()),
+           "restart": float(restart.sum())}
+    out["rounding"] = max(0.0, busy - sum(out.values()))
+    out["down"] = down_chip_s
+    out["idle"] = max(0.0, capacity * span - busy - down_chip_s)
+    return {k: out[k] / 3600 for k in CHIP_HOURS}
 
 
 def summarise(result: Any, policy: Policy) -> dict[str, Any]:
@@ -242,6 +311,8 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     up_chip_s = installed - step_integral(t, np.asarray(s["down_chips"], dtype=float), ws, w1)
     utilisation_of_up = busy / up_chip_s if up_chip_s > 0 else None
     _, useful_full, held_full = busy_useful(w0, w1)
+    down_full = step_integral(t, np.asarray(s["down_chips"], dtype=float), w0, w1)
+    split = chip_hours(a, held_full, kept, useful_mask, capacity, w1 - w0, down_full)
 
     finished_ok = a.state == COMPLETED
     placed_ok = finished_ok & ~a.elastic  # an elastic job's chip-time follows the sizes it was given
@@ -263,6 +334,10 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     pflop_days = useful_pflop_days(a, shapes, finished_ok)
 
     jain = _jain_fairness(result, policy, a.alloc * held_full, a.submit <= w1)
+    runtime_goodput = useful / busy if busy > 0 else None
+    scheduling_goodput, program_goodput = goodput_factors(result, a, held_full, kept, useful_mask)
+    ml_goodput = None if None in (scheduling_goodput, runtime_goodput, program_goodput) \
+        else scheduling_goodput * runtime_goodput * program_goodput
 
     summary: dict[str, Any] = {
         "jobs_submitted": n,
@@ -285,11 +360,15 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         "horizon_s": float(horizon) if horizon is not None else None,
         "utilisation": _f(utilisation),
         "utilisation_of_up": _f(utilisation_of_up),
-        "goodput": _f(useful / busy) if busy > 0 else None,
+        "goodput": _f(runtime_goodput),
+        "scheduling_goodput": _f(scheduling_goodput),
+        "program_goodput": _f(program_goodput),
+        "ml_goodput": _f(ml_goodput),
         "placement_efficiency": _f(ideal / actual) if actual > 0 else None,
         "fragmentation_chips": _f(frag),
         "preemptions": int(a.preemptions.sum()),
         "failures": result.outcome.failures,
+        **{key: int(result.outcome.resilience.get(key, 0)) for key in RESILIENCE_KEYS},
         "restarts": int(a.restarts.sum()),
         "resizes": int(a.resizes.sum()),
         "lost_chip_s": float(a.lost_chip_s.sum()),
@@ -300,6 +379,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         "cost_usd": _f(cost),
         "usd_per_useful_chip_hour": _f(cost / (useful_full / 3600)) if cost is not None and useful_full > 0 else None,
         "usd_per_useful_pflop_day": _f(cost / pflop_days) if cost is not None and pflop_days > 0 else None,
+        **{f"chip_h_{k}": _f(v) for k, v in split.items()},
         "chips": capacity,
         "instances": sum(sh.instances for sh in shapes),
         "events": result.outcome.events,
@@ -432,6 +512,7 @@ def jobs_table(result: Any) -> pa.Table:
         "preemptions": pa.array(a.preemptions),
         "resizes": pa.array(a.resizes),
         "lost_chip_s": pa.array(a.lost_chip_s, pa.float64()),
+        "ettr": nullable(job_ettr(result, a)),
         "state": pa.array([STATE_NAMES[s] if s >= 0 else "queued" for s in a.state], pa.string()),
         # beyond the contract's columns: the wait a trace recorded (null elsewhere), for comparison plots
         "recorded_wait_s": pa.array(jobs.recorded_wait, pa.float64()),

@@ -41,7 +41,9 @@ SUMMARY_KEYS = {
     "usd_per_useful_chip_hour": "money", "usd_per_useful_pflop_day": "money", "jobs_completed": "number",
     "jobs_unstarted": "number", "jobs_rejected": "number", "preemptions": "number", "restarts": "number",
     "resizes": "number",
-    "jobs_waiting_restart": "number", "jobs_running": "number",
+    "jobs_waiting_restart": "number", "jobs_running": "number", "interruptions": "number", "requeues": "number",
+    "spare_swaps": "number", "domain_failures": "number", "scheduling_goodput": "fraction",
+    "program_goodput": "fraction", "ml_goodput": "fraction",
 }
 WAIT_FAMILY = {"avg_wait_s", "p50_wait_s", "p95_wait_s", "p99_wait_s", "avg_jct_s", "p95_jct_s",
                "avg_bounded_slowdown"}

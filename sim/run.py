@@ -118,16 +118,6 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         spec = jobs.checkpoint_interval[j]
         if spec is None and fail is not None:
             spec = fail.checkpoint_interval
-        # young/daly: M = the instance's MTBF / the job's instances (on the first pool it accepts)
-        p0 = pools[0] if pools else 0
-        instances = max(1, -(-jobs.chips[j] // cpi[p0])) if isinstance(spec, str) else 0
-        key = (spec, p0, instances)
-        known = ckpt_of.get(key)
-        if known is None:
-            t = failures.checkpoint_interval(spec, mtbf[p0] / max(instances, 1), write_s)
-            known = ckpt_of[key] = (t, failures.checkpoint_factor(t, write_s))
-        intervals.append(known[0])
-        ckpt = known[1]
         chips_ref = jobs.chips[j]
         duration = jobs.duration[j]
         requested = jobs.requested[j]
@@ -135,6 +125,21 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         factor = factors_of.get(unit)
         if factor is None:
             factor = factors_of[unit] = _factors(loaded, unit, shapes)
+        # young/daly: M = the instance's MTBF / the instances the job gets on its pool (the first
+        # it accepts), i.e. its chips mapped to that pool's accelerator
+        p0 = pools[0] if pools else 0
+        instances = 0
+        if isinstance(spec, str):
+            f0 = factor[p0]
+            chips0 = chips_ref if keep_chips or f0 == 1.0 or math.isnan(f0) else math.ceil(chips_ref * f0 - 1e-9)
+            instances = max(1, -(-chips0 // cpi[p0]))
+        key = (spec, p0, instances)
+        known = ckpt_of.get(key)
+        if known is None:
+            t = failures.checkpoint_interval(spec, mtbf[p0] / max(instances, 1), write_s)
+            known = ckpt_of[key] = (t, failures.checkpoint_factor(t, write_s))
+        intervals.append(known[0])
+        ckpt = known[1]
         if len(pools) == 1 and factor[pools[0]] == 1.0 and chips_ref <= capacity[pools[0]]:
             pools_col.append(pools)  # the common case: one pool of the reference accelerator
             chips_on.append((chips_ref,))
@@ -263,15 +268,31 @@ def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape],
     for s in shapes:
         mtbf = failures.instance_mtbf(fail, s.chips_per_instance)
         if fail.mtbf_instance is None:
-            out.append(f"{s.name}: instance MTBF {mtbf / 86400:.0f} d = 1 / ({s.chips_per_instance} chips x 4.7e-4 "
-                       "failures per chip-day) (ESTIMATE: Llama 3 405B, 419 interruptions / 54 d / 16,384 H100; "
+            out.append(f"{s.name}: instance MTBF {mtbf / 86400:.0f} d = 1 / ({s.chips_per_instance} chips x "
+                       f"{failures.FAILURES_PER_CHIP_DAY * 1e4:.2f}e-4 failures per chip-day) (ESTIMATE: Llama 3 405B, "
+                       "419 interruptions / 54 d / 16,384 H100; "
                        "the only public Trainium figure, HLAT's 98.81 % job uptime on 4,096 Trainium1, is an "
                        "uptime, not a rate)")
         else:
             out.append(f"{s.name}: instance MTBF {mtbf / 86400:g} d (scenario)")
+    r = fail.restart_overhead
+    restart = f"{r:g} s" if isinstance(r, int | float) else f"{r.fixed:g} s + {r.per_1k_instances:g} s per 1,000 instances"
     out.append(f"Failures: repair {fail.repair / 3600:g} h, checkpoint write C = {fail.checkpoint_write:g} s, "
-               f"restart overhead R = {fail.restart_overhead:g} s (ESTIMATE), default checkpoint interval "
-               f"{fail.checkpoint_interval} (M = instance MTBF / the job's instances)")
+               f"restart overhead R = {restart} (ESTIMATE), default checkpoint interval "
+               f"{fail.checkpoint_interval} (M = instance MTBF / the job's instances on its pool); "
+               f"recovery {fail.recovery}" + (f", fallback {fail.fallback}" if fail.recovery == "spares" else ""))
+    return out
+
+
+def spare_counts(loaded: LoadedScenario, shapes: list[topology.PoolShape]) -> list[int]:
+    """Per pool, its hot spare instances (`cluster.pools[].spares`: a count or a share)."""
+    out = []
+    for s, pool in zip(shapes, loaded.model.cluster.pools, strict=True):
+        n = pool.spares if isinstance(pool.spares, int) else round(pool.spares * s.instances)
+        if n >= s.instances:
+            raise InputError(loaded.problem(("cluster", "pools", s.index, "spares"),
+                                            f"{n} spares leave no instance of the {s.instances} to place jobs on"))
+        out.append(n)
     return out
 
 
@@ -318,13 +339,20 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
     policy = policy_cls(policy_cls.Options.model_validate(m.scheduler.options), m.scheduler)
     policy.pools = tuple(shapes)
     slow = m.cluster.topology.slowdown
-    failing = None if m.failures is None else failures.pool_failures(m.failures, shapes, seed)
+    fail = m.failures
+    failing = None if fail is None else failures.pool_failures(fail, shapes, seed)
+    restart = failures.RESTART_OVERHEAD_S if fail is None else fail.restart_overhead
     power_cap, installs = power_cap_and_installs(loaded, shapes, policy_cls)
     engine = Engine(plan, pools, policy, PLACEMENTS[m.scheduler.placement],
                     [getattr(slow, t) for t in TIER_NAMES], economics.power_model(m.cluster, shapes),
                     horizon=m.horizon, progress=progress, failing=failing,
-                    restart_overhead=failures.RESTART_OVERHEAD_S if m.failures is None
-                    else float(m.failures.restart_overhead), power_cap=power_cap, installs=installs)
+                    restart_overhead=float(restart) if isinstance(restart, int | float)
+                    else lambda n: failures.restart_overhead(restart, n),
+                    power_cap=power_cap, installs=installs,
+                    recovery="requeue" if fail is None else fail.recovery,
+                    fallback="requeue" if fail is None else fail.fallback, spares=spare_counts(loaded, shapes),
+                    domains=() if fail is None else failures.domain_failures(fail.domains, pools, seed),
+                    recovery_of={j: r for j, r in enumerate(jobs.recovery) if r is not None and not plan.rejected[j]})
     outcome = engine.run()
     wall = time.perf_counter() - t0
     result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected,

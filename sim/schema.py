@@ -116,7 +116,7 @@ cluster:
     "Pool": """\
 cluster:
   pools:
-    - {name: campus, instance: trn2u.48xlarge, power: 100MW}
+    - {name: campus, instance: trn2u.48xlarge, power: 100MW, spares: 2%}
     - {name: budget, instance: p5en.48xlarge, budget: $1B/yr, pricing: {reserved: {discount: 0.3}}}
     - {name: tranche-2, instance: trn2u.48xlarge, budget: $1B/yr, online: 365d, retire: 3650d}
 """,
@@ -223,6 +223,23 @@ failures:
   checkpoint_write: 60s
   restart_overhead: 300s
   checkpoint_interval: daly
+  recovery: spares          # swap a failed instance for a hot spare (cluster.pools[].spares)
+  fallback: wait            # no spare free: hold the job's other instances until a repair
+""",
+    "Domains": """\
+failures:
+  domains:
+    ultraserver: {mtbf: 5yr, repair: 8h}   # a power shelf or NeuronLink backplane
+    pod: {mtbf: 20yr, repair: 2h}          # a top-of-pod switch
+""",
+    "DomainFailures": """\
+failures:
+  domains: {spine: {mtbf: 50yr, repair: 4h}}
+""",
+    "RestartOverhead": """\
+failures:
+  recovery: spares
+  restart_overhead: {fixed: 20s, per_1k_instances: 30s}   # 512 s for a 16,384-instance run
 """,
     "Metrics": """\
 metrics: {warmup: 1d, bsld_tau: 10s}

@@ -29,22 +29,28 @@ SUMMARY_KEYS = [
     "jobs_submitted", "jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected",
     "jobs_unstarted", "jobs_waiting_restart", "jobs_running", "rows_skipped", "rows_repaired", "avg_wait_s", "p50_wait_s", "p95_wait_s",
     "p99_wait_s", "wait_censored", "avg_jct_s", "p95_jct_s", "avg_bounded_slowdown",
-    "makespan_s", "horizon_s", "utilisation", "utilisation_of_up", "goodput", "placement_efficiency",
-    "fragmentation_chips", "preemptions", "failures", "restarts", "resizes", "lost_chip_s",
-    "jain_fairness", "energy_mwh", "peak_power_mw", "capped_s", "throttle_loss_chip_s", "cost_usd",
-    "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "chips", "instances",
+    "makespan_s", "horizon_s", "utilisation", "utilisation_of_up", "goodput", "scheduling_goodput",
+    "program_goodput", "ml_goodput", "placement_efficiency",
+    "fragmentation_chips", "preemptions", "failures", "domain_failures", "interruptions", "requeues",
+    "spare_swaps", "spare_swaps_ultraserver", "spare_swaps_pod", "spare_swaps_spine", "spare_swaps_cluster",
+    "restarts", "resizes", "lost_chip_s", "jain_fairness", "energy_mwh", "peak_power_mw", "capped_s",
+    "throttle_loss_chip_s", "cost_usd",
+    "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "chip_h_useful", "chip_h_checkpoint", "chip_h_lost",
+    "chip_h_restart", "chip_h_rounding", "chip_h_idle", "chip_h_down", "chips", "instances",
     "events", "wall_s", "seed", "scenario_sha256", "version",
 ]
 INTEGER_KEYS = {"jobs_submitted", "jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected",
                 "jobs_unstarted", "jobs_waiting_restart", "jobs_running", "rows_skipped", "rows_repaired",
-                "preemptions", "failures", "restarts", "resizes", "chips", "instances", "events", "seed"}
-FRACTION_KEYS = {"utilisation", "utilisation_of_up", "goodput", "placement_efficiency", "jain_fairness"}
+                "preemptions", "failures", "domain_failures", "interruptions", "requeues", "spare_swaps",
+                "spare_swaps_ultraserver", "spare_swaps_pod", "spare_swaps_spine", "spare_swaps_cluster", "restarts", "resizes", "chips", "instances", "events", "seed"}
+FRACTION_KEYS = {"utilisation", "utilisation_of_up", "goodput", "placement_efficiency", "jain_fairness",
+                 "scheduling_goodput", "program_goodput", "ml_goodput"}
 COST_KEYS = {"cost_usd", "usd_per_useful_chip_hour", "usd_per_useful_pflop_day"}
 
 JOB_COLUMNS = [
     "job_id", "entry", "user", "queue", "pool", "submit_s", "start_s", "end_s", "requested_s",
     "chips_requested", "chips_allocated", "wait_s", "jct_s", "run_s", "tier", "restarts",
-    "preemptions", "resizes", "lost_chip_s", "state", "recorded_wait_s",
+    "preemptions", "resizes", "lost_chip_s", "ettr", "state", "recorded_wait_s",
 ]
 STATES = {"completed", "failed", "killed", "running", "queued", "rejected"}
 TIERS = {"instance", "ultraserver", "pod", "spine", "cluster"}

@@ -94,6 +94,16 @@ class PoolCapacity:
             del self.running[p][j]
             self.running_jobs -= 1
 
+    def add_busy(self, p: int, chips: int) -> None:
+        """`chips` more (negative: fewer) chips of pool p are busy without a start or an end (an
+        instance added to or dropped from a running job's allocation)."""
+        self.busy += chips
+        meter = self.meter
+        if meter.watts is not None:
+            w = chips * self._per_chip_w[p]
+            meter.watts += w
+            meter.busy_w += w
+
     def can_resize(self, alloc: Allocation, p: int, chips: int) -> bool:
         """Would `chips` chips fit on pool p once `alloc` is given back? (The state is restored.)"""
         pool = self.pools[p]

@@ -27,6 +27,7 @@ from sim.engine.observers import PowerMeter, SeriesRecorder
 from sim.engine.offer import Offer
 from sim.engine.plan import JobPlan, Outcome, PolicyError, PowerModel
 from sim.engine.power_cap import PowerCap
+from sim.engine.recovery import Recovery
 from sim.engine.resizing import Resizer
 from sim.placement import Allocation, PoolState
 from sim.policies.base import (
@@ -48,11 +49,15 @@ class Engine:
                  power: PowerModel, horizon: float | None = None,
                  progress: Callable[[float, int, int, int], None] | None = None,
                  failing: list[failures.PoolFailures] | None = None,
-                 restart_overhead: float = failures.RESTART_OVERHEAD_S,
+                 restart_overhead: float | Callable[[int], float] = failures.RESTART_OVERHEAD_S,
                  variable_speed: Iterable[int] = (), power_cap: tuple[float, str, float] | None = None,
-                 installs: Sequence[tuple[float, float | None]] | None = None):
+                 installs: Sequence[tuple[float, float | None]] | None = None,
+                 recovery: str = "requeue", fallback: str = "requeue",
+                 spares: Sequence[int] = (), domains: Sequence[failures.DomainFailures] = (),
+                 recovery_of: dict[int, str] | None = None):
         """`power_cap`: (limit W, "hold" or "throttle", exponent); `installs`: per pool (online,
-        retire or None), when pools are installed and retired during the run."""
+        retire or None), when pools are installed and retired during the run; `recovery`,
+        `fallback`, `spares`, `domains`, `recovery_of`: what failures do (sim.engine.recovery)."""
         self.plan = plan
         self.policy = policy
         self.horizon = horizon
@@ -102,8 +107,16 @@ class Engine:
         self.view = QueueView(self.offer, self.pending, L.state, plan.table, tuple(p.name for p in pools))
         self.resizer = Resizer(plan, self.core, L, cap, self.offer,
                                0.0 if scheduler is None else float(scheduler.resize_overhead))
-        self.failing = None if failing is None else FailureDriver(
-            failing, self.core, cap, restart_overhead, self._work_left, self._stop, self._failed)
+        self.failing = None
+        restart = restart_overhead if callable(restart_overhead) else (lambda _n, r=restart_overhead: r)
+        healing = None  # spares are held out of placement even without failures
+        if recovery != "requeue" or any(spares) or recovery_of:
+            healing = Recovery(plan, L, cap, self.offer, self.resizer, recovery, fallback,
+                               list(spares) or [0] * len(pools), restart, self._stop, recovery_of)
+        if failing is not None:
+            alloc = L.alloc
+            self.failing = FailureDriver(failing, self.core, cap, lambda j: restart(alloc[j].count),
+                                         self._work_left, self._stop, self._failed, healing, domains)
         self.installer = None if installs is None else Installer(
             list(installs), self.core, cap, self.meter, self._preempt, self._failed)
 
@@ -303,4 +316,5 @@ class Engine:
             self.progress(reached, self.completed, self.n, self.events)
         failing = self.failing
         events = self.events + (0 if failing is None else failing.events)
-        return self.ledger.outcome(self.recorder.series(), end_time, events, 0 if failing is None else failing.failures)
+        return self.ledger.outcome(self.recorder.series(), end_time, events, 0 if failing is None else failing.failures,
+                                   None if failing is None else failing.counts())

@@ -130,6 +130,8 @@ class Ledger:
         """Job j completes after `run` seconds of its pool's virtual time from now."""
         gen = self.gen[j] + 1
         self.gen[j] = gen
+        if math.isinf(run):
+            return  # no completion until the job is re-timed again (waiting for a spare)
         clock = self.clocks[p]
         if not clock.variable:
             self.core.at(self.core.env._now + run, self._finish, (j, gen, final))
@@ -221,9 +223,10 @@ class Ledger:
             self.overhead_next[j] = overhead_next
 
     def retime(self, j: int, alloc: Allocation, tier: int, slow: float, full: float, chips_used: int,
-               overhead: float) -> None:
-        """Job j goes on at a new rate (a resize: new placement, size and `full`) after `overhead`
-        seconds of no progress; the work done so far was settled by `stop(j, keep_all=True)`."""
+               overhead: float, resize: bool = True) -> None:
+        """Job j goes on at a new rate (a resize: new placement, size and `full`; else an in-place
+        recovery, sim.engine.recovery) after `overhead` seconds of no progress (infinity: until
+        re-timed again); the work done so far was settled by `stop(j)`."""
         now = self.core.env._now
         p = self.pool[j]
         self.alloc[j] = alloc
@@ -231,10 +234,11 @@ class Ledger:
         self.tier[j] = tier
         self.slowdown[j] = slow
         self.full[j] = full
-        self.used[j] = chips_used
         self.stretch[j] = now
         self.overhead[j] = overhead
-        self.resizes[j] = self.resizes.get(j, 0) + 1
+        if resize:
+            self.used[j] = chips_used
+            self.resizes[j] = self.resizes.get(j, 0) + 1
         left = max(0.0, 1.0 - self.done[j])
         self._complete_after(j, p, full * left + overhead, self.plan.final_state[j])
 
@@ -253,12 +257,17 @@ class Ledger:
             out[j] = v
         return out
 
-    def outcome(self, series: dict, end_time: float, events: int, failures: int) -> Outcome:
+    def outcome(self, series: dict, end_time: float, events: int, failures: int,
+                resilience: dict[str, int] | None = None) -> Outcome:
         """The ledger at the end of the run, as the outcome's named columns."""
         segment_start = list(self.start)
         for j, t in self.stretch.items():
             segment_start[j] = t
+        now = self.core.env._now
+        for j, v in self.overhead.items():
+            if math.isinf(v):  # still waiting for a spare at the end: no progress so far
+                self.overhead[j] = max(0.0, now - segment_start[j])
         return Outcome(self.state, self.start, self.end, self.pool, self.chips_allocated, dict(self.used), self.tier,
                        self.slowdown, series, end_time, events, segment_start, self.earlier,
                        self.dense(self.preemptions, 0), self.dense(self.restarts, 0), self.dense(self.resizes, 0),
-                       self.dense(self.overhead, 0.0), failures)
+                       self.dense(self.overhead, 0.0), failures, resilience or {})

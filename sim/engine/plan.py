@@ -6,7 +6,7 @@ Plain data, shared by the engine's parts (docs/engine.md describes them).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -89,6 +89,7 @@ class Outcome:
     resizes: list[int]
     last_overhead: list[float]  # overhead paid at the start of each job's last stretch
     failures: int = 0
+    resilience: dict[str, int] = field(default_factory=dict)  # domain_failures, interruptions, requeues, spare_swaps
 
     def stretches(self) -> dict[str, np.ndarray]:
         """The earlier stretches as numpy columns by name (STRETCH_COLUMNS)."""

@@ -311,6 +311,33 @@ def failures(series: dict[str, Any], lost_chip_h: np.ndarray, restarts: np.ndarr
     return path
 
 
+BADPUT_COLOURS = {"useful": "#55a868", "checkpoint": "#8172b2", "lost": "#dd8452", "restart": "#c44e52",
+                  "rounding": "#937860", "idle": "#cccccc", "down": "#333333"}
+
+
+def badput(chip_h: dict[str, float], title: str, path: Path) -> Path:
+    """The cluster's chip-hours as one stacked bar: useful, checkpoint writes, lost work, restarts
+    and spare waits, rounding, idle, down (each labelled with its share)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 2.6), dpi=110)
+    total = sum(chip_h.values()) or 1.0
+    left = 0.0
+    for name, value in chip_h.items():
+        share = value / total
+        ax.barh(0, share, left=left, color=BADPUT_COLOURS.get(name, "#999999"), label=f"{name} {share:.1%}")
+        left += share
+    ax.set_xlim(0, 1)
+    ax.set_yticks([])
+    ax.set_xlabel(f"share of the cluster's {total:,.0f} chip-hours")
+    ax.xaxis.set_major_formatter(_percent_formatter())
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.75), ncol=4, fontsize=8, frameon=False)
+    ax.set_title(title)
+    margins(fig, left=0.3, top=0.45, bottom=1.45)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def pool_utilisation(pool_series: dict[str, tuple[np.ndarray, np.ndarray]], pools: list[tuple[str, str, int]],
                      title: str, path: Path) -> Path:
     """One panel per pool: its busy chips (in its own accelerator's chips) against its installed chips.

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
+from sim.metrics import CHIP_HOURS
 from sim.placement import TIER_NAMES
 from sim.report import html, plots
 from sim.report.document import Bullets, Document, Figure, Paragraph, Section, Table, to_markdown
@@ -345,7 +346,25 @@ class _Sections:
             return None
         plots.failures(self.series, self.by_class(lost) / 3600.0, self.by_class(restarts), self.labels,
                        f"{self.run.name}: failures and lost work", self.figs.path("failures.png"))
+        split = {k: s.get(f"chip_h_{k}") for k in CHIP_HOURS}
+        badput: list = []
+        if all(v is not None for v in split.values()):
+            plots.badput(split, f"{self.run.name}: where the chip-hours go", self.figs.path("badput.png"))
+            badput = [self.figs.block("badput.png", "the cluster's chip-hours by use",
+                                      "Useful work, checkpoint writes, work lost to stops, restarts and waits for "
+                                      "spares, rounding (whole instances, tier slowdown), idle and down.")]
         return Section("Failures and lost work", [
+            Table(["metric", "value"], [["interruptions", f"{s.get('interruptions', 0):,}"],
+                                        ["requeues", f"{s.get('requeues', 0):,}"],
+                                        ["spare swaps (same UltraServer / pod / spine / further)",
+                                         " / ".join(f"{s.get(f'spare_swaps_{t}', 0):,}"
+                                                    for t in ("ultraserver", "pod", "spine", "cluster"))],
+                                        ["domain failures", f"{s.get('domain_failures', 0):,}"],
+                                        ["scheduling goodput", fmt(s.get("scheduling_goodput"), "pct")],
+                                        ["program goodput (MFU)", fmt(s.get("program_goodput"), "pct")],
+                                        ["ML goodput (the product with goodput)", fmt(s.get("ml_goodput"), "pct")]],
+                  {1}),
+            *badput,
             Table(["metric", "value"], [["failures", f"{s.get('failures', 0):,}"],
                                         ["restarts", f"{s.get('restarts', 0):,}"],
                                         ["preemptions", f"{s.get('preemptions', 0):,}"],

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from sim.scenario.common import DollarsPerYear, Fraction, Seconds, Section, Watts
 from sim.scenario.economics import Pricing
@@ -42,6 +42,28 @@ class Topology(Section):
     slowdown: Slowdown = Field(Slowdown(), description="Run-time factor by the tier a job spans.")
 
 
+def _spares(v: Any) -> Any:
+    if isinstance(v, str) and v.strip().endswith("%"):
+        try:
+            share = float(v.strip()[:-1]) / 100
+        except ValueError:
+            raise ValueError(f"spares: expected a count or a share like '2%', got {v!r}") from None
+        if not 0 <= share < 1:
+            raise ValueError(f"spares: a share must be in [0%, 100%), got {v!r}")
+        return share
+    if isinstance(v, float):
+        if not v.is_integer():
+            raise ValueError(f"spares: a count of instances, or a share written like '2%', got {v!r}")
+        return int(v)
+    return v
+
+
+Spares = Annotated[int | float, BeforeValidator(_spares), Field(ge=0), WithJsonSchema({
+    "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\s*[0-9.]+\s*%\s*$"}],
+    "examples": [8, "2%"]})]
+"""Spare instances: an int count, or a share of the pool (a float, from a string 'N%')."""
+
+
 class Pool(Section):
     name: str = Field(description="Pool name, used in per-pool summary keys.")
     instance: str = Field(description="Instance type from the catalogue, e.g. trn2u.48xlarge.")
@@ -54,6 +76,9 @@ class Pool(Section):
     online: Seconds = Field(0.0, description="When the pool is installed: nothing runs on it before (default 0).")
     retire: Seconds | None = Field(None, description=(
         "When the pool leaves the cluster: its running jobs stop as if preempted and requeue (default never)."))
+    spares: Spares = Field(0, description=(
+        "Hot spare instances held out of placement (a count, or a share of the pool such as '2%'); "
+        "they draw idle power and cost like any installed instance. Used by failures.recovery: spares."))
 
     @model_validator(mode="after")
     def _one_sizing(self) -> Pool:

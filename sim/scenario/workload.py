@@ -189,6 +189,8 @@ class JobFields(Section):
         "`chips` stays the size its `duration` is measured at."))
     scaling: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, description=(
         "Elastic jobs: at n chips the job runs at speed (n / chips) ** scaling (default 1.0, linear; ESTIMATE)."))
+    recovery: Literal["requeue", "spares", "shrink"] | None = Field(None, description=(
+        "What a failure does to this job (default: failures.recovery)."))
 
 
 class JobClass(JobFields):
@@ -216,7 +218,8 @@ class JobClass(JobFields):
         return out
 
 
-INHERITED = ("user", "queue", "priority", "accelerator", "checkpoint_interval", "until", "elastic", "scaling")
+INHERITED = ("user", "queue", "priority", "accelerator", "checkpoint_interval", "until", "elastic", "scaling",
+             "recovery")
 """Generator-level fields that classes without their own value take from the generator."""
 
 

@@ -79,13 +79,14 @@ class Jobs:
     checkpoint_interval: list[float | str | None] = field(default_factory=list)
     status: list[str] = field(default_factory=list)
     elastic: list[tuple[int, int, float | None] | None] = field(default_factory=list)  # (min, max, scaling)
+    recovery: list[str | None] = field(default_factory=list)  # the job's own failures.recovery, or None
     recorded_wait: list[float | None] = field(default_factory=list)
     origin: list[tuple] = field(default_factory=list)  # (entry index, job index in a jobs: list) or ()
     skipped: SkippedRows = field(default_factory=SkippedRows)
     repaired: int = 0  # trace rows an importer changed to make usable (the summary's rows_repaired)
 
     COLUMNS = ("id", "entry", "user", "queue", "submit", "chips", "duration", "requested", "priority",
-               "accelerator", "checkpoint_interval", "status", "elastic", "recorded_wait", "origin")
+               "accelerator", "checkpoint_interval", "status", "elastic", "recorded_wait", "origin", "recovery")
 
     def __len__(self) -> int:
         return len(self.id)
@@ -140,7 +141,7 @@ def build_jobs(loaded: Any, seed: int) -> Jobs:
                          chips=job.chips, duration=job.duration, requested=job.requested,
                          priority=job.priority, accelerator=_names(job.accelerator),
                          checkpoint_interval=job.checkpoint_interval, status="completed",
-                         elastic=_elastic(job), recorded_wait=None, origin=(i, j))
+                         elastic=_elastic(job), recorded_wait=None, origin=(i, j), recovery=job.recovery)
     if horizon is not None:
         keep = [k for k in range(len(jobs)) if jobs.submit[k] <= horizon]
         if len(keep) != len(jobs):
@@ -194,7 +195,7 @@ def _generate_class(jobs: Jobs, loaded: Any, gen: Any, label: str, id_prefix: st
                 submit=times.astype(float), chips=chips.astype(np.int64), duration=durations.astype(float),
                 requested=None if requested is None else requested.astype(float), priority=gen.priority,
                 accelerator=_names(gen.accelerator), checkpoint_interval=gen.checkpoint_interval,
-                status="completed", elastic=_elastic(gen), recorded_wait=None, origin=())
+                status="completed", elastic=_elastic(gen), recorded_wait=None, origin=(), recovery=gen.recovery)
 
 
 def _trace(jobs: Jobs, loaded: Any, trace: Any, label: str, index: int) -> None:
@@ -261,6 +262,7 @@ def _trace(jobs: Jobs, loaded: Any, trace: Any, label: str, index: int) -> None:
         raise InputError(problem)
     jobs.entry.extend([label] * n)
     jobs.origin.extend([()] * n)
+    jobs.recovery.extend([None] * n)
     jobs.repaired += repaired
     if n:
         shift = trace.start - min(submits[first:])
