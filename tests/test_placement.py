@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 from conftest import SCENARIOS, run_cli, write_scenario
 from hypothesis import HealthCheck, given, settings
@@ -263,6 +264,11 @@ def check_tree(pool: PoolState) -> None:
         maxima = [max(below[b : b + 64]) for b in range(0, len(below), 64)]
         assert list(level[: len(maxima)]) == maxima and not any(level[len(maxima) :]), "64-ary max tree"
     assert len(levels[-1]) == 1
+    whole = [int(f == pool.cpi) for f in levels[0]]
+    assert len(pool._counts) == len(levels) - 1
+    for below, counts in zip(levels, pool._counts, strict=False):  # whole-free instances under each node
+        whole = [sum(whole[b : b + 64]) for b in range(0, len(below), 64)]
+        assert list(counts[: len(whole)]) == whole and not any(counts[len(whole) :]), "whole-free counts"
 
 
 def check_counters(pool: PoolState, parents: dict[int, list[int]], present: tuple[int, ...]) -> None:
@@ -563,3 +569,33 @@ def test_instances_beyond_a_byte_are_refused():
     compiled.shape = dataclasses.replace(compiled.shape, chips_per_instance=256)
     with pytest.raises(ValueError, match="256 chips per instance"):
         PoolState(compiled)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(count=st.sampled_from([1, 3, 64, 65, 700, 4096, 4100]), seed=st.integers(0, 2**32 - 1),
+       density=st.sampled_from([0.0, 0.01, 0.3, 0.9, 1.0]), bulk=st.booleans())
+def test_lowest_whole_free_against_brute_force(count, seed, density, bulk):
+    """`lowest_whole_free(k, lo)` (a descent of the whole-free counts) returns the k lowest-index
+    whole-free instances at or after lo, whatever the pool's size and the free instances' layout,
+    after updates one instance at a time or in bulk (`_fill`)."""
+    rng = random.Random(seed)
+    pool = new_pool("trn2.48xlarge", count, pod=64, spine=16)
+    taken = sorted(rng.sample(range(count), round(count * (1 - density))))
+    if bulk and taken:
+        pool._fill(np.asarray(taken, dtype=np.int64), 0)
+        back = sorted(rng.sample(taken, len(taken) // 3))
+        if back:
+            pool._fill(np.asarray(back, dtype=np.int64), CPI)
+    else:
+        for i in taken:
+            pool._set(i, rng.choice([0, 0, 5, 15]))
+    check_tree(pool)
+    free = pool.free_per_instance()
+    for _ in range(6):
+        lo = rng.choice([0, 0, rng.randrange(count), count - 1])
+        whole = [i for i in range(lo, count) if free[i] == CPI]
+        if not whole:
+            continue
+        k = rng.choice([1, 2, 63, 64, 65, len(whole), rng.randint(1, len(whole))])
+        k = min(k, len(whole))
+        assert pool.lowest_whole_free(k, lo).tolist() == whole[:k], (k, lo)
