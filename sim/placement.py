@@ -40,6 +40,7 @@ _AT_LEAST = [b"\x00" * c + b"\x01" * (256 - c) for c in range(256)]  # byte v ->
 BULK = 32  # allocations of at least this many instances update the tree in one sweep (untracked pools)
 INSTANCE, ULTRASERVER, POD, SPINE, CLUSTER = range(5)
 _WINDOW = np.arange(64, dtype=np.int64)  # a node's 64 children, relative to the first
+_FEW_DOMAINS = 64  # DomainTier.count_many moves up to this many domains one by one
 
 
 class Buckets:
@@ -144,6 +145,38 @@ class Buckets:
             j = w
         self.mask |= 1 << new
 
+    def move_many(self, index: np.ndarray, old: int, new: int) -> None:
+        """The elements in `index` (sorted, distinct), all in bucket `old`, move to bucket `new`:
+        one update per 64-bit word they touch (grouped by numpy), not one per element."""
+        self._update_many(index, old, False)
+        self._update_many(index, new, True)
+
+    def _update_many(self, index: np.ndarray, b: int, add: bool) -> None:
+        words = self.words
+        base = b * self.stride
+        offsets = self.offsets
+        w = index >> 6
+        starts = _run_starts(w)
+        bits = np.left_shift(np.uint64(1), (index & 63).astype(np.uint64))
+        groups = zip(w[starts].tolist(), np.bitwise_or.reduceat(bits, starts).tolist(), strict=True)
+        for off in offsets:
+            changed = []  # words that became non-empty (add) or empty: the level above changes
+            k0 = base + off
+            for word, bit_mask in groups:
+                k = k0 + word
+                was = words[k]
+                now = was | bit_mask if add else was & ~bit_mask
+                words[k] = now
+                if not (was if add else now):
+                    changed.append(word)
+            if not changed:
+                return
+            groups = _group_bits(changed)  # few words change a level up: plain Python
+        if add:
+            self.mask |= 1 << b
+        else:
+            self.mask &= ~(1 << b)
+
     def first(self, b: int) -> int:
         """The lowest member of set b, or -1."""
         if not self.mask >> b & 1:
@@ -184,6 +217,20 @@ class Buckets:
             i = self.next_at_least(b, i + 1)
 
 
+def _group_bits(members: list[int]) -> list[tuple[int, int]]:
+    """Sorted members as (word, bit mask) pairs of a 64-ary bit level."""
+    groups: list[tuple[int, int]] = []
+    word, bit_mask = -1, 0
+    for i in members:
+        if i >> 6 != word:
+            if bit_mask:
+                groups.append((word, bit_mask))
+            word, bit_mask = i >> 6, 0
+        bit_mask |= 1 << (i & 63)
+    groups.append((word, bit_mask))
+    return groups
+
+
 def _check_contiguous(tier: int, parent: np.ndarray) -> None:
     """Domains must be contiguous, in-order index ranges (as `topology.build_graph` numbers them):
     the tier counters and `PoolState.tier_of` rely on it."""
@@ -203,7 +250,7 @@ class DomainTier:
     (a shift of `by_count.mask`), O(log_64 domains) for its lowest member.
     """
 
-    __slots__ = ("tier", "parent", "start", "size", "whole_free", "by_count")
+    __slots__ = ("tier", "parent", "of", "start", "size", "size_max", "whole_free", "_whole_free", "by_count")
 
     def __init__(self, tier: int, parent: np.ndarray, whole: np.ndarray):
         n = len(parent)
@@ -214,18 +261,44 @@ class DomainTier:
         counts = np.add.reduceat(whole.astype(np.int64), starts)
         self.tier = tier
         self.parent: list[int] = parent.tolist()
+        self.of = parent  # the same, as numpy, for bulk updates
         self.start: list[int] = starts.tolist()
         self.size: list[int] = sizes.tolist()
-        self.whole_free: list[int] = counts.tolist()
-        self.by_count = Buckets(counts, int(sizes.max()) + 1)
+        self.whole_free = array("q", counts.tolist())
+        self._whole_free = np.frombuffer(self.whole_free, dtype=np.int64)
+        self.size_max = int(sizes.max())
+        self.by_count = Buckets(counts, self.size_max + 1)
 
     def copy(self) -> DomainTier:
         """An independent copy of the counters (the index ranges are shared: they never change)."""
         new = object.__new__(DomainTier)
-        new.tier, new.parent, new.start, new.size = self.tier, self.parent, self.start, self.size
-        new.whole_free = self.whole_free.copy()
+        new.tier, new.parent, new.of, new.start, new.size = self.tier, self.parent, self.of, self.start, self.size
+        new.size_max = self.size_max
+        new.whole_free = self.whole_free[:]
+        new._whole_free = np.frombuffer(new.whole_free, dtype=np.int64)
         new.by_count = self.by_count.copy()
         return new
+
+    def count_many(self, index: np.ndarray, delta: int) -> None:
+        """The instances in `index` (sorted, distinct) became whole-free (delta 1) or stopped
+        being so (-1): their domains' counts change, and each domain moves bucket, in bulk per
+        (old count, new count) pair."""
+        parents = self.of[index]
+        starts = _run_starts(parents)
+        domains = parents[starts]
+        held = np.diff(starts, append=len(parents))
+        old = self._whole_free[domains]
+        new = old + delta * held
+        self._whole_free[domains] = new
+        if len(domains) <= _FEW_DOMAINS:  # pods and spine groups: one move each
+            move = self.by_count.move
+            for d, was, now in zip(domains.tolist(), old.tolist(), new.tolist(), strict=True):
+                move(d, was, now)
+            return
+        m = self.size_max + 1  # counts are 0 .. the largest domain's size
+        pairs = old * m + new  # one key per (old count, new count): few, for many UltraServers
+        for key in np.unique(pairs).tolist():
+            self.by_count.move_many(domains[pairs == key], *divmod(key, m))
 
 
 class Allocation:
@@ -418,6 +491,10 @@ class PoolState:
                 counts[touched] -= held
                 emptied = touched[counts[touched] == 0]  # where no whole-free instance is left
                 level[emptied] = below.reshape(-1, 64)[emptied].max(axis=1)
+        if self.tracked:  # the free-count buckets and the domains' whole-free counts, in bulk too
+            self.by_free.move_many(index, 0 if whole else self.cpi, value)
+            for tier in self.domains:
+                tier.count_many(index, 1 if whole else -1)
 
     def lowest_whole_free(self, k: int, lo: int = 0) -> np.ndarray:
         """The k lowest-index whole-free instances at or after `lo` (there must be k), sorted.
@@ -540,7 +617,7 @@ class PoolState:
     def release(self, alloc: Allocation) -> None:
         each = alloc.chips_each
         k = alloc.count
-        if each == self.cpi and k >= BULK and not self.tracked:
+        if each == self.cpi and k >= BULK:
             index = alloc.index if alloc.index is not None else np.sort(np.asarray(alloc.instances, dtype=np.int64))
             self._fill(index, each)
         else:
@@ -601,11 +678,8 @@ def first_fit(pool: PoolState, chips: int) -> Allocation | None:
     if pool.whole_free < k:
         return None
     cpi = pool.cpi
-    if k >= BULK and not pool.tracked:  # the same instances, by numpy
-        index = pool.lowest_whole_free(k)
-        pool._fill(index, 0)
-        pool.free_chips -= k * cpi
-        return Allocation(None, cpi, pool._tier_of_range(int(index[0]), int(index[-1])), index)
+    if k >= BULK:  # the same instances, by numpy
+        return _take_bulk(pool, k, 0, None)
     taken = []
     for _ in range(k):
         i = pool.first_with(cpi)
@@ -613,6 +687,18 @@ def first_fit(pool: PoolState, chips: int) -> Allocation | None:
         taken.append(i)
     pool.free_chips -= k * cpi
     return Allocation(taken, cpi, pool.tier_of(taken))
+
+
+def _take_bulk(pool: PoolState, k: int, lo: int, tier: int | None) -> Allocation:
+    """Take the k lowest-index whole-free instances from index `lo` on (there must be k), by
+    numpy: found by `PoolState.lowest_whole_free`, taken by `PoolState._fill`. The allocation's
+    tier is `tier`, or the lowest holding them all when None."""
+    index = pool.lowest_whole_free(k, lo)
+    pool._fill(index, 0)
+    pool.free_chips -= k * pool.cpi
+    if tier is None:
+        tier = pool._tier_of_range(int(index[0]), int(index[-1]))
+    return Allocation(None, pool.cpi, tier, index)
 
 
 def _take_whole(pool: PoolState, k: int, lo: int) -> list[int]:
@@ -662,6 +748,8 @@ def best_fit(pool: PoolState, chips: int) -> Allocation | None:
     k = -(-chips // cpi)
     if pool.whole_free < k:
         return None
+    if k >= BULK:
+        return _take_bulk(pool, k, 0, None)
     taken = _take_whole(pool, k, 0)
     return Allocation(taken, cpi, pool.tier_of(taken))
 
@@ -705,8 +793,15 @@ def topology_aware(pool: PoolState, chips: int) -> Allocation | None:
         c = _lowest_at_least(tier.by_count.mask, k)
         if c >= 0:
             d = tier.by_count.first(c)
-            return Allocation(_take_whole(pool, k, tier.start[d]), cpi, tier.tier)
-    return Allocation(_take_whole(pool, k, 0), cpi, CLUSTER)
+            return _take_tier(pool, k, tier.start[d], tier.tier)
+    return _take_tier(pool, k, 0, CLUSTER)
+
+
+def _take_tier(pool: PoolState, k: int, lo: int, tier: int) -> Allocation:
+    """The k lowest-index whole-free instances from `lo` on, as an allocation at `tier`."""
+    if k >= BULK:
+        return _take_bulk(pool, k, lo, tier)
+    return Allocation(_take_whole(pool, k, lo), pool.cpi, tier)
 
 
 PLACEMENTS: dict[str, Callable[[PoolState, int], Allocation | None]] = {

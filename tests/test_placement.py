@@ -16,6 +16,7 @@ import math
 import random
 import tempfile
 import typing
+import unittest.mock
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -293,7 +294,7 @@ def check_counters(pool: PoolState, parents: dict[int, list[int]], present: tupl
         assert [range(s, s + size) for s, size in zip(d.start, d.size, strict=True)] == \
             [range(m[0], m[-1] + 1) for m in members]
         whole = [sum(free[i] == CPI for i in m) for m in members]
-        assert d.whole_free == whole, f"{TIER_NAMES[d.tier]} whole-free counters"
+        assert list(d.whole_free) == whole, f"{TIER_NAMES[d.tier]} whole-free counters"
         check_buckets(d.by_count, whole, max(d.size) + 1)
 
 
@@ -359,6 +360,21 @@ SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[Healt
 def test_counters_agree_with_brute_force(case):
     """Random allocate/release sequences mixing all placements: every placement returns what the
     oracle computes from the free array, and every counter matches a recomputation."""
+    check_sequence(case)
+
+
+@SETTINGS
+@given(sequences())
+def test_counters_agree_with_brute_force_in_bulk(case):
+    """The same with the bulk path (numpy updates of the tree, the buckets and the tier counters)
+    taken from two whole instances on, so that small pools exercise it."""
+    import sim.placement as placement_module
+
+    with unittest.mock.patch.object(placement_module, "BULK", 2):
+        check_sequence(case)
+
+
+def check_sequence(case) -> None:
     (instance, count, pod, spine), ops, track_at, copy_at = case
     compiled, parents = compiled_pool(instance, count, pod, spine)
     present = tiers_present(instance)
@@ -510,15 +526,19 @@ def test_unknown_placement_is_refused(tmp_path):
 
 # --- the bulk path for large whole-instance allocations -----------------------------------------
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, monkeypatch):
-    """first_fit and release of >= BULK instances update the tree by numpy; the result must be
-    the instances, tree and counters that one update per instance gives."""
+@pytest.mark.parametrize(("seed", "name"), [(1, "first_fit"), (2, "first_fit"), (3, "first_fit"),
+                                           (4, "best_fit"), (5, "topology_aware"), (6, "topology_aware")])
+def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, name, monkeypatch):
+    """Placement and release of >= BULK instances update the tree (and, on tracked pools, the
+    buckets and tier counters) by numpy; the result must be the instances, tree and counters
+    that one update per instance gives."""
     import sim.placement as placement_module
 
     rng = random.Random(seed)
     count = rng.choice([1000, 1024, 1004])  # a power of two, and not
     bulk, single = new_pool("trn2u.48xlarge", count), new_pool("trn2u.48xlarge", count)
+    place = PLACEMENTS[name]
+    monkeypatch.setattr(placement_module, "_FEW_DOMAINS", seed % 2 * 64)  # domains in bulk, or one by one
     live: list[tuple[Allocation, Allocation]] = []
     for _ in range(400):
         if live and rng.random() < 0.45:
@@ -529,16 +549,21 @@ def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, monkeypa
             monkeypatch.setattr(placement_module, "BULK", 32)
         else:
             chips = rng.choice([1, 7, 16, 100, 512, 1024, 4096])
-            a = PLACEMENTS["first_fit"](bulk, chips)
+            a = place(bulk, chips)
             monkeypatch.setattr(placement_module, "BULK", 10**9)
-            b = PLACEMENTS["first_fit"](single, chips)
+            b = place(single, chips)
             monkeypatch.setattr(placement_module, "BULK", 32)
             assert (a is None) == (b is None)
             if a is not None:
                 assert (a.instances, a.chips_each, a.tier) == (b.instances, b.chips_each, b.tier)
                 live.append((a, b))
-        assert bulk._levels == single._levels
+        assert bulk._levels == single._levels and bulk._counts == single._counts
         assert (bulk.free_chips, bulk.whole_free) == (single.free_chips, single.whole_free)
+        if name != "first_fit":
+            assert bulk.by_free.words == single.by_free.words and bulk.by_free.mask == single.by_free.mask
+            for a_tier, b_tier in zip(bulk.domains, single.domains, strict=True):
+                assert a_tier.whole_free == b_tier.whole_free
+                assert (a_tier.by_count.words, a_tier.by_count.mask) == (b_tier.by_count.words, b_tier.by_count.mask)
         assert bulk.whole_free == sum(f == CPI for f in bulk.free_per_instance())
         check_tree(bulk)
 
