@@ -39,7 +39,6 @@ MAX_CHIPS_PER_INSTANCE = 255  # free chips per instance are bytes
 _AT_LEAST = [b"\x00" * c + b"\x01" * (256 - c) for c in range(256)]  # byte v -> 1 if v >= c else 0
 BULK = 32  # allocations of at least this many instances update the tree in one sweep (untracked pools)
 INSTANCE, ULTRASERVER, POD, SPINE, CLUSTER = range(5)
-_WINDOW = np.arange(64, dtype=np.int64)  # a node's 64 children, relative to the first
 _FEW_DOMAINS = 64  # DomainTier.count_many moves up to this many domains one by one
 
 
@@ -400,13 +399,7 @@ class PoolState:
         self._levels[0][: self.n] = bytes([self.cpi]) * self.n
         for below, level in pairwise(self._levels):
             level[: len(below) // 64] = np.frombuffer(below, dtype=np.uint8).reshape(-1, 64).max(axis=1).tobytes()
-        self._counts = [array("q", bytes(8 * len(level))) for level in self._levels[1:]]
         self._views()
-        whole = self._arrays[0] == self.cpi
-        for counts in self._counts_np:
-            size = len(whole) // 64
-            counts[:size] = whole.reshape(-1, 64).sum(axis=1, dtype=np.int64)
-            whole = counts
         self.free_chips = self.capacity
         self.whole_free = self.n  # instances with every chip free
         for tier, parent in ((ULTRASERVER, compiled.ultraserver_of), (POD, compiled.pod_of),
@@ -427,7 +420,6 @@ class PoolState:
         self._top = self._levels[-1]
         self._down = tuple(reversed(self._levels[:-1]))  # the levels below the top, top down
         self._arrays = tuple(np.frombuffer(level, dtype=np.uint8) for level in self._levels)
-        self._counts_np = tuple(np.frombuffer(counts, dtype=np.int64) for counts in self._counts)
 
     # --- the tree ---------------------------------------------------------------------------
     def free(self, i: int) -> int:
@@ -443,13 +435,10 @@ class PoolState:
         if old == value:
             return
         cpi = self.cpi
-        if old == cpi or value == cpi:  # it stops or starts being whole-free: count it on the way up
-            delta = 1 if value == cpi else -1
-            self.whole_free += delta
-            j = i
-            for counts in self._counts:
-                j >>= 6
-                counts[j] += delta
+        if old == cpi:
+            self.whole_free -= 1
+        elif value == cpi:
+            self.whole_free += 1
         below[i] = value
         if value > old:
             for level in self._upper:
@@ -471,69 +460,42 @@ class PoolState:
     def _fill(self, index: np.ndarray, value: int) -> None:
         """Set the free chips of the instances in `index` (sorted, distinct) to `value`, all of
         which had the other of 0 and `cpi`: one numpy assignment for the leaves, then per level
-        the whole-free counts and maxima of the nodes above them. The same tree and counters as
-        `_set` on each instance in turn, in O(k log_64 n) numpy work for k instances."""
+        the maxima of the 64-windows they touched (`cpi` outright when they were freed), and on a
+        tracked pool the buckets and tier counters in bulk too. The same tree and counters as
+        `_set` on each instance in turn."""
         arrays = self._arrays
         arrays[0][index] = value
-        k = len(index)
         whole = value == self.cpi
-        self.whole_free += k if whole else -k
-        touched, per_node = index, None  # nodes of the level below, and how many instances each holds
-        for below, level, counts in zip(arrays[:-1], arrays[1:], self._counts_np, strict=True):
-            parents = touched >> 6
-            starts = _run_starts(parents)
-            held = np.diff(starts, append=len(parents)) if per_node is None else np.add.reduceat(per_node, starts)
-            touched, per_node = parents[starts], held
-            if whole:
-                counts[touched] += held
-                level[touched] = value  # a whole-free instance below: the maximum there is cpi
-            else:
-                counts[touched] -= held
-                emptied = touched[counts[touched] == 0]  # where no whole-free instance is left
-                level[emptied] = below.reshape(-1, 64)[emptied].max(axis=1)
-        if self.tracked:  # the free-count buckets and the domains' whole-free counts, in bulk too
+        self.whole_free += len(index) if whole else -len(index)
+        touched = index
+        for below, level in pairwise(arrays):
+            touched = touched[_run_starts(touched >> 6)] >> 6
+            level[touched] = value if whole else below.reshape(-1, 64)[touched].max(axis=1)
+        if self.tracked:
             self.by_free.move_many(index, 0 if whole else self.cpi, value)
             for tier in self.domains:
                 tier.count_many(index, 1 if whole else -1)
 
     def lowest_whole_free(self, k: int, lo: int = 0) -> np.ndarray:
-        """The k lowest-index whole-free instances at or after `lo` (there must be k), sorted.
-
-        A descent of the whole-free counts: on each level, only the children of the nodes kept on
-        the level above, only those with a whole-free instance (at or after `lo`), and only as
-        many as reach k. So each level reads at most 64 entries per node that holds one of the k
-        instances: O(k log_64 n), and independent of the pool and of where the free instances are.
-        """
+        """The k lowest-index whole-free instances at or after `lo` (there must be k), sorted:
+        vectorised scans of growing windows of the leaves, from the first whole-free instance
+        (memchr) on. A scan reads a byte per instance at a fraction of a nanosecond; on every
+        layout benchmarks/whole_instances.py tries, it beat a descent of per-node whole-free
+        counts, whose numpy calls per tree level cost more than the bytes they skip."""
         cpi = self.cpi
         leaves = self._arrays[0]
-        counts = self._counts_np  # counts[l - 1] is level l (leaves are level 0)
-        # whole-free instances before `lo` inside the node holding `lo`, per level
-        before = [0] * (len(counts) + 1)
-        if lo:
-            base = lo >> 6 << 6
-            before[1] = int(np.count_nonzero(leaves[base:lo] == cpi))
-            for level in range(2, len(counts) + 1):
-                node = lo >> 6 * (level - 1)
-                base = node >> 6 << 6
-                before[level] = before[level - 1] + int(counts[level - 2][base:node].sum())
-        kept = np.zeros(1, dtype=np.int64)  # the top node
-        for level in range(len(counts) - 1, 0, -1):
-            nodes = (kept[:, None] * 64 + _WINDOW).ravel()
-            first = lo >> 6 * level
-            nodes = nodes[nodes >= first]
-            held = counts[level - 1][nodes]
-            if before[level] and nodes[0] == first:
-                held[0] -= before[level]
-            has = held > 0
-            nodes, held = nodes[has], held[has]
-            kept = nodes[: int(np.searchsorted(np.cumsum(held), k)) + 1]
-        if not counts:  # a one-instance pool: the leaf is the top
-            kept = np.zeros(0, dtype=np.int64)
-            candidates = np.arange(lo, self.n, dtype=np.int64)
-        else:
-            candidates = (kept[:, None] * 64 + _WINDOW).ravel()
-            candidates = candidates[candidates >= lo]
-        return candidates[leaves[candidates] == cpi][:k]
+        lo = self._leaf.find(cpi, lo)
+        step = max(4 * k, 4096)
+        parts = []
+        found = 0
+        while found < k:
+            hi = min(lo + step, self.n)
+            hits = np.flatnonzero(leaves[lo:hi] == cpi)
+            hits += lo
+            parts.append(hits)
+            found += len(hits)
+            lo, step = hi, 2 * step
+        return (parts[0] if len(parts) == 1 else np.concatenate(parts))[:k]
 
     def _set_tracked(self, i: int, value: int) -> None:
         """`_set` that also moves instance i between free-count buckets and, when it becomes
@@ -574,7 +536,6 @@ class PoolState:
         new = object.__new__(PoolState)
         new.__dict__.update(self.__dict__)
         new._levels = [level.copy() for level in self._levels]
-        new._counts = [counts[:] for counts in self._counts]
         new._views()
         if self.tracked:
             new.by_free = self.by_free.copy()

@@ -265,11 +265,6 @@ def check_tree(pool: PoolState) -> None:
         maxima = [max(below[b : b + 64]) for b in range(0, len(below), 64)]
         assert list(level[: len(maxima)]) == maxima and not any(level[len(maxima) :]), "64-ary max tree"
     assert len(levels[-1]) == 1
-    whole = [int(f == pool.cpi) for f in levels[0]]
-    assert len(pool._counts) == len(levels) - 1
-    for below, counts in zip(levels, pool._counts, strict=False):  # whole-free instances under each node
-        whole = [sum(whole[b : b + 64]) for b in range(0, len(below), 64)]
-        assert list(counts[: len(whole)]) == whole and not any(counts[len(whole) :]), "whole-free counts"
 
 
 def check_counters(pool: PoolState, parents: dict[int, list[int]], present: tuple[int, ...]) -> None:
@@ -557,7 +552,7 @@ def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, name, mo
             if a is not None:
                 assert (a.instances, a.chips_each, a.tier) == (b.instances, b.chips_each, b.tier)
                 live.append((a, b))
-        assert bulk._levels == single._levels and bulk._counts == single._counts
+        assert bulk._levels == single._levels
         assert (bulk.free_chips, bulk.whole_free) == (single.free_chips, single.whole_free)
         if name != "first_fit":
             assert bulk.by_free.words == single.by_free.words and bulk.by_free.mask == single.by_free.mask
@@ -600,9 +595,9 @@ def test_instances_beyond_a_byte_are_refused():
 @given(count=st.sampled_from([1, 3, 64, 65, 700, 4096, 4100]), seed=st.integers(0, 2**32 - 1),
        density=st.sampled_from([0.0, 0.01, 0.3, 0.9, 1.0]), bulk=st.booleans())
 def test_lowest_whole_free_against_brute_force(count, seed, density, bulk):
-    """`lowest_whole_free(k, lo)` (a descent of the whole-free counts) returns the k lowest-index
-    whole-free instances at or after lo, whatever the pool's size and the free instances' layout,
-    after updates one instance at a time or in bulk (`_fill`)."""
+    """`lowest_whole_free(k, lo)` returns the k lowest-index whole-free instances at or after lo,
+    whatever the pool's size and the free instances' layout, after updates one instance at a time
+    or in bulk (`_fill`)."""
     rng = random.Random(seed)
     pool = new_pool("trn2.48xlarge", count, pod=64, spine=16)
     taken = sorted(rng.sample(range(count), round(count * (1 - density))))
