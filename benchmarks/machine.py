@@ -60,3 +60,11 @@ def source_tree(rev: str | None) -> Iterator[Path]:
 def python_env(tree: Path) -> dict[str, str]:
     """The environment that makes `python -m sim` (and `import sim`) load the code of `tree`."""
     return {**os.environ, "PYTHONPATH": str(tree)}
+
+
+def publish(lines: list[str], out: str) -> None:
+    """Print a results file's lines and write them to `out` (unless it is '-')."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out != "-":
+        Path(out).write_text(text)

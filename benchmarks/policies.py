@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import describe, python_env, source_tree  # benchmarks/machine.py
+from machine import describe, publish, python_env, source_tree  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCES = 64
@@ -256,10 +256,7 @@ def scaling(args: argparse.Namespace) -> None:
             cells = [rows[(label, name, n)] for n in sizes]
             lines.append(f"| {name} | {label} | " + " | ".join(f"{c['cpu_s']:,.1f}" for c in cells)
                          + f" | {cells[-1]['cpu_s'] / cells[0]['cpu_s']:.1f}x | {cells[-1]['avg_wait_s'] / 3600:,.0f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out != "-":
-        Path(args.out).write_text(text)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

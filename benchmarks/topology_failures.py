@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from campus_year import measure  # benchmarks/campus_year.py
-from machine import describe, source_tree  # benchmarks/machine.py
+from machine import describe, publish, source_tree  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parent.parent
 FRONTIER = "[65536, 65536, 65536, 65536, 65536]"
@@ -65,10 +65,7 @@ def main() -> None:
                      f"{r['wall_s']:.1f} | {s['events']:,} | {s['events'] / r['wall_s']:,.0f} | {s['failures']:,} |")
     lines += ["", "CPU s and wall s are the whole `trnsim run` (loading and building the 5 GW cluster, about 3 s of "
               "CPU, included)."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out != "-":
-        Path(args.out).write_text(text)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":
