@@ -4,6 +4,7 @@ peak RSS of `trnsim run`, each horizon in its own subprocess (`ru_maxrss` is a h
     .venv/bin/python benchmarks/campus_year.py                       # the full year; writes campus-year-results.md
     .venv/bin/python benchmarks/campus_year.py --horizons 1d,7d      # shorter windows of the same scenario
     .venv/bin/python benchmarks/campus_year.py --variants requeue,spares-2%   # both recovery modes
+    .venv/bin/python benchmarks/campus_year.py --horizons 1d,7d,30d,1yr --compare-to 2c70c5e --compare-horizons 1d,7d,30d
 
 Variants (`VARIANTS`): `requeue` is the scenario as shipped (a failure requeues the job);
 `spares-N%` holds N % of the instances as hot spares and recovers in place (failures.recovery:
@@ -12,7 +13,10 @@ standby-machine restart (R = 20 s).
 
 Each run is `python -m sim run scenarios/campus-5gw-year.yaml --set horizon=H --quiet` into a
 temporary directory (removed afterwards); the child's wall time and peak RSS (its own
-`ru_maxrss`, from `os.wait4`) are recorded with the run's summary figures.
+`ru_maxrss`, from `os.wait4`) are recorded with the run's summary figures, and its CPU time (user +
+system, from the same `wait4`), which other processes sharing the machine inflate less than wall time.
+With `--compare-to REV`, each of `--compare-horizons` of the `requeue` variant also runs the code of
+git revision REV (extracted by `git archive`) just before the current code, on the same scenario file.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import describe  # benchmarks/machine.py (the script's own folder is on sys.path)
+from machine import describe, python_env, source_tree  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "campus-5gw-year.yaml"
@@ -42,13 +46,15 @@ KEYS = ("jobs_submitted", "jobs_completed", "failures", "restarts", "interruptio
         "energy_mwh", "peak_power_mw", "cost_usd", "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "events")
 
 
-def measure(horizon: str, variant: str = "requeue") -> dict:
-    """One run in a child process; `os.wait4` gives that child's own peak RSS."""
+def measure(horizon: str, variant: str = "requeue", tree: Path = ROOT) -> dict:
+    """One run of the code in `tree` in a child process (the variant's --set overrides added);
+    `os.wait4` gives that child's own peak RSS and CPU time."""
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "stderr", "w+") as err:
         out = Path(tmp) / "run"
         t0 = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-m", "sim", "run", str(SCENARIO), "--set", f"horizon={horizon}",
-                                  *VARIANTS[variant], "--out", str(out), "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+                                  *VARIANTS[variant], "--out", str(out), "--quiet"], cwd=tree, stdout=subprocess.DEVNULL,
+                                 stderr=err, env=python_env(tree))
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - t0
         if os.waitstatus_to_exitcode(status):
@@ -63,21 +69,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--horizons", default="1yr", help="comma-separated horizons (default: the full year)")
     parser.add_argument("--variants", default="requeue", help=f"comma-separated, of {', '.join(VARIANTS)}")
+    parser.add_argument("--compare-to", default=None, metavar="REV",
+                        help="also run the code of this git revision (e.g. 2c70c5e), just before the current code")
+    parser.add_argument("--compare-horizons", default=None,
+                        help="comma-separated horizons to run REV's code on (default: all of --horizons)")
     parser.add_argument("--out", default=str(Path(__file__).with_name("campus-year-results.md")),
                         help="results file ('-' for stdout only)")
     args = parser.parse_args()
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     load0 = os.getloadavg()
     rows = []
+    compared = set((args.compare_horizons or args.horizons).split(",")) if args.compare_to else set()
     for variant in args.variants.split(","):
         if variant not in VARIANTS:
             sys.exit(f"unknown variant {variant!r}; one of {', '.join(VARIANTS)}")
-        for h in args.horizons.split(","):
-            r = measure(h, variant)
-            rows.append((f"{h} {variant}", r))
-            print(h, variant, json.dumps({"wall_s": r["wall_s"], "cpu_s": r["cpu_s"], "peak_rss_mib": r["peak_rss_mib"],
-                                          **{k: r["summary"][k] for k in KEYS}}), flush=True)
-            write(args, started, load0, rows)  # after every run: a long benchmark cut short keeps the rest
+    with source_tree(args.compare_to) as old:
+        for variant in args.variants.split(","):
+            for h in args.horizons.split(","):
+                if h in compared and variant == "requeue":
+                    r = measure(h, variant, old)
+                    rows.append((f"{h} {variant} at {args.compare_to}", r))
+                    print(rows[-1][0], json.dumps({"wall_s": r["wall_s"], "cpu_s": r["cpu_s"]}), flush=True)
+                r = measure(h, variant)
+                rows.append((f"{h} {variant}", r))
+                print(h, variant, json.dumps({"wall_s": r["wall_s"], "cpu_s": r["cpu_s"], "peak_rss_mib": r["peak_rss_mib"],
+                                              **{k: r["summary"][k] for k in KEYS}}), flush=True)
+                write(args, started, load0, rows)  # after every run: a long benchmark cut short keeps the rest
 
 
 def write(args: argparse.Namespace, started: str, load0: tuple[float, float, float], rows: list) -> None:
@@ -85,7 +102,7 @@ def write(args: argparse.Namespace, started: str, load0: tuple[float, float, flo
     lines = [
         "# Campus-year benchmark: the 5 GW Trainium2 campus for a year, failures on",
         "",
-        f"`.venv/bin/python benchmarks/campus_year.py --horizons {args.horizons} --variants {args.variants}`",
+        f"`.venv/bin/python benchmarks/campus_year.py {' '.join(sys.argv[1:])}`",
         "",
         f"- date: {started}",
         f"- machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM; load average "
@@ -106,7 +123,7 @@ def write(args: argparse.Namespace, started: str, load0: tuple[float, float, flo
         pflop = s["usd_per_useful_pflop_day"]
         lines.append(
             f"| {h} | {r['wall_s']:,.0f} | {r['cpu_s']:,.0f} | {r['peak_rss_mib']:,.0f} | {s['jobs_submitted']:,} | "
-            f"{s['jobs_completed']:,} | {s['failures']:,} | {s['restarts']:,} | {s['spare_swaps']:,} | {s['events']:,} | "
+            f"{s['jobs_completed']:,} | {s['failures']:,} | {s['restarts']:,} | {s.get('spare_swaps', 0):,} | {s['events']:,} | "
             f"{s['utilisation']:.3f} | {s['utilisation_of_up']:.3f} | {s['goodput']:.3f} | {s['energy_mwh']:,.0f} | "
             f"{s['peak_power_mw']:,.0f} | {s['cost_usd']:,.0f} | {s['usd_per_useful_chip_hour']:.2f} | "
             f"{'-' if pflop is None else f'{pflop:,.0f}'} |")

@@ -15,6 +15,8 @@ spent inside its `schedule` generator, the engine's work on its decisions exclud
 
     .venv/bin/python benchmarks/policies.py                 # 100k jobs, writes policies-results.md
     .venv/bin/python benchmarks/policies.py --jobs 20000 --out -
+    .venv/bin/python benchmarks/policies.py --overload 20000,200000 --load 1.5 --compare-to 2c70c5e \
+        --out benchmarks/policies-overload-results.md   # CPU s per policy as the queue only grows
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import describe  # benchmarks/machine.py
+from machine import describe, publish, python_env, source_tree  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCES = 64
@@ -41,12 +43,12 @@ MEAN_H = 1.6487  # lognormal median 1 h, sigma 1: e^(1/2)
 LOAD = 0.85
 
 
-def scenario_yaml(n: int, policy: str) -> str:
-    rate = LOAD * CHIPS / (MEAN_CHIPS * MEAN_H)  # jobs per hour
+def scenario_yaml(n: int, policy: str, load: float = LOAD) -> str:
+    rate = load * CHIPS / (MEAN_CHIPS * MEAN_H)  # jobs per hour
     prod = round(n * 0.3)
     return f"""\
 name: policies-bench
-description: {n} mixed jobs on {CHIPS} chips, offered load {LOAD} (benchmarks/policies.py)
+description: {n} mixed jobs on {CHIPS} chips, offered load {load} (benchmarks/policies.py)
 seed: {SEED}
 cluster:
   pools: [{{name: trn2, instance: trn2.48xlarge, count: {INSTANCES}}}]
@@ -72,15 +74,15 @@ scheduler: {{policy: {policy}, placement: first_fit}}
 """
 
 
-def load(n: int, policy: str, tmp: Path) -> Any:
+def load(n: int, policy: str, tmp: Path, offered: float = LOAD) -> Any:
     from sim.scenario import loader
 
     path = tmp / "bench.yaml"
-    path.write_text(scenario_yaml(n, policy))
+    path.write_text(scenario_yaml(n, policy, offered))
     return loader.load(path, [])
 
 
-def child_policy(n: int, policy: str) -> dict[str, Any]:
+def child_policy(n: int, policy: str, offered: float = LOAD) -> dict[str, Any]:
     from sim import run
     from sim.policies import base as policies
 
@@ -99,12 +101,12 @@ def child_policy(n: int, policy: str) -> dict[str, Any]:
 
     cls.schedule = timed
     with tempfile.TemporaryDirectory() as tmp:
-        loaded = load(n, policy, Path(tmp))
-        t0 = time.perf_counter()
+        loaded = load(n, policy, Path(tmp), offered)
+        t0, c0 = time.perf_counter(), time.process_time()
         result = run.simulate(loaded)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     s = result.summary
-    return {"wall_s": wall, "passes": spent[1], "policy_s": spent[0], "events": s["events"],
+    return {"wall_s": wall, "cpu_s": cpu, "passes": spent[1], "policy_s": spent[0], "events": s["events"],
             "avg_wait_s": s["avg_wait_s"], "utilisation": s["utilisation"], "preemptions": s["preemptions"]}
 
 
@@ -141,9 +143,10 @@ def child_baseline(n: int) -> dict[str, Any]:
     return {"wall_s": time.perf_counter() - t0}
 
 
-def run_child(kind: str, n: int) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(n)], capture_output=True, text=True,
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+def run_child(kind: str, n: int, offered: float = LOAD, tree: Path = ROOT) -> dict[str, Any]:
+    """One measurement in its own process, on the code of `tree` (this checkout, or an older one)."""
+    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(offered)], capture_output=True,
+                          text=True, cwd=tree, env=python_env(tree))
     if proc.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -181,11 +184,19 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=100_000)
     ap.add_argument("--policies", default=None, help="comma-separated (default: every registered policy)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "policies-results.md"), help="'-': print only")
-    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--load", type=float, default=None,
+                    help=f"offered load (default {LOAD}); with it, the scaling table of --overload instead")
+    ap.add_argument("--overload", default=None, metavar="N,N",
+                    help="job counts for the scaling table (e.g. 20000,200000): CPU s per policy at each, at --load")
+    ap.add_argument("--compare-to", default=None, metavar="REV", help="scaling table: also the code of this git revision")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        kind, n = args.child[0], int(args.child[1])
-        print(json.dumps(child_baseline(n) if kind == "baseline" else child_policy(n, kind)))
+        kind, n, offered = args.child[0], int(args.child[1]), float(args.child[2])
+        print(json.dumps(child_baseline(n) if kind == "baseline" else child_policy(n, kind, offered)))
+        return
+    if args.overload:
+        scaling(args)
         return
     from sim.policies import base as policies
 
@@ -202,6 +213,50 @@ def main() -> None:
     print(text)
     if args.out != "-":
         Path(args.out).write_text(text)
+
+
+def scaling(args: argparse.Namespace) -> None:
+    """CPU seconds of `simulate()` per policy at each job count, at an offered load (above 1: the
+    queue only grows), for this checkout and optionally an older revision, one child at a time."""
+    from sim.policies import base as policies
+
+    sizes = [int(x) for x in args.overload.split(",")]
+    offered = args.load if args.load is not None else 1.5
+    names = args.policies.split(",") if args.policies else policies.names()
+    command = shlex.join(["benchmarks/policies.py", *sys.argv[1:]])
+    load0 = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    codes = [("old", args.compare_to), ("new", None)] if args.compare_to else [("new", None)]
+    rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for label, rev in codes:
+        with source_tree(rev) as tree:
+            for name in names:
+                for n in sizes:
+                    r = rows[(label, name, n)] = run_child(name, n, offered, tree)
+                    print(f"{label} {name:22s} {n:>8,} jobs {r['cpu_s']:8.1f} CPU s", file=sys.stderr, flush=True)
+    load1 = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines = [
+        "# Policy speed when the queue only grows",
+        "",
+        f"Command: `{command}`  ",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in describe("simpy", "numpy").items()) + "  ",
+        f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {load0} at the start, {load1} at "
+        "the end (1, 5, 15 min; other sessions share the machine, so CPU seconds, not wall time)",
+        "",
+        f"The workload of benchmarks/policies.py at offered load {offered}: arrivals outpace the cluster, so "
+        "the queue grows all run. CPU s is the child's `time.process_time()` around `simulate()`. Linear "
+        f"cost means the ratio between sizes equals the ratio of jobs ({sizes[-1] / sizes[0]:g}x)."
+        + (f" `old` is the code of {args.compare_to} (`git archive`), run by the same script." if args.compare_to
+           else ""),
+        "",
+        "| policy | code | " + " | ".join(f"CPU s at {n:,}" for n in sizes) + " | ratio | mean wait (h) |",
+        "|---|---|" + "---:|" * (len(sizes) + 2),
+    ]
+    for name in names:
+        for label, _ in codes:
+            cells = [rows[(label, name, n)] for n in sizes]
+            lines.append(f"| {name} | {label} | " + " | ".join(f"{c['cpu_s']:,.1f}" for c in cells)
+                         + f" | {cells[-1]['cpu_s'] / cells[0]['cpu_s']:.1f}x | {cells[-1]['avg_wait_s'] / 3600:,.0f} |")
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import ROOT, describe
+from machine import ROOT, describe, publish
 
 sys.path.insert(0, str(ROOT))
 
@@ -78,10 +78,7 @@ def main() -> None:
         "",
         "`all` includes starting and stopping the dask cluster; `runs only` is the sweep itself.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out != "-":
-        Path(args.out).write_text(text)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

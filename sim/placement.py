@@ -15,7 +15,9 @@ Three placements share one `PoolState` (registered by name in `PLACEMENTS`):
 
 The buckets and per-tier counters are built by `PoolState.track()` the first time `best_fit` or
 `topology_aware` runs on a pool, in O(n) with numpy, and then kept current on every allocate and
-release; a pool only `first_fit` touches never pays for them. Every cost above is independent
+release; a pool only `first_fit` touches never pays for them. Every placement takes and gives
+back a job of at least `BULK` whole instances by numpy (`PoolState._fill`): the tree, and on a
+tracked pool the buckets (`Buckets.move_many`) and tier counters (`DomainTier.count_many`). Every cost above is independent
 of the number of domains, so placement stays flat from ten thousand to millions of chips.
 `PoolState.copy()` (look-ahead for backfill) is a handful of flat copies, O(n).
 
@@ -26,6 +28,7 @@ same bytes serve the bulk updates of large allocations.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterator
 from itertools import pairwise
 
@@ -38,6 +41,7 @@ MAX_CHIPS_PER_INSTANCE = 255  # free chips per instance are bytes
 _AT_LEAST = [b"\x00" * c + b"\x01" * (256 - c) for c in range(256)]  # byte v -> 1 if v >= c else 0
 BULK = 32  # allocations of at least this many instances update the tree in one sweep (untracked pools)
 INSTANCE, ULTRASERVER, POD, SPINE, CLUSTER = range(5)
+_FEW_DOMAINS = 64  # DomainTier.count_many moves up to this many domains one by one
 
 
 class Buckets:
@@ -142,6 +146,38 @@ class Buckets:
             j = w
         self.mask |= 1 << new
 
+    def move_many(self, index: np.ndarray, old: int, new: int) -> None:
+        """The elements in `index` (sorted, distinct), all in bucket `old`, move to bucket `new`:
+        one update per 64-bit word they touch (grouped by numpy), not one per element."""
+        self._update_many(index, old, False)
+        self._update_many(index, new, True)
+
+    def _update_many(self, index: np.ndarray, b: int, add: bool) -> None:
+        words = self.words
+        base = b * self.stride
+        offsets = self.offsets
+        w = index >> 6
+        starts = _run_starts(w)
+        bits = np.left_shift(np.uint64(1), (index & 63).astype(np.uint64))
+        groups = zip(w[starts].tolist(), np.bitwise_or.reduceat(bits, starts).tolist(), strict=True)
+        for off in offsets:
+            changed = []  # words that became non-empty (add) or empty: the level above changes
+            k0 = base + off
+            for word, bit_mask in groups:
+                k = k0 + word
+                was = words[k]
+                now = was | bit_mask if add else was & ~bit_mask
+                words[k] = now
+                if not (was if add else now):
+                    changed.append(word)
+            if not changed:
+                return
+            groups = _group_bits(changed)  # few words change a level up: plain Python
+        if add:
+            self.mask |= 1 << b
+        else:
+            self.mask &= ~(1 << b)
+
     def first(self, b: int) -> int:
         """The lowest member of set b, or -1."""
         if not self.mask >> b & 1:
@@ -182,6 +218,20 @@ class Buckets:
             i = self.next_at_least(b, i + 1)
 
 
+def _group_bits(members: list[int]) -> list[tuple[int, int]]:
+    """Sorted members as (word, bit mask) pairs of a 64-ary bit level."""
+    groups: list[tuple[int, int]] = []
+    word, bit_mask = -1, 0
+    for i in members:
+        if i >> 6 != word:
+            if bit_mask:
+                groups.append((word, bit_mask))
+            word, bit_mask = i >> 6, 0
+        bit_mask |= 1 << (i & 63)
+    groups.append((word, bit_mask))
+    return groups
+
+
 def _check_contiguous(tier: int, parent: np.ndarray) -> None:
     """Domains must be contiguous, in-order index ranges (as `topology.build_graph` numbers them):
     the tier counters and `PoolState.tier_of` rely on it."""
@@ -201,7 +251,7 @@ class DomainTier:
     (a shift of `by_count.mask`), O(log_64 domains) for its lowest member.
     """
 
-    __slots__ = ("tier", "parent", "start", "size", "whole_free", "by_count")
+    __slots__ = ("tier", "parent", "of", "start", "size", "size_max", "whole_free", "_whole_free", "by_count")
 
     def __init__(self, tier: int, parent: np.ndarray, whole: np.ndarray):
         n = len(parent)
@@ -212,18 +262,44 @@ class DomainTier:
         counts = np.add.reduceat(whole.astype(np.int64), starts)
         self.tier = tier
         self.parent: list[int] = parent.tolist()
+        self.of = parent  # the same, as numpy, for bulk updates
         self.start: list[int] = starts.tolist()
         self.size: list[int] = sizes.tolist()
-        self.whole_free: list[int] = counts.tolist()
-        self.by_count = Buckets(counts, int(sizes.max()) + 1)
+        self.whole_free = array("q", counts.tolist())
+        self._whole_free = np.frombuffer(self.whole_free, dtype=np.int64)
+        self.size_max = int(sizes.max())
+        self.by_count = Buckets(counts, self.size_max + 1)
 
     def copy(self) -> DomainTier:
         """An independent copy of the counters (the index ranges are shared: they never change)."""
         new = object.__new__(DomainTier)
-        new.tier, new.parent, new.start, new.size = self.tier, self.parent, self.start, self.size
-        new.whole_free = self.whole_free.copy()
+        new.tier, new.parent, new.of, new.start, new.size = self.tier, self.parent, self.of, self.start, self.size
+        new.size_max = self.size_max
+        new.whole_free = self.whole_free[:]
+        new._whole_free = np.frombuffer(new.whole_free, dtype=np.int64)
         new.by_count = self.by_count.copy()
         return new
+
+    def count_many(self, index: np.ndarray, delta: int) -> None:
+        """The instances in `index` (sorted, distinct) became whole-free (delta 1) or stopped
+        being so (-1): their domains' counts change, and each domain moves bucket, in bulk per
+        (old count, new count) pair."""
+        parents = self.of[index]
+        starts = _run_starts(parents)
+        domains = parents[starts]
+        held = np.diff(starts, append=len(parents))
+        old = self._whole_free[domains]
+        new = old + delta * held
+        self._whole_free[domains] = new
+        if len(domains) <= _FEW_DOMAINS:  # pods and spine groups: one move each
+            move = self.by_count.move
+            for d, was, now in zip(domains.tolist(), old.tolist(), new.tolist(), strict=True):
+                move(d, was, now)
+            return
+        m = self.size_max + 1  # counts are 0 .. the largest domain's size
+        pairs = old * m + new  # one key per (old count, new count): few, for many UltraServers
+        for key in np.unique(pairs).tolist():
+            self.by_count.move_many(domains[pairs == key], *divmod(key, m))
 
 
 class Allocation:
@@ -284,14 +360,13 @@ def _levels(n: int) -> list[bytearray]:
         size = len(levels[-1]) // 64
 
 
-def _distinct(sorted_ints: np.ndarray) -> np.ndarray:
-    """The distinct values of a sorted integer array, in order (np.unique without its sort)."""
-    if len(sorted_ints) < 2:
-        return sorted_ints
+def _run_starts(sorted_ints: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted integer array starts (np.unique's first
+    indices, without its sort)."""
     keep = np.empty(len(sorted_ints), dtype=bool)
-    keep[0] = True
+    keep[:1] = True
     np.not_equal(sorted_ints[1:], sorted_ints[:-1], out=keep[1:])
-    return sorted_ints[keep]
+    return np.flatnonzero(keep)
 
 
 class PoolState:
@@ -385,24 +460,33 @@ class PoolState:
             below = level
 
     def _fill(self, index: np.ndarray, value: int) -> None:
-        """Set the free chips of the instances in `index` (sorted) to `value`, all of which had
-        the other of 0 and `cpi`: one numpy assignment for the leaves, then per level the maxima
-        of the 64-windows they touched. For large whole-instance allocations on an untracked
-        pool; the same tree and counters as `_set` on each instance in turn."""
+        """Set the free chips of the instances in `index` (sorted, distinct) to `value`, all of
+        which had the other of 0 and `cpi`: one numpy assignment for the leaves, then per level
+        the maxima of the 64-windows they touched (`cpi` outright when they were freed), and on a
+        tracked pool the buckets and tier counters in bulk too. The same tree and counters as
+        `_set` on each instance in turn."""
         arrays = self._arrays
         arrays[0][index] = value
-        self.whole_free += len(index) if value == self.cpi else -len(index)
+        whole = value == self.cpi
+        self.whole_free += len(index) if whole else -len(index)
         touched = index
         for below, level in pairwise(arrays):
-            touched = _distinct(touched >> 6)
-            level[touched] = below.reshape(-1, 64)[touched].max(axis=1)
+            touched = touched[_run_starts(touched >> 6)] >> 6
+            level[touched] = value if whole else below.reshape(-1, 64)[touched].max(axis=1)
+        if self.tracked:
+            self.by_free.move_many(index, 0 if whole else self.cpi, value)
+            for tier in self.domains:
+                tier.count_many(index, 1 if whole else -1)
 
-    def lowest_whole_free(self, k: int) -> np.ndarray:
-        """The k lowest-index whole-free instances (there must be k), sorted: vectorised scans of
-        growing windows of the leaves, from the first whole-free instance (memchr) on."""
+    def lowest_whole_free(self, k: int, lo: int = 0) -> np.ndarray:
+        """The k lowest-index whole-free instances at or after `lo` (there must be k), sorted:
+        vectorised scans of growing windows of the leaves, from the first whole-free instance
+        (memchr) on. A scan reads a byte per instance in a fraction of a nanosecond: a descent of
+        per-node whole-free counts was tried and measured slower up to a 5 GW campus (its numpy
+        calls per tree level cost more than the bytes they skip)."""
         cpi = self.cpi
         leaves = self._arrays[0]
-        lo = self._leaf.find(cpi)
+        lo = self._leaf.find(cpi, lo)
         step = max(4 * k, 4096)
         parts = []
         found = 0
@@ -496,7 +580,7 @@ class PoolState:
     def release(self, alloc: Allocation) -> None:
         each = alloc.chips_each
         k = alloc.count
-        if each == self.cpi and k >= BULK and not self.tracked:
+        if each == self.cpi and k >= BULK:
             index = alloc.index if alloc.index is not None else np.sort(np.asarray(alloc.instances, dtype=np.int64))
             self._fill(index, each)
         else:
@@ -557,11 +641,8 @@ def first_fit(pool: PoolState, chips: int) -> Allocation | None:
     if pool.whole_free < k:
         return None
     cpi = pool.cpi
-    if k >= BULK and not pool.tracked:  # the same instances, by numpy
-        index = pool.lowest_whole_free(k)
-        pool._fill(index, 0)
-        pool.free_chips -= k * cpi
-        return Allocation(None, cpi, pool._tier_of_range(int(index[0]), int(index[-1])), index)
+    if k >= BULK:  # the same instances, by numpy
+        return _take_bulk(pool, k, 0, None)
     taken = []
     for _ in range(k):
         i = pool.first_with(cpi)
@@ -569,6 +650,18 @@ def first_fit(pool: PoolState, chips: int) -> Allocation | None:
         taken.append(i)
     pool.free_chips -= k * cpi
     return Allocation(taken, cpi, pool.tier_of(taken))
+
+
+def _take_bulk(pool: PoolState, k: int, lo: int, tier: int | None) -> Allocation:
+    """Take the k lowest-index whole-free instances from index `lo` on (there must be k), by
+    numpy: found by `PoolState.lowest_whole_free`, taken by `PoolState._fill`. The allocation's
+    tier is `tier`, or the lowest holding them all when None."""
+    index = pool.lowest_whole_free(k, lo)
+    pool._fill(index, 0)
+    pool.free_chips -= k * pool.cpi
+    if tier is None:
+        tier = pool._tier_of_range(int(index[0]), int(index[-1]))
+    return Allocation(None, pool.cpi, tier, index)
 
 
 def _take_whole(pool: PoolState, k: int, lo: int) -> list[int]:
@@ -618,6 +711,8 @@ def best_fit(pool: PoolState, chips: int) -> Allocation | None:
     k = -(-chips // cpi)
     if pool.whole_free < k:
         return None
+    if k >= BULK:
+        return _take_bulk(pool, k, 0, None)
     taken = _take_whole(pool, k, 0)
     return Allocation(taken, cpi, pool.tier_of(taken))
 
@@ -636,7 +731,8 @@ def topology_aware(pool: PoolState, chips: int) -> Allocation | None:
     fewest whole-free instances, so fully free UltraServers (or pods) stay whole.
 
     Cost: O(tiers + k × (log n + tiers × log_64 n)) — choosing a domain is a shift and a
-    lowest-set-bit on one tier's `by_count.mask` plus one `Buckets.first`, never a walk over domains.
+    lowest-set-bit on one tier's `by_count.mask` plus one `Buckets.first`, never a walk over domains;
+    for k >= BULK, vectorised passes over the k instances instead (`_take_bulk`).
     The first call on a pool builds the buckets (`PoolState.track`, O(n) once, vectorised).
     """
     if not pool.tracked:
@@ -661,8 +757,15 @@ def topology_aware(pool: PoolState, chips: int) -> Allocation | None:
         c = _lowest_at_least(tier.by_count.mask, k)
         if c >= 0:
             d = tier.by_count.first(c)
-            return Allocation(_take_whole(pool, k, tier.start[d]), cpi, tier.tier)
-    return Allocation(_take_whole(pool, k, 0), cpi, CLUSTER)
+            return _take_tier(pool, k, tier.start[d], tier.tier)
+    return _take_tier(pool, k, 0, CLUSTER)
+
+
+def _take_tier(pool: PoolState, k: int, lo: int, tier: int) -> Allocation:
+    """The k lowest-index whole-free instances from `lo` on, as an allocation at `tier`."""
+    if k >= BULK:
+        return _take_bulk(pool, k, lo, tier)
+    return Allocation(_take_whole(pool, k, lo), pool.cpi, tier)
 
 
 PLACEMENTS: dict[str, Callable[[PoolState, int], Allocation | None]] = {

@@ -16,11 +16,13 @@ import math
 import random
 import tempfile
 import typing
+import unittest.mock
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 from conftest import SCENARIOS, run_cli, write_scenario
 from hypothesis import HealthCheck, given, settings
@@ -287,7 +289,7 @@ def check_counters(pool: PoolState, parents: dict[int, list[int]], present: tupl
         assert [range(s, s + size) for s, size in zip(d.start, d.size, strict=True)] == \
             [range(m[0], m[-1] + 1) for m in members]
         whole = [sum(free[i] == CPI for i in m) for m in members]
-        assert d.whole_free == whole, f"{TIER_NAMES[d.tier]} whole-free counters"
+        assert list(d.whole_free) == whole, f"{TIER_NAMES[d.tier]} whole-free counters"
         check_buckets(d.by_count, whole, max(d.size) + 1)
 
 
@@ -353,6 +355,21 @@ SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[Healt
 def test_counters_agree_with_brute_force(case):
     """Random allocate/release sequences mixing all placements: every placement returns what the
     oracle computes from the free array, and every counter matches a recomputation."""
+    check_sequence(case)
+
+
+@SETTINGS
+@given(sequences())
+def test_counters_agree_with_brute_force_in_bulk(case):
+    """The same with the bulk path (numpy updates of the tree, the buckets and the tier counters)
+    taken from two whole instances on, so that small pools exercise it."""
+    import sim.placement as placement_module
+
+    with unittest.mock.patch.object(placement_module, "BULK", 2):
+        check_sequence(case)
+
+
+def check_sequence(case) -> None:
     (instance, count, pod, spine), ops, track_at, copy_at = case
     compiled, parents = compiled_pool(instance, count, pod, spine)
     present = tiers_present(instance)
@@ -504,15 +521,19 @@ def test_unknown_placement_is_refused(tmp_path):
 
 # --- the bulk path for large whole-instance allocations -----------------------------------------
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, monkeypatch):
-    """first_fit and release of >= BULK instances update the tree by numpy; the result must be
-    the instances, tree and counters that one update per instance gives."""
+@pytest.mark.parametrize(("seed", "name"), [(1, "first_fit"), (2, "first_fit"), (3, "first_fit"),
+                                           (4, "best_fit"), (5, "topology_aware"), (6, "topology_aware")])
+def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, name, monkeypatch):
+    """Placement and release of >= BULK instances update the tree (and, on tracked pools, the
+    buckets and tier counters) by numpy; the result must be the instances, tree and counters
+    that one update per instance gives."""
     import sim.placement as placement_module
 
     rng = random.Random(seed)
     count = rng.choice([1000, 1024, 1004])  # a power of two, and not
     bulk, single = new_pool("trn2u.48xlarge", count), new_pool("trn2u.48xlarge", count)
+    place = PLACEMENTS[name]
+    monkeypatch.setattr(placement_module, "_FEW_DOMAINS", seed % 2 * 64)  # domains in bulk, or one by one
     live: list[tuple[Allocation, Allocation]] = []
     for _ in range(400):
         if live and rng.random() < 0.45:
@@ -523,9 +544,9 @@ def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, monkeypa
             monkeypatch.setattr(placement_module, "BULK", 32)
         else:
             chips = rng.choice([1, 7, 16, 100, 512, 1024, 4096])
-            a = PLACEMENTS["first_fit"](bulk, chips)
+            a = place(bulk, chips)
             monkeypatch.setattr(placement_module, "BULK", 10**9)
-            b = PLACEMENTS["first_fit"](single, chips)
+            b = place(single, chips)
             monkeypatch.setattr(placement_module, "BULK", 32)
             assert (a is None) == (b is None)
             if a is not None:
@@ -533,6 +554,11 @@ def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, monkeypa
                 live.append((a, b))
         assert bulk._levels == single._levels
         assert (bulk.free_chips, bulk.whole_free) == (single.free_chips, single.whole_free)
+        if name != "first_fit":
+            assert bulk.by_free.words == single.by_free.words and bulk.by_free.mask == single.by_free.mask
+            for a_tier, b_tier in zip(bulk.domains, single.domains, strict=True):
+                assert a_tier.whole_free == b_tier.whole_free
+                assert (a_tier.by_count.words, a_tier.by_count.mask) == (b_tier.by_count.words, b_tier.by_count.mask)
         assert bulk.whole_free == sum(f == CPI for f in bulk.free_per_instance())
         check_tree(bulk)
 
@@ -563,3 +589,33 @@ def test_instances_beyond_a_byte_are_refused():
     compiled.shape = dataclasses.replace(compiled.shape, chips_per_instance=256)
     with pytest.raises(ValueError, match="256 chips per instance"):
         PoolState(compiled)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(count=st.sampled_from([1, 3, 64, 65, 700, 4096, 4100]), seed=st.integers(0, 2**32 - 1),
+       density=st.sampled_from([0.0, 0.01, 0.3, 0.9, 1.0]), bulk=st.booleans())
+def test_lowest_whole_free_against_brute_force(count, seed, density, bulk):
+    """`lowest_whole_free(k, lo)` returns the k lowest-index whole-free instances at or after lo,
+    whatever the pool's size and the free instances' layout, after updates one instance at a time
+    or in bulk (`_fill`)."""
+    rng = random.Random(seed)
+    pool = new_pool("trn2.48xlarge", count, pod=64, spine=16)
+    taken = sorted(rng.sample(range(count), round(count * (1 - density))))
+    if bulk and taken:
+        pool._fill(np.asarray(taken, dtype=np.int64), 0)
+        back = sorted(rng.sample(taken, len(taken) // 3))
+        if back:
+            pool._fill(np.asarray(back, dtype=np.int64), CPI)
+    else:
+        for i in taken:
+            pool._set(i, rng.choice([0, 0, 5, 15]))
+    check_tree(pool)
+    free = pool.free_per_instance()
+    for _ in range(6):
+        lo = rng.choice([0, 0, rng.randrange(count), count - 1])
+        whole = [i for i in range(lo, count) if free[i] == CPI]
+        if not whole:
+            continue
+        k = rng.choice([1, 2, 63, 64, 65, len(whole), rng.randint(1, len(whole))])
+        k = min(k, len(whole))
+        assert pool.lowest_whole_free(k, lo).tolist() == whole[:k], (k, lo)

@@ -10,14 +10,13 @@ Policies never import the engine; the engine imports this module.
 
 from __future__ import annotations
 
-import heapq
 import importlib
-from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
+from sortedcontainers import SortedList
 
 from sim.scenario.scheduler import Scheduler
 
@@ -103,59 +102,47 @@ class Capacity(Protocol):
 
 
 class JobQueue:
-    """The queued jobs in submission order (job number order), as the engine keeps them.
+    """The queued jobs in submission order (job number order), as the engine keeps them: one
+    sorted list (`sortedcontainers.SortedList`).
 
-    Arrivals come in submission order and are appended to an ordered dict. A job stopped and
-    requeued (preempted, or killed by a failure) is usually older than most of the queue: it
-    goes into a short sorted list beside the dict instead of the dict being rebuilt (at a
-    campus, a queue of 10^5 experiments and thousands of failures a day), and iteration merges
-    the two. Adding and removing cost O(1) for arrivals, O(log r + r) for the r requeued jobs.
+    Arrivals come in submission order and land at the end; a job stopped and requeued
+    (preempted, or killed by a failure) is usually older than most of the queue and lands in
+    its place. Adding and removing cost O(log q), the head O(1), and iteration runs at C speed
+    from the head, however many jobs have come and gone before it. (A plain dict, its arrivals
+    appended and its starts deleted, leaves the deleted slots in front of its first entry until
+    it next resizes: reaching the head then costs O(q), and a queue that only grows made each
+    pass O(q). An OrderedDict for arrivals beside a sorted list of requeued jobs, merged on
+    iteration, measured the same as this on overloaded and failure-heavy runs; see
+    benchmarks/queue-results.md.)
     """
 
-    __slots__ = ("arrived", "requeued")
+    __slots__ = ("_jobs",)
 
     def __init__(self) -> None:
-        self.arrived: dict[int, None] = {}
-        self.requeued: list[int] = []  # sorted
+        self._jobs = SortedList()
 
     def __iter__(self) -> Iterator[int]:
-        if not self.requeued:
-            return iter(self.arrived)
-        return heapq.merge(self.requeued, self.arrived)
+        return iter(self._jobs)
 
     def __len__(self) -> int:
-        return len(self.arrived) + len(self.requeued)
+        return len(self._jobs)
 
     def __bool__(self) -> bool:
-        return bool(self.arrived) or bool(self.requeued)
+        return bool(self._jobs)
 
     def __contains__(self, job: int) -> bool:
-        if job in self.arrived:
-            return True
-        i = bisect_left(self.requeued, job)
-        return i < len(self.requeued) and self.requeued[i] == job
+        return job in self._jobs
 
     def add(self, job: int) -> None:
         """Queue a job: an arrival, or one stopped and requeued (kept in submission order)."""
-        arrived = self.arrived
-        if not arrived or job > next(reversed(arrived)):
-            arrived[job] = None
-        else:
-            insort(self.requeued, job)
+        self._jobs.add(job)
 
     def remove(self, job: int) -> None:
-        if job in self.arrived:
-            del self.arrived[job]
-        else:
-            del self.requeued[bisect_left(self.requeued, job)]
+        self._jobs.remove(job)
 
     def head(self) -> int:
         """The first queued job (the queue must not be empty)."""
-        if not self.requeued:
-            return next(iter(self.arrived))
-        if not self.arrived:
-            return self.requeued[0]
-        return min(self.requeued[0], next(iter(self.arrived)))
+        return self._jobs[0]
 
 
 class QueueView:

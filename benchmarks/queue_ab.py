@@ -1,0 +1,119 @@
+"""The engine's queue, A/B: the same runs with three structures for `sim.engine`'s queue of jobs.
+
+- `dict`: arrivals appended to a plain dict, requeued jobs in a sorted list beside it, iteration
+  merged by `heapq.merge` (the queue of 2c70c5e);
+- `odict`: the same with an OrderedDict for arrivals;
+- `sorted`: one `sortedcontainers.SortedList` (`sim.policies.base.JobQueue` since then).
+
+Each run patches `sim.engine.JobQueue` in a fresh process and reports the CPU seconds of
+`simulate()`: the workload of benchmarks/policies.py at an offered load (1.5: the queue only
+grows), optionally with instance failures (`--mtbf`, e.g. 2h: every failure requeues the jobs on
+that instance). Results by hand in benchmarks/queue-results.md.
+
+    .venv/bin/python benchmarks/queue_ab.py --policy fifo --jobs 200000
+    .venv/bin/python benchmarks/queue_ab.py --policy fifo --jobs 100000 --mtbf 2h
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from bisect import bisect_left, insort
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class DictMerge:
+    """Arrivals in a dict, requeued jobs in a sorted list, merged on iteration."""
+
+    __slots__ = ("arrived", "requeued")
+    factory: type = dict
+
+    def __init__(self) -> None:
+        self.arrived = self.factory()
+        self.requeued: list[int] = []
+
+    def __iter__(self) -> Iterator[int]:
+        return heapq.merge(self.requeued, self.arrived) if self.requeued else iter(self.arrived)
+
+    def __len__(self) -> int:
+        return len(self.arrived) + len(self.requeued)
+
+    def __bool__(self) -> bool:
+        return bool(self.arrived) or bool(self.requeued)
+
+    def add(self, job: int) -> None:
+        if not self.arrived or job > next(reversed(self.arrived)):
+            self.arrived[job] = None
+        else:
+            insort(self.requeued, job)
+
+    def remove(self, job: int) -> None:
+        if job in self.arrived:
+            del self.arrived[job]
+        else:
+            del self.requeued[bisect_left(self.requeued, job)]
+
+    def head(self) -> int:
+        if not self.requeued:
+            return next(iter(self.arrived))
+        if not self.arrived:
+            return self.requeued[0]
+        return min(self.requeued[0], next(iter(self.arrived)))
+
+
+class OrderedDictMerge(DictMerge):
+    __slots__ = ()
+    factory = OrderedDict
+
+
+def child(variant: str, policy: str, n: int, offered: float, mtbf: str | None) -> dict:
+    import policies  # benchmarks/policies.py: the workload
+
+    import sim.engine
+    from sim import run
+    from sim.policies.base import JobQueue
+    from sim.scenario import loader
+
+    sim.engine.JobQueue = {"dict": DictMerge, "odict": OrderedDictMerge, "sorted": JobQueue}[variant]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.yaml"
+        path.write_text(policies.scenario_yaml(n, policy, offered) + (f"failures: {{mtbf_instance: {mtbf}}}\n"
+                                                                        if mtbf else ""))
+        loaded = loader.load(path, [])
+        t0 = time.process_time()
+        summary = run.simulate(loaded).summary
+    return {"cpu_s": time.process_time() - t0, "avg_wait_s": summary["avg_wait_s"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--policy", default="fifo")
+    ap.add_argument("--jobs", type=int, default=200_000)
+    ap.add_argument("--load", type=float, default=1.5)
+    ap.add_argument("--mtbf", default=None, help="instance MTBF, e.g. 2h (default: no failures)")
+    ap.add_argument("--variants", default="dict,odict,sorted")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.policy, args.jobs, args.load, args.mtbf)))
+        return
+    for variant in args.variants.split(","):
+        cmd = [sys.executable, __file__, "--child", variant, "--policy", args.policy, "--jobs", str(args.jobs),
+               "--load", str(args.load), *(["--mtbf", args.mtbf] if args.mtbf else [])]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        print(f"{variant:7s} {args.policy} {args.jobs:,} jobs load {args.load} mtbf {args.mtbf}: "
+              f"{r['cpu_s']:.2f} CPU s (mean wait {r['avg_wait_s'] / 3600:,.1f} h)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
