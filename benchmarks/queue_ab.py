@@ -2,10 +2,10 @@
 
 - `dict`: arrivals appended to a plain dict, requeued jobs in a sorted list beside it, iteration
   merged by `heapq.merge` (the queue of 2c70c5e);
-- `odict`: the same with an OrderedDict for arrivals;
-- `sorted`: one `sortedcontainers.SortedList` (`sim.policies.base.JobQueue` since then).
+- `odict`: the same with an OrderedDict for arrivals (`sim.policies.base.JobQueue`);
+- `sorted`: one `sortedcontainers.SortedList`.
 
-Each run patches `sim.engine.JobQueue` in a fresh process and reports the CPU seconds of
+Each run patches the engine's `JobQueue` (`sim.engine.coordinator`) in a fresh process and reports the CPU seconds of
 `simulate()`: the workload of benchmarks/policies.py at an offered load (1.5: the queue only
 grows), optionally with instance failures (`--mtbf`, e.g. 2h: every failure requeues the jobs on
 that instance). Results by hand in benchmarks/queue-results.md.
@@ -75,15 +75,43 @@ class OrderedDictMerge(DictMerge):
     factory = OrderedDict
 
 
+class SortedQueue:
+    """One sorted list of every queued job."""
+
+    __slots__ = ("_jobs",)
+
+    def __init__(self) -> None:
+        from sortedcontainers import SortedList
+
+        self._jobs = SortedList()
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._jobs)
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __bool__(self) -> bool:
+        return bool(self._jobs)
+
+    def add(self, job: int) -> None:
+        self._jobs.add(job)
+
+    def remove(self, job: int) -> None:
+        self._jobs.remove(job)
+
+    def head(self) -> int:
+        return self._jobs[0]
+
+
 def child(variant: str, policy: str, n: int, offered: float, mtbf: str | None) -> dict:
     import policies  # benchmarks/policies.py: the workload
 
-    import sim.engine
+    import sim.engine.coordinator
     from sim import run
-    from sim.policies.base import JobQueue
     from sim.scenario import loader
 
-    sim.engine.JobQueue = {"dict": DictMerge, "odict": OrderedDictMerge, "sorted": JobQueue}[variant]
+    sim.engine.coordinator.JobQueue = {"dict": DictMerge, "odict": OrderedDictMerge, "sorted": SortedQueue}[variant]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.yaml"
         path.write_text(policies.scenario_yaml(n, policy, offered) + (f"failures: {{mtbf_instance: {mtbf}}}\n"

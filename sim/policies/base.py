@@ -10,13 +10,15 @@ Policies never import the engine; the engine imports this module.
 
 from __future__ import annotations
 
+import heapq
 import importlib
+from bisect import bisect_left, insort
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
-from sortedcontainers import SortedList
 
 from sim.scenario.scheduler import Scheduler
 
@@ -102,47 +104,64 @@ class Capacity(Protocol):
 
 
 class JobQueue:
-    """The queued jobs in submission order (job number order), as the engine keeps them: one
-    sorted list (`sortedcontainers.SortedList`).
+    """The queued jobs in submission order (job number order), as the engine keeps them.
 
-    Arrivals come in submission order and land at the end; a job stopped and requeued
-    (preempted, or killed by a failure) is usually older than most of the queue and lands in
-    its place. Adding and removing cost O(log q), the head O(1), and iteration runs at C speed
-    from the head, however many jobs have come and gone before it. (A plain dict, its arrivals
-    appended and its starts deleted, leaves the deleted slots in front of its first entry until
-    it next resizes: reaching the head then costs O(q), and a queue that only grows made each
-    pass O(q). An OrderedDict for arrivals beside a sorted list of requeued jobs, merged on
-    iteration, measured the same as this on overloaded and failure-heavy runs; see
-    benchmarks/queue-results.md.)
+    Arrivals come in submission order and are appended to an `OrderedDict`; a job stopped and
+    requeued (preempted, or killed by a failure) is usually older than most of the queue and
+    goes into a short sorted list beside it, and iteration merges the two. Adding and removing
+    cost O(1) for arrivals (dict operations in C: no Python call per job, which the engine's
+    per-job cost feels), O(log r + r) for the r requeued jobs. An OrderedDict, not a plain
+    dict: a dict whose first entries were deleted keeps their slots in front of its head until
+    it resizes, so reaching the head cost O(q) and an overloaded queue made every pass O(q).
+    A single `SortedList` measured the same on overloaded and failure-heavy runs
+    (benchmarks/queue-results.md) but costs three Python calls per job more on the engine's
+    own benchmark (benchmarks/engine.py: 0.75x against 0.85x the bare simpy loop).
     """
 
-    __slots__ = ("_jobs",)
+    __slots__ = ("arrived", "requeued")
 
     def __init__(self) -> None:
-        self._jobs = SortedList()
+        self.arrived: OrderedDict[int, None] = OrderedDict()
+        self.requeued: list[int] = []  # sorted
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._jobs)
+        if not self.requeued:
+            return iter(self.arrived)
+        return heapq.merge(self.requeued, self.arrived)
 
     def __len__(self) -> int:
-        return len(self._jobs)
+        return len(self.arrived) + len(self.requeued)
 
     def __bool__(self) -> bool:
-        return bool(self._jobs)
+        return bool(self.arrived) or bool(self.requeued)
 
     def __contains__(self, job: int) -> bool:
-        return job in self._jobs
+        if job in self.arrived:
+            return True
+        i = bisect_left(self.requeued, job)
+        return i < len(self.requeued) and self.requeued[i] == job
 
     def add(self, job: int) -> None:
         """Queue a job: an arrival, or one stopped and requeued (kept in submission order)."""
-        self._jobs.add(job)
+        arrived = self.arrived
+        if not arrived or job > next(reversed(arrived)):
+            arrived[job] = None
+        else:
+            insort(self.requeued, job)
 
     def remove(self, job: int) -> None:
-        self._jobs.remove(job)
+        if job in self.arrived:
+            del self.arrived[job]
+        else:
+            del self.requeued[bisect_left(self.requeued, job)]
 
     def head(self) -> int:
         """The first queued job (the queue must not be empty)."""
-        return self._jobs[0]
+        if not self.requeued:
+            return next(iter(self.arrived))
+        if not self.arrived:
+            return self.requeued[0]
+        return min(self.requeued[0], next(iter(self.arrived)))
 
 
 class QueueView:
