@@ -17,62 +17,27 @@ that instance). Results by hand in benchmarks/queue-results.md.
 from __future__ import annotations
 
 import argparse
-import heapq
 import json
 import subprocess
 import sys
 import tempfile
 import time
-from bisect import bisect_left, insort
-from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
+
+from sim.policies.base import JobQueue
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class DictMerge:
-    """Arrivals in a dict, requeued jobs in a sorted list, merged on iteration."""
+class DictMerge(JobQueue):
+    """The engine's queue with a plain dict for arrivals (the queue of 2c70c5e)."""
 
-    __slots__ = ("arrived", "requeued")
-    factory: type = dict
+    __slots__ = ()
 
     def __init__(self) -> None:
-        self.arrived = self.factory()
-        self.requeued: list[int] = []
-
-    def __iter__(self) -> Iterator[int]:
-        return heapq.merge(self.requeued, self.arrived) if self.requeued else iter(self.arrived)
-
-    def __len__(self) -> int:
-        return len(self.arrived) + len(self.requeued)
-
-    def __bool__(self) -> bool:
-        return bool(self.arrived) or bool(self.requeued)
-
-    def add(self, job: int) -> None:
-        if not self.arrived or job > next(reversed(self.arrived)):
-            self.arrived[job] = None
-        else:
-            insort(self.requeued, job)
-
-    def remove(self, job: int) -> None:
-        if job in self.arrived:
-            del self.arrived[job]
-        else:
-            del self.requeued[bisect_left(self.requeued, job)]
-
-    def head(self) -> int:
-        if not self.requeued:
-            return next(iter(self.arrived))
-        if not self.arrived:
-            return self.requeued[0]
-        return min(self.requeued[0], next(iter(self.arrived)))
-
-
-class OrderedDictMerge(DictMerge):
-    __slots__ = ()
-    factory = OrderedDict
+        super().__init__()
+        self.arrived = {}
 
 
 class SortedQueue:
@@ -111,7 +76,7 @@ def child(variant: str, policy: str, n: int, offered: float, mtbf: str | None) -
     from sim import run
     from sim.scenario import loader
 
-    sim.engine.coordinator.JobQueue = {"dict": DictMerge, "odict": OrderedDictMerge, "sorted": SortedQueue}[variant]
+    sim.engine.coordinator.JobQueue = {"dict": DictMerge, "odict": JobQueue, "sorted": SortedQueue}[variant]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.yaml"
         path.write_text(policies.scenario_yaml(n, policy, offered) + (f"failures: {{mtbf_instance: {mtbf}}}\n"
