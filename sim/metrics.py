@@ -119,7 +119,7 @@ class Arrays:
         self.used = self.req_on_pool.copy()  # chips each job ran at in its last stretch
         for j, size in o.sizes.items():
             self.used[j] = size
-        self.e_used_extra = earlier["chips_used"] - self.used[self.e_job] if len(self.e_job) else earlier["job"]
+        self.e_used_extra = earlier["chips_used"] - self.used[self.e_job]  # 0 for a rigid job's stretches
         self.run = held_before + held_now  # time holding chips, every stretch
         self.work = np.maximum(self.run - self.lost_s - self.overhead_s, 0.0)  # time whose work was kept
         self.ideal_run = self.work / self.slowdown / self.ckpt  # at ideal placement, no checkpoint writes
