@@ -256,8 +256,12 @@ def oracle(name: str, free: list[int], chips: int, parents: dict[int, list[int]]
 
 def check_tree(pool: PoolState) -> None:
     """The 64-ary max tree: leaves are the free chips (zero past the last instance), each byte
-    above is the maximum of its 64 below, and the top is one byte."""
+    above is the maximum of its 64 below, and the top is one byte; beside it, the whole-free
+    instances counted per block of 64 leaves."""
     levels = pool._levels
+    free = pool.free_per_instance()
+    blocks = max(1, len(levels[0]) // 64)
+    assert list(pool._whole_in) == [sum(f == pool.cpi for f in free[b * 64 : b * 64 + 64]) for b in range(blocks)]
     assert list(levels[0][: pool.n]) == pool.free_per_instance()
     assert not any(levels[0][pool.n :]), "padding leaves must be 0"
     for below, level in itertools.pairwise(levels):
@@ -566,7 +570,7 @@ def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, name, mo
 @pytest.mark.parametrize("seed", [4, 5])
 def test_large_pool_searches_match_brute_force(seed):
     """On a pool of four tree levels, with scattered use: `first_with` and `lowest_whole_free`
-    (which scans growing windows) against a scan of the free chips, after updates up and down."""
+    (which reads only the blocks its per-block counts point to) against a scan of the free chips, after updates up and down."""
     rng = random.Random(seed)
     count = 40_000  # 40,000 leaves -> 625 -> 10 -> 1
     pool = new_pool("trn2u.48xlarge", count, pod=64, spine=16)

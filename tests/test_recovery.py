@@ -9,10 +9,12 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from conftest import run_cli, run_scenario, simulate_in_process, write_scenario
 
 from sim import failures
-from sim.engine.recovery import SpareSet, spare_instances
+from sim.engine.recovery import SpareSet, _replaced, spare_instances
 from sim.failures import PoolFailures
 from sim.metrics import arrays, job_ettr
 from sim.placement import Allocation, PoolState
@@ -351,3 +353,18 @@ def test_the_chip_hours_split_adds_up_worked_by_hand():
     assert s["chip_h_down"] == pytest.approx(16 * 4 * H / H)
     total = sum(s[f"chip_h_{k}"] for k in ("useful", "checkpoint", "lost", "restart", "rounding", "idle", "down"))
     assert total == pytest.approx(48 * end / H)
+
+
+@given(members=st.sets(st.integers(0, 200), min_size=1, max_size=60), new=st.integers(0, 200),
+       pick=st.integers(0, 59), add=st.booleans())
+def test_a_large_allocations_index_stays_sorted_through_a_swap(members, new, pick, add):
+    """A swap replaces the failed instance by the spare in a large job's sorted index (or drops
+    it, or adds a repaired instance): the same set as a sort of the new members would give."""
+    old = sorted(members)[pick % len(members)]
+    assume(new not in members)  # a spare is never one of the job's own instances
+    new = new if add else None
+    index = np.array(sorted(members), dtype=np.int64)
+    expected = sorted((members - {old}) | ({new} if new is not None else set()))
+    assert _replaced(index, old, new).tolist() == expected
+    if new is not None:
+        assert _replaced(index, None, new).tolist() == sorted(members | {new})
