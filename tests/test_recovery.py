@@ -9,9 +9,9 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from conftest import run_cli, run_scenario, simulate_in_process, write_scenario
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from conftest import run_cli, run_scenario, simulate_in_process, write_scenario
 
 from sim import failures
 from sim.engine.recovery import SpareSet, _replaced, spare_instances
