@@ -6,7 +6,9 @@ A run with `wait_censored: true` fails every wait SLO (its waits leave out the j
 started); a size at which any job is rejected is infeasible. The search is an exponential
 bracket then a bisection over the sizes LO, LO+STEP, ..., on the SLOs that improve with size;
 the others are checked at the size found. When they fail there, the SLOs conflict: the answer
-is "infeasible", with the closest size.
+is "infeasible", with the closest size. `--vary cluster.pools.<i>.spares=LO..HI` searches the
+smallest number of hot spares instead (failures.recovery: spares), on the SLOs that improve as
+spares grow (goodput, waits, requeues, lost work).
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ WAIT_FAMILY = {"avg_wait_s", "p50_wait_s", "p95_wait_s", "p99_wait_s", "avg_jct_
 SHRINK_WITH_SIZE = WAIT_FAMILY | {"utilisation", "utilisation_of_up", "jobs_unstarted", "jobs_rejected",
                                   "makespan_s", "fragmentation_chips"}
 GROW_WITH_SIZE = {"jobs_completed"}
+# ... and as a pool holds more hot spares (`--vary cluster.pools.<i>.spares`): fewer waits for a
+# spare, fewer requeues. Cost is left out: more spares cost more but lose less, so it is not monotone.
+SHRINK_WITH_SPARES = WAIT_FAMILY | {"lost_chip_s", "requeues", "jobs_unstarted", "makespan_s"}
+GROW_WITH_SPARES = {"jobs_completed", "goodput", "ml_goodput", "scheduling_goodput"}
 
 
 def _slo_name(key: str) -> str:
@@ -85,6 +91,12 @@ class Slo:
     @property
     def improves_with_size(self) -> bool:
         return (self.op == "<=" and self.key in SHRINK_WITH_SIZE) or (self.op == ">=" and self.key in GROW_WITH_SIZE)
+
+    def improves_with(self, sizing: str) -> bool:
+        """Whether this SLO gets easier to meet as `--vary`'s value grows (the search's predicate)."""
+        if sizing != "spares":
+            return self.improves_with_size
+        return (self.op == "<=" and self.key in SHRINK_WITH_SPARES) or (self.op == ">=" and self.key in GROW_WITH_SPARES)
 
     def show(self, value: float | None) -> str:
         return show_value(SUMMARY_KEYS[self.key], value)
@@ -181,10 +193,10 @@ def parse_vary(text: str, base: loader.LoadedScenario) -> Vary:
         raise bad("expected PATH=LO..HI[:STEP], e.g. cluster.pools.0.count=16..256")
     parts = keypath.split_path(path)
     if len(parts) != 4 or parts[:2] != ["cluster", "pools"] or not isinstance(parts[2], int) \
-            or parts[3] not in SIZING_KEYS:
+            or parts[3] not in (*SIZING_KEYS, "spares"):
         reason = loader.check_path(path)
         raise bad(reason or "plan varies the size of a pool: cluster.pools.<i>.<count | ultraservers | chips | "
-                            "power | budget>")
+                            "power | budget>, or its hot spares: cluster.pools.<i>.spares")
     pools = base.model.cluster.pools
     if not 0 <= parts[2] < len(pools):
         raise bad(f"index {parts[2]} is out of range ({len(pools)} pools)")
@@ -198,7 +210,14 @@ def parse_vary(text: str, base: loader.LoadedScenario) -> Vary:
     domain = cat.domain_size(pool.instance) if pool.instance in cat.instances else 1
     chips_per = cat.instances[pool.instance].chips if pool.instance in cat.instances else 1
     try:
-        if sizing in ("count", "ultraservers", "chips"):
+        if sizing == "spares":  # a count of instances, from none up
+            lo, hi = _integer(lo_t), _integer(hi_t)
+            step = _integer(step_t) if step_t else 1
+            note = "" if step_t else "step 1 (default: one instance)"
+            if lo < 0:
+                raise ValueError("LO must be >= 0")
+            fmt = str
+        elif sizing in ("count", "ultraservers", "chips"):
             lo, hi = _integer(lo_t), _integer(hi_t)
             default_step = {"count": domain, "ultraservers": 1, "chips": chips_per * domain}[sizing]
             step = _integer(step_t) if step_t else default_step
@@ -219,7 +238,7 @@ def parse_vary(text: str, base: loader.LoadedScenario) -> Vary:
             fmt = (lambda v: f"{v:.12g}W") if sizing == "power" else (lambda v: f"${v:.12g}/yr")
     except ValueError as exc:
         raise bad(str(exc)) from None
-    if lo <= 0 or step <= 0:
+    if (lo <= 0 and sizing != "spares") or step <= 0:
         raise bad("LO and STEP must be > 0")
     if hi < lo:
         raise bad(f"HI ({hi_t}) is below LO ({lo_t})")
@@ -252,6 +271,7 @@ class Check:
     bound: float | None
     met: bool
     why: str = ""
+    improving: bool = False  # the SLO gets easier as the varied value grows
 
 
 @dataclass
@@ -271,19 +291,19 @@ class Probe:
 
     @property
     def improving_ok(self) -> bool:
-        return not self.errors and not self.rejected and all(c.met for c in self.checks if c.slo.improves_with_size)
+        return not self.errors and not self.rejected and all(c.met for c in self.checks if c.improving)
 
     @property
     def all_ok(self) -> bool:
         return not self.errors and not self.rejected and all(c.met for c in self.checks)
 
 
-def check(slo: Slo, rows: list[dict[str, Any]]) -> Check:
+def check(slo: Slo, rows: list[dict[str, Any]], improving: bool = False) -> Check:
     values = [r.get(slo.key) for r in rows]
     numbers = [float(v) for v in values if v is not None]
     mean = statistics.fmean(numbers) if numbers else None
     if len(numbers) != len(values) or mean is None:
-        return Check(slo, values, mean, None, False, "no value in some run")
+        return Check(slo, values, mean, None, False, "no value in some run", improving)
     n = len(numbers)
     half = t90(n - 1) * statistics.stdev(numbers) / math.sqrt(n) if n > 1 else 0.0
     bound = mean + half if slo.op == "<=" else mean - half
@@ -291,7 +311,7 @@ def check(slo: Slo, rows: list[dict[str, Any]]) -> Check:
     why = ""
     if slo.key in WAIT_FAMILY and any(r.get("wait_censored") for r in rows):
         met, why = False, "waits censored (some jobs never started)"
-    return Check(slo, values, mean, bound, met, why)
+    return Check(slo, values, mean, bound, met, why, improving)
 
 
 @dataclass
@@ -358,7 +378,7 @@ def plan(scenario: Path, vary: Vary, slos: list[Slo], seeds: list[int], executor
         got = execute(tasks_for(i), rows, executor, progress)
         errors = [r["error"] for r in got if r.get("error")]
         rejected = sum(int(r.get("jobs_rejected") or 0) for r in got)
-        probe = Probe(i, vary.values[i], vary.texts[i], got, [check(s, got) for s in slos], rejected, errors)
+        probe = Probe(i, vary.values[i], vary.texts[i], got, [check(s, got, s.improves_with(vary.sizing)) for s in slos], rejected, errors)
         result.probes[i] = probe
         return probe
 
@@ -370,7 +390,7 @@ def plan(scenario: Path, vary: Vary, slos: list[Slo], seeds: list[int], executor
 
 def _cell(vary: Vary, i: int) -> Any:
     v = vary.values[i]
-    return int(v) if vary.sizing in ("count", "ultraservers", "chips") else vary.texts[i]
+    return int(v) if vary.sizing in ("count", "ultraservers", "chips", "spares") else vary.texts[i]
 
 
 def show_size(vary: Vary, i: int) -> str:

@@ -153,3 +153,31 @@ def test_queueing_helpers():
     assert queueing.wait_quantile(1, 0.5, 1.0, 0.95) == pytest.approx(2 * __import__("math").log(0.5 / 0.05))
     assert queueing.allen_cunneen_mean_wait(1, 0.5, 1.0, 1.0, 0.0) == pytest.approx(0.5)  # M/D/1: P-K
     assert queueing.mmc_mean_wait(4, 5.0, 1.0) == float("inf")
+
+
+def test_plan_finds_the_smallest_number_of_hot_spares(tmp_path):
+    """`--vary cluster.pools.0.spares`: a 16-instance run on 24 instances failing every 4 days each
+    (repair 1 day, fallback wait), so about 4 are in repair at a time. Without spares a failure
+    stalls the run for a day (goodput ~0.3); goodput rises with the spares, and the plan's answer
+    is the first count whose bound meets the SLO, the one below it failing."""
+    scenario = {
+        "name": "spares-small", "seed": 3, "horizon": "20d", "catalogue": ONE_CHIP_CATALOGUE,
+        "cluster": {"pools": [{"name": "p", "instance": "hpc-node", "count": 24}]},
+        "failures": {"mtbf_instance": "4d", "repair": "1d", "recovery": "spares", "fallback": "wait",
+                     "checkpoint_write": "10s", "restart_overhead": "60s"},
+        "workload": [{"generator": {"count": 1, "submit": "0s", "chips": 16, "duration": "60d"}}],
+    }
+    path = write_scenario(tmp_path, scenario)
+    out = tmp_path / "plan"
+    proc = run_cli("plan", path, "--slo", "goodput>=0.9", "--vary", "cluster.pools.0.spares=0..8", "--seeds", "3",
+                   "--serial", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((out / "plan.json").read_text())
+    answer = data["answer"]
+    assert data["verdict"] == "feasible" and 4 <= answer <= 7, proc.stdout
+    probes = {p["value"]: p for p in data["probes"]}
+    assert probes[answer]["meets_all"] and not probes[answer - 1]["meets_all"]
+    assert not probes[0]["meets_all"]
+    assert proc.stdout.startswith(f"answer: cluster.pools.0.spares = {answer} "), proc.stdout
+    bad = run_cli("plan", path, "--slo", "goodput>=0.9", "--vary", "cluster.pools.0.spares=-1..8", "--serial")
+    assert bad.returncode == 2 and "--vary cluster.pools.0.spares" in bad.stderr, bad.stderr
