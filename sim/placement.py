@@ -524,6 +524,59 @@ class PoolState:
         hits = np.flatnonzero(hit)  # row-major: sorted by instance
         return ((blocks[hits >> 6] << 6) | (hits & 63))[:k]
 
+    def take_lowest_whole(self, k: int, lo: int = 0) -> np.ndarray:
+        """Take the k lowest-index whole-free instances at or after `lo` (there must be k) and
+        return them, sorted: `lowest_whole_free` then `_fill(index, 0)`, fused, so that the blocks
+        read to find them are the blocks written. Every block before the last gives up all its
+        whole-free instances (its count becomes 0); each block's new maximum comes from its 64
+        leaves already in hand. Same tree and counters as the two calls."""
+        cpi = self.cpi
+        arrays = self._arrays
+        leaves = arrays[0]
+        if len(leaves) < 64:
+            index = self.lowest_whole_free(k, lo)
+            self._fill(index, 0)
+            self.free_chips -= k * cpi
+            return index
+        rows = leaves.reshape(-1, 64)
+        first = lo >> 6
+        counts = self._whole_np[first:]
+        if lo & 63:
+            counts = counts.copy()
+            counts[0] = np.count_nonzero(rows[first, lo & 63 :] == cpi)
+        cum = np.cumsum(counts, dtype=np.int64)
+        last = int(np.searchsorted(cum, k))
+        blocks = np.flatnonzero(counts[: last + 1])
+        blocks += first
+        held = rows[blocks]
+        hit = held == cpi
+        if lo & 63 and blocks[0] == first:
+            hit[0, : lo & 63] = False
+        hits = np.flatnonzero(hit)
+        left = int(cum[last]) - k  # whole-free instances of the last block beyond the k-th: kept
+        if left:
+            hit.ravel()[hits[k:]] = False
+            hits = hits[:k]
+        index = (blocks[hits >> 6] << 6) | (hits & 63)
+        held[hit] = 0
+        rows[blocks] = held
+        whole_in = self._whole_np
+        whole_in[blocks] = 0  # every block gave up its whole-free instances, except perhaps
+        for end in {0, len(blocks) - 1}:  # ... the first (those before lo) and the last (beyond the k-th)
+            whole_in[blocks[end]] = np.count_nonzero(held[end] == cpi)
+        self.whole_free -= k
+        touched = blocks
+        arrays[1][touched] = held.max(axis=1)
+        for below, level in pairwise(arrays[1:]):
+            touched = touched[_run_starts(touched >> 6)] >> 6
+            level[touched] = below.reshape(-1, 64)[touched].max(axis=1)
+        if self.tracked:
+            self.by_free.move_many(index, cpi, 0)
+            for tier in self.domains:
+                tier.count_many(index, -1)
+        self.free_chips -= k * cpi
+        return index
+
     def _set_tracked(self, i: int, value: int) -> None:
         """`_set` that also moves instance i between free-count buckets and, when it becomes
         or stops being whole-free, its domains between whole-free buckets: O(tiers × log_64 n)."""
@@ -650,7 +703,7 @@ def first_fit(pool: PoolState, chips: int) -> Allocation | None:
     Cost: O(log_64 n) for a job sharing an instance (one window per level down, one byte per
     level up); O(k log_64 n) for a job of k whole instances; for k >= BULK on a pool no other
     placement has tracked, a few vectorised passes over the k instances and the leaves scanned
-    to find them (`PoolState.lowest_whole_free`, `PoolState._fill`).
+    to find them (`PoolState.take_lowest_whole`).
     """
     if chips <= pool.cpi:
         if pool._top[0] < chips:
@@ -680,11 +733,9 @@ def first_fit(pool: PoolState, chips: int) -> Allocation | None:
 
 def _take_bulk(pool: PoolState, k: int, lo: int, tier: int | None) -> Allocation:
     """Take the k lowest-index whole-free instances from index `lo` on (there must be k), by
-    numpy: found by `PoolState.lowest_whole_free`, taken by `PoolState._fill`. The allocation's
+    numpy (`PoolState.take_lowest_whole`: `lowest_whole_free` and `_fill`, fused). The allocation's
     tier is `tier`, or the lowest holding them all when None."""
-    index = pool.lowest_whole_free(k, lo)
-    pool._fill(index, 0)
-    pool.free_chips -= k * pool.cpi
+    index = pool.take_lowest_whole(k, lo)
     if tier is None:
         tier = pool._tier_of_range(int(index[0]), int(index[-1]))
     return Allocation(None, pool.cpi, tier, index)

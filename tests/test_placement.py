@@ -623,3 +623,10 @@ def test_lowest_whole_free_against_brute_force(count, seed, density, bulk):
         k = rng.choice([1, 2, 63, 64, 65, len(whole), rng.randint(1, len(whole))])
         k = min(k, len(whole))
         assert pool.lowest_whole_free(k, lo).tolist() == whole[:k], (k, lo)
+        fused, apart = pool.copy(), pool.copy()  # taking them: the fused path against find, then fill
+        assert fused.take_lowest_whole(k, lo).tolist() == whole[:k]
+        apart._fill(apart.lowest_whole_free(k, lo), 0)
+        apart.free_chips -= k * CPI
+        assert fused._levels == apart._levels and fused._whole_in == apart._whole_in
+        assert (fused.free_chips, fused.whole_free) == (apart.free_chips, apart.whole_free)
+        check_tree(fused)
