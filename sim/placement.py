@@ -526,10 +526,12 @@ class PoolState:
 
     def take_lowest_whole(self, k: int, lo: int = 0) -> np.ndarray:
         """Take the k lowest-index whole-free instances at or after `lo` (there must be k) and
-        return them, sorted: `lowest_whole_free` then `_fill(index, 0)`, fused, so that the blocks
-        read to find them are the blocks written. Every block before the last gives up all its
-        whole-free instances (its count becomes 0); each block's new maximum comes from its 64
-        leaves already in hand. Same tree and counters as the two calls."""
+        return them, sorted: `lowest_whole_free` then `_fill(index, 0)`, fused, so that the leaves
+        read to find them are the leaves written. The per-block counts give the span of blocks
+        holding the k; when few of its blocks hold any (a busy campus: about one in four), only
+        those blocks are gathered, else the span is read as one slice (instances scattered one
+        per block, as on a pool freed at random) — whichever reads fewer bytes. Same tree and
+        counters as the two calls."""
         cpi = self.cpi
         arrays = self._arrays
         leaves = arrays[0]
@@ -545,31 +547,43 @@ class PoolState:
             counts = counts.copy()
             counts[0] = np.count_nonzero(rows[first, lo & 63 :] == cpi)
         cum = np.cumsum(counts, dtype=np.int64)
-        last = int(np.searchsorted(cum, k))
-        blocks = np.flatnonzero(counts[: last + 1])
-        blocks += first
-        held = rows[blocks]
-        hit = held == cpi
-        if lo & 63 and blocks[0] == first:
-            hit[0, : lo & 63] = False
-        hits = np.flatnonzero(hit)
-        left = int(cum[last]) - k  # whole-free instances of the last block beyond the k-th: kept
-        if left:
-            hit.ravel()[hits[k:]] = False
-            hits = hits[:k]
-        index = (blocks[hits >> 6] << 6) | (hits & 63)
-        held[hit] = 0
-        rows[blocks] = held
+        last = int(np.searchsorted(cum, k))  # the k-th is in block first + last
         whole_in = self._whole_np
-        whole_in[blocks] = 0  # every block gave up its whole-free instances, except perhaps
-        for end in {0, len(blocks) - 1}:  # ... the first (those before lo) and the last (beyond the k-th)
-            whole_in[blocks[end]] = np.count_nonzero(held[end] == cpi)
+        blocks = np.flatnonzero(counts[: last + 1])
+        if 2 * len(blocks) > last + 1:  # most blocks of the span hold some: read it as one slice
+            stop = first + last + 1
+            index = np.flatnonzero(leaves[lo : stop * 64] == cpi)[:k]
+            index += lo
+            leaves[index] = 0
+            span = rows[first:stop]
+            whole_in[first:stop] = np.count_nonzero(span == cpi, axis=1)
+            arrays[1][first:stop] = span.max(axis=1)
+            a, b = first, stop - 1
+            for below, level in pairwise(arrays[1:]):
+                a, b = a >> 6, b >> 6
+                level[a : b + 1] = below[a * 64 : (b + 1) * 64].reshape(-1, 64).max(axis=1)
+        else:  # few blocks hold any: gather just those
+            blocks += first
+            held = rows[blocks]
+            hit = held == cpi
+            if lo & 63 and blocks[0] == first:
+                hit[0, : lo & 63] = False
+            hits = np.flatnonzero(hit)
+            if int(cum[last]) > k:  # the last block has more than needed: they stay
+                hit.ravel()[hits[k:]] = False
+                hits = hits[:k]
+            index = (blocks[hits >> 6] << 6) | (hits & 63)
+            held[hit] = 0
+            rows[blocks] = held
+            whole_in[blocks] = 0  # every block gave up its whole-free instances, except perhaps
+            for end in {0, len(blocks) - 1}:  # ... the first (those before lo) and the last (beyond the k-th)
+                whole_in[blocks[end]] = np.count_nonzero(held[end] == cpi)
+            touched = blocks
+            arrays[1][touched] = held.max(axis=1)
+            for below, level in pairwise(arrays[1:]):
+                touched = touched[_run_starts(touched >> 6)] >> 6
+                level[touched] = below.reshape(-1, 64)[touched].max(axis=1)
         self.whole_free -= k
-        touched = blocks
-        arrays[1][touched] = held.max(axis=1)
-        for below, level in pairwise(arrays[1:]):
-            touched = touched[_run_starts(touched >> 6)] >> 6
-            level[touched] = below.reshape(-1, 64)[touched].max(axis=1)
         if self.tracked:
             self.by_free.move_many(index, cpi, 0)
             for tier in self.domains:
