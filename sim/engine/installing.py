@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sim.engine.capacity import PoolCapacity
-from sim.engine.events import EventCore
+from sim.engine.events import EventCore, Timed
 from sim.engine.observers import PowerMeter
 from sim.placement import Allocation, PoolState
 
@@ -47,7 +47,7 @@ class Installer:
         if down and self.meter.watts is not None:
             self.meter.down_w -= down * self.meter.per_down[p]  # they will not come back
 
-    def _online(self, ev) -> None:
+    def _online(self, ev: Timed) -> None:
         p = ev._value
         cap = self.cap
         pool = cap.pools[p]
@@ -58,7 +58,7 @@ class Installer:
         self.meter.installed(p, pool.n)
         self.core.request_pass()
 
-    def _retire(self, ev) -> None:
+    def _retire(self, ev: Timed) -> None:
         p = ev._value
         for j in list(self.cap.running[p]):
             self._preempt(j)
