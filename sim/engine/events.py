@@ -13,7 +13,7 @@ hottest line of the loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from heapq import heappush
 from typing import Any, cast
 
@@ -29,7 +29,7 @@ class Timed:
 
     __slots__ = ("callbacks", "_value")
     _ok = True
-    callbacks: list[Callable[[Timed], None]] | None  # None once simpy has fired it
+    callbacks: Sequence[Callable[[Timed], None]] | None  # None once simpy has fired it
     _value: Any  # what `at` was given: each callback knows what it scheduled
 
 
@@ -57,7 +57,7 @@ class EventCore:
         ev._value = value
         heappush(self._queue, (t, NORMAL, next(self._eid), ev))
 
-    def reuse(self, ev: Timed, callbacks: list[Callable[[Timed], None]], t: float) -> None:
+    def reuse(self, ev: Timed, callbacks: Sequence[Callable[[Timed], None]], t: float) -> None:
         """Schedule an already-fired record again at time t (the arrival chain: one record for
         every distinct submit time; simpy clears `callbacks` when it fires one)."""
         ev.callbacks = callbacks
