@@ -9,7 +9,7 @@ that was down at retirement stays out when repaired (`PoolCapacity.instance_up`)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sim.engine.capacity import PoolCapacity
 from sim.engine.events import EventCore, Timed
@@ -66,8 +66,8 @@ class Installer:
         self._settled()
 
 
-def idle_ahead(installs: list[tuple[float, float | None]], pools: list[PoolState], idle_per_instance: list[float]
-               ) -> list[tuple[float, float]]:
+def idle_ahead(installs: Sequence[tuple[float, float | None]], pools: Sequence[PoolState],
+               idle_per_instance: Sequence[float]) -> list[tuple[float, float]]:
     """(t, the most idle watts the installed pools draw at t or later), from 0 and at each time a
     pool comes online or retires: what a held power cap keeps free of busy power."""
     times = sorted({0.0} | {t for on, off in installs for t in (on, off) if t is not None})
