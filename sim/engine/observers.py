@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine.plan import PowerModel
-from sim.placement import PoolState
-from sim.policies.base import JobQueue
 
 if TYPE_CHECKING:  # the engine imports this module
     from sim.engine.coordinator import Engine
+    from sim.placement import PoolState
+    from sim.policies.base import JobQueue
 
 SERIES_FIELDS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w",
                  "fragmentation_chips", "installed_chips", "speed_factor", "capped")
