@@ -11,7 +11,7 @@ test:
 	bash .ci/chromium.sh && $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q -e '.[dev]' && $(VENV)/bin/python -m pytest -q
 
 lint:
-	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/python -m mypy sim
 
 bench:
 	$(VENV)/bin/python benchmarks/engine.py

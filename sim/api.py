@@ -17,10 +17,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.errors import InputError, Problem
 from sim.scenario.loader import LoadedScenario as Scenario
+
+if TYPE_CHECKING:  # imported where used, so that `import sim` stays quick
+    import pyarrow as pa
+
+    from sim.sweep import Executor
 
 PathLike = str | os.PathLike[str]
 Overrides = Mapping[str, Any] | Iterable[str] | None
@@ -97,14 +102,14 @@ class Result:
         return self.raw.summary
 
     @cached_property
-    def jobs(self):
+    def jobs(self) -> pa.Table:
         """jobs.parquet as a pyarrow Table: one row per job (`.to_pandas()` with the notebook extra)."""
         from sim import metrics
 
         return metrics.jobs_table(self.raw)
 
     @cached_property
-    def series(self):
+    def series(self) -> pa.Table:
         """timeseries.csv as a pyarrow Table: t_s, busy_chips, ..., power_w, one row per change."""
         from sim import rundir
 
@@ -170,7 +175,7 @@ class Comparison:
         return as_json(self.variants)
 
     @property
-    def table(self):
+    def table(self) -> pa.Table:
         """One row per variant: label, policy, seeds, and each metric's mean and 95 % CI half-width."""
         import pyarrow as pa
 
@@ -208,7 +213,7 @@ def compare(*inputs: PathLike, policies: str | Iterable[str] | None = None, seed
     return Comparison(variants)
 
 
-def _executor(workers: int | None, scheduler: str | None):
+def _executor(workers: int | None, scheduler: str | None) -> Executor:
     from sim.sweep import Executor
 
     if workers is None and scheduler is None:
@@ -241,7 +246,7 @@ class Sweep:
     out: Path | None = None
 
     @property
-    def table(self):
+    def table(self) -> pa.Table:
         """The rows as a pyarrow Table (sweep.parquet's contents)."""
         from sim.sweep import table_of
 

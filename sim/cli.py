@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from sim import __version__, limits
 from sim.errors import InputError, Problem
 from sim.outdir import check_out
 from sim.scenario import units
+
+if TYPE_CHECKING:  # rich is imported when a bar is shown
+    from rich.progress import Progress, TaskID
 
 # Only click and the light modules above load before the arguments are parsed (`trnsim --version`
 # stays fast): every command imports what it needs, and the commands defined in other modules
@@ -63,8 +67,8 @@ class _Progress:
         self.enabled = enabled
         self.live = live
         self.t0 = time.perf_counter()
-        self.bar = None
-        self.task = None
+        self.bar: Progress | None = None
+        self.task: TaskID  # set when the bar starts
         every = os.environ.get("TRNSIM_PROGRESS_EVERY", "60")
         try:
             self.every = float(every)

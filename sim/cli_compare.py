@@ -6,8 +6,14 @@ import datetime as _dt
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:  # imported where used, to start quickly
+    from rich.progress import Progress, TaskID
+
+    from sim.compare import Variant
 
 
 class _Progress:
@@ -18,13 +24,13 @@ class _Progress:
         self.total = total_runs
         self.t0 = time.perf_counter()
         self.run_t0 = self.t0
-        self.bar = None
-        self.task = None
+        self.bar: Progress | None = None
+        self.task: TaskID  # set when the bar starts
         self.current: tuple[str, int] | None = None
         self.finished = 0
         self.run_events = 0
 
-    def __call__(self, variant, k: int, now: float, done: int, total: int, events: int) -> None:
+    def __call__(self, variant: Variant, k: int, now: float, done: int, total: int, events: int) -> None:
         if not self.enabled:
             return
         from sim.scenario.units import format_duration
@@ -139,7 +145,7 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
 TERMINAL_WIDTH = 100
 
 
-def _print_table(variants) -> None:
+def _print_table(variants: list[Variant]) -> None:
     """Two tables that fit in TERMINAL_WIDTH columns: the values side by side, then the differences
     against the first input ("n.s.": the 95 % interval holds zero)."""
     from rich.console import Console

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -16,6 +17,13 @@ from sim.cli import fail_input, print_json
 from sim.errors import InputError, Problem
 from sim.outdir import check_out
 from sim.scenario import loader
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from sim.sweep import Executor
+
+F = TypeVar("F", bound=Callable[..., Any])  # a click command, given the executor's options
 
 
 def prepare_out(out: Path, force: bool, scenario: Path) -> None:
@@ -57,7 +65,7 @@ class RunProgress:
         self.enabled = enabled
         self.what = what
         self.bar: Progress | None = None
-        self.task = None
+        self.task: TaskID  # set when the bar starts
         self.failed = 0
 
     def __call__(self, done: int, total: int, row: dict[str, Any]) -> None:
@@ -110,13 +118,13 @@ _executor_options = [
 ]
 
 
-def executor_options(f):
+def executor_options(f: F) -> F:
     for option in reversed(_executor_options):
         f = option(f)
     return f
 
 
-def make_executor(scheduler: str | None, workers: int, serial: bool):
+def make_executor(scheduler: str | None, workers: int, serial: bool) -> Executor:
     from sim.sweep import Executor
 
     if serial and scheduler:

@@ -9,11 +9,15 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sim.cli import FullHelpGroup, print_json
 from sim.workload.traces import FORMATS
+
+if TYPE_CHECKING:  # rich is imported when the status is shown
+    from rich.status import Status
 
 SHOW_SKIPPED = 10
 
@@ -30,7 +34,7 @@ class _Progress:
         self.enabled = enabled
         self.what = what
         self.t0 = time.perf_counter()
-        self.status = None
+        self.status: Status | None = None
 
     def __call__(self, rows: int) -> None:
         if not self.enabled:

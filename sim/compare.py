@@ -205,7 +205,7 @@ def plan(inputs: list[Path], *, policies: str | None = None, seeds: int = 1, see
                 continue
             if not path.exists():
                 raise InputError(Problem(f"{path}: no such run directory or scenario file"))
-            for policy in names or [None]:
+            for policy in names if names else (None,):
                 extra = sets + ((f"scheduler.policy={policy}",) if policy else ())
                 loaded = loader.load(path, extra, ci=ci)
                 first = loaded.model.seed if seed is None else seed
@@ -258,7 +258,7 @@ def simulate(variants: list[Variant], progress: Progress | None = None) -> None:
         for k, s in enumerate(v.seeds):
             callback = None
             if progress is not None:
-                def callback(now: float, done: int, total: int, events: int, v=v, k=k) -> None:
+                def callback(now: float, done: int, total: int, events: int, v: Variant = v, k: int = k) -> None:
                     progress(v, k, now, done, total, events)
             result = simulation.simulate(v.loaded, s, progress=callback)
             v.runs.append(Run.of(from_result(result, metrics.jobs_table(result))))

@@ -8,35 +8,49 @@ pool, which the engine tracks.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sim.engine import PowerModel
 from sim.scenario.cluster import Cluster
 from sim.topology import PoolShape
 
 
+def _all_known(values: Iterable[float | None]) -> list[float] | None:
+    """The values, or None if one of them is unknown."""
+    known = []
+    for v in values:
+        if v is None:
+            return None
+        known.append(v)
+    return known
+
+
 def power_model(cluster: Cluster, shapes: list[PoolShape]) -> PowerModel:
-    if any(s.chip_watts is None for s in shapes):
+    watts = _all_known(s.chip_watts for s in shapes)
+    if watts is None:
         return PowerModel(None, [0.0] * len(shapes))
+    host = [s.host_watts or 0.0 for s in shapes]  # known where the chip watts are (topology.size_pools)
     k = cluster.pue * (1 + cluster.network_fraction)
-    base = sum(k * (s.chips * cluster.idle_fraction * s.chip_watts + s.instances * s.host_watts) for s in shapes)
-    per_chip = [k * s.chip_watts * (1 - cluster.idle_fraction) for s in shapes]
+    base = sum(k * (s.chips * cluster.idle_fraction * w + s.instances * h) for s, w, h in zip(shapes, watts, host, strict=True))
+    per_chip = [k * w * (1 - cluster.idle_fraction) for w in watts]
     # a down instance draws nothing: the engine takes off what it drew idle (its jobs were stopped)
-    per_down = [k * (s.chips_per_instance * cluster.idle_fraction * s.chip_watts + s.host_watts) for s in shapes]
+    per_down = [k * (s.chips_per_instance * cluster.idle_fraction * w + h) for s, w, h in zip(shapes, watts, host, strict=True)]
     return PowerModel(base, per_chip, per_down)
 
 
 def peak_power_w(cluster: Cluster, shapes: list[PoolShape]) -> float | None:
     """Facility power with every chip busy."""
-    if any(s.chip_watts is None for s in shapes):
+    peaks = _all_known(s.instance_peak_watts for s in shapes)  # None where the chip watts are
+    if peaks is None:
         return None
     k = cluster.pue * (1 + cluster.network_fraction)
-    return sum(k * s.instances * s.instance_peak_watts for s in shapes)
+    return sum(k * s.instances * p for s, p in zip(shapes, peaks, strict=True))
 
 
 def usd_per_h(shapes: list[PoolShape]) -> float | None:
     """What the installed capacity costs per hour, at each pool's pricing; None if a price is unknown."""
-    if any(s.usd_per_h is None for s in shapes):
-        return None
-    return sum(s.usd_per_h for s in shapes)
+    prices = _all_known(s.usd_per_h for s in shapes)
+    return None if prices is None else sum(prices)
 
 
 def cost_usd(shapes: list[PoolShape], window_s: float) -> float | None:

@@ -26,10 +26,15 @@ from __future__ import annotations
 import math
 import zlib
 from array import array
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.placement import Allocation
+from sim.placement import Allocation, PoolState
+
+if TYPE_CHECKING:  # the scenario's failures section reads this module's defaults
+    from sim.scenario.failures import Domains, Failures, RestartOverhead
+    from sim.topology import PoolShape
 
 CHECKPOINT_WRITE_S = 60.0  # C (ESTIMATE; mlsysim's default)
 RESTART_OVERHEAD_S = 300.0  # R (ESTIMATE; mlsysim's default)
@@ -42,7 +47,7 @@ def default_mtbf_instance(chips_per_instance: int) -> float:
     return 86400.0 / (chips_per_instance * FAILURES_PER_CHIP_DAY)
 
 
-def restart_overhead(spec, instances: int) -> float:
+def restart_overhead(spec: float | RestartOverhead, instances: int) -> float:
     """Seconds a restart of a job on `instances` instances costs: `failures.restart_overhead`, a
     time or {fixed, per_1k_instances} (fixed + per_1k_instances x instances / 1000)."""
     if isinstance(spec, int | float):
@@ -50,7 +55,7 @@ def restart_overhead(spec, instances: int) -> float:
     return float(spec.fixed) + float(spec.per_1k_instances) * instances / 1000
 
 
-def instance_mtbf(spec, chips_per_instance: int) -> float:
+def instance_mtbf(spec: Failures, chips_per_instance: int) -> float:
     """A pool's instance MTBF: `spec.mtbf_instance` (the `failures:` block), else the default."""
     if spec.mtbf_instance is not None:
         return spec.mtbf_instance
@@ -201,7 +206,7 @@ class PoolFailures(Superposed):
         return list(self.shared.get(instance, ()))
 
 
-def pool_failures(spec, shapes, seed: int) -> list[PoolFailures]:
+def pool_failures(spec: Failures, shapes: list[PoolShape], seed: int) -> list[PoolFailures]:
     """Per pool, its failure process; `spec` is the scenario's `failures:` block."""
     out = []
     for s in shapes:
@@ -236,12 +241,12 @@ def domain_ranges(parent: list[int]) -> list[tuple[int, int]]:
         if d >= 0:
             r = ranges.setdefault(d, [i, i + 1])
             r[1] = i + 1
-    return [tuple(ranges[d]) for d in sorted(ranges)]
+    return [(ranges[d][0], ranges[d][1]) for d in sorted(ranges)]
 
 
-def domain_failures(spec, pools, seed: int) -> list[DomainFailures]:
+def domain_failures(spec: Domains | None, pools: list[PoolState], seed: int) -> list[DomainFailures]:
     """Per pool and tier given in `failures.domains`, its domain failure process (none without one)."""
-    out = []
+    out: list[DomainFailures] = []
     if spec is None:
         return out
     for tier in DOMAIN_TIERS:

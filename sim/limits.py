@@ -105,7 +105,7 @@ def check(loaded: Any, *, allow_large: bool, step: float | None = None, runs: in
     problems: list[Problem] = []
     shapes = topology.size_pools(loaded.model.cluster, loaded.catalogue, loaded.problem)
     for i, shape in enumerate(shapes):
-        need = shape.instances * BYTES_PER_INSTANCE
+        need: float = shape.instances * BYTES_PER_INSTANCE
         if need > memory:
             pool = loaded.model.cluster.pools[i]
             problems.append(loaded.problem(("cluster", "pools", i, pool.sizing), (

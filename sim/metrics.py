@@ -58,7 +58,7 @@ def time_average(series: dict[str, Any], step: float, end: float) -> dict[str, n
         # cumulative integral of the step function at each change point
         cum = np.concatenate([[0.0], np.cumsum(v[:-1] * np.diff(t))])
 
-        def integral(x: np.ndarray, v=v, cum=cum) -> np.ndarray:
+        def integral(x: np.ndarray, v: np.ndarray = v, cum: np.ndarray = cum) -> np.ndarray:
             i = np.clip(np.searchsorted(t, x, side="right") - 1, 0, len(t) - 1)
             return cum[i] + v[i] * (x - t[i])
 
@@ -336,7 +336,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     jain = _jain_fairness(result, policy, a.alloc * held_full, a.submit <= w1)
     runtime_goodput = useful / busy if busy > 0 else None
     scheduling_goodput, program_goodput = goodput_factors(result, a, held_full, kept, useful_mask)
-    ml_goodput = None if None in (scheduling_goodput, runtime_goodput, program_goodput) \
+    ml_goodput = None if scheduling_goodput is None or runtime_goodput is None or program_goodput is None \
         else scheduling_goodput * runtime_goodput * program_goodput
 
     summary: dict[str, Any] = {

@@ -208,7 +208,11 @@ def parse_vary(text: str, base: loader.LoadedScenario) -> Vary:
     pool = pools[parts[2]]
     cat = base.catalogue
     domain = cat.domain_size(pool.instance) if pool.instance in cat.instances else 1
-    chips_per = cat.instances[pool.instance].chips if pool.instance in cat.instances else 1
+    chips_per = cat.instances[pool.instance].chips or 1 if pool.instance in cat.instances else 1  # loaded: known
+    lo: float
+    hi: float
+    step: float
+    fmt: Callable[[float], str]
     try:
         if sizing == "spares":  # a count of instances, from none up
             lo, hi = _integer(lo_t), _integer(hi_t)
@@ -286,7 +290,7 @@ class Probe:
 
     @property
     def chips(self) -> int | None:
-        ok = [r.get("chips") for r in self.rows if r.get("chips") is not None]
+        ok = [r["chips"] for r in self.rows if r.get("chips") is not None]
         return int(ok[0]) if ok else None
 
     @property

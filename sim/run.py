@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,18 +75,18 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
     m = loaded.model
     ref = loaded.catalogue.accelerators[m.reference_accelerator]
     ref_cap = None if ref.bf16_tflops is None or ref.mfu is None else ref.bf16_tflops * ref.mfu
-    factor = []
+    ref_factor = []
     for s in shapes:
         if s.accelerator == ref.name:
-            factor.append(1.0)
-        elif ref_cap is None or _capability(s) is None:
+            ref_factor.append(1.0)
+        elif ref_cap is None or (capability := _capability(s)) is None:
             raise InputError(loaded.problem(("reference_accelerator",),
                                             f"cannot map jobs from {ref.name} to pool {s.name} ({s.accelerator}): "
                                             "bf16_tflops and mfu are needed for both"))
         else:
-            factor.append(ref_cap / _capability(s))
+            ref_factor.append(ref_cap / capability)
     # a job's chips and duration are those of the first accelerator it names (else the reference's)
-    factors_of: dict[str, list[float]] = {ref.name: factor}
+    factors_of: dict[str, list[float]] = {ref.name: ref_factor}
     keep_chips = m.scheduler.map == "keep_chips"
     kill = m.scheduler.kill_at_limit
     all_pools = tuple(range(len(shapes)))
@@ -104,9 +104,14 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
     ckpt_of: dict[object, tuple[float, float]] = {}  # (spec, pool, instances) -> (interval, factor)
     intervals: list[float] = []
     estimate = m.scheduler.estimate
-    est_factor = estimate.factor if estimate.kind == "factor" else 1.0
+    est_factor = estimate.factor if estimate.kind == "factor" and estimate.factor is not None else 1.0
     use_request = estimate.kind == "trace"
-    pools_col, chips_on, run_on, estimate_on, limit_on, rejected_flags = [], [], [], [], [], []
+    pools_col: list[tuple[int, ...]] = []
+    chips_on: list[tuple[int, ...]] = []
+    run_on: list[tuple[float, ...]] = []
+    estimate_on: list[tuple[float, ...]] = []
+    limit_on: list[tuple[float, ...] | None] = []
+    rejected_flags: list[bool] = []
     final = [FINAL_STATE[status] for status in jobs.status]
     rejected: list[Rejected] = []
     problems = []
@@ -114,6 +119,7 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         names = jobs.accelerator[j]
         pools = pools_of.get(names)
         if pools is None:
+            assert names is not None  # no names: every pool, in pools_of from the start
             pools = pools_of[names] = tuple(sorted({p for n in names for p in by_accelerator.get(n, ())}))
         spec = jobs.checkpoint_interval[j]
         if spec is None and fail is not None:
@@ -172,7 +178,7 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         keep = [k for k, p in enumerate(pools) if chips[k] <= capacity[p]]
         reason = None
         if not pools:
-            reason = f"no pool has accelerator {', '.join(names)}"
+            reason = f"no pool has accelerator {', '.join(names or ())}"
         elif not keep:
             largest = max(capacity[p] for p in pools)
             reason = f"{chips_ref} chips exceed the largest pool it accepts ({largest} chips)"
@@ -221,7 +227,7 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
 
 
 def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape],
-                jobs_elastic: list = ()) -> list[str]:
+                jobs_elastic: Sequence[tuple[int, int, float | None] | None] = ()) -> list[str]:
     """Every ESTIMATE that drives a number of this run, to print beside the results."""
     m = loaded.model
     c = m.cluster
@@ -296,15 +302,14 @@ def spare_counts(loaded: LoadedScenario, shapes: list[topology.PoolShape]) -> li
     return out
 
 
-def power_cap_and_installs(loaded: LoadedScenario, shapes: list[topology.PoolShape], policy: type
+def power_cap_and_installs(loaded: LoadedScenario, shapes: list[topology.PoolShape], policy: type[policies.Policy]
                            ) -> tuple[tuple[float, str, float] | None, list[tuple[float, float | None]] | None]:
     """The engine's `power_cap` and `installs` arguments (None when unused), checked against the
     cluster: a cap needs every pool's power, must exceed the facility's idle power whenever pools
     are installed, and `hold` needs a policy that counts power (`Policy.power_hold`)."""
     c = loaded.model.cluster
-    installs = [(float(p.online), None if p.retire is None else float(p.retire)) for p in c.pools]
-    if all(on == 0 and off is None for on, off in installs):
-        installs = None
+    given = [(float(p.online), None if p.retire is None else float(p.retire)) for p in c.pools]
+    installs = None if all(on == 0 and off is None for on, off in given) else given
     cap = c.power_cap
     if cap is None:
         return None, installs

@@ -43,7 +43,7 @@ def default_out(name: str, run_key: str, root: Path = Path("runs")) -> Path:
 def series_table(series: dict[str, Any], step: float | None, end: float) -> pa.Table:
     cols = metrics.time_average(series, step, end) if step else {n: np.asarray(series[n], dtype=float)
                                                         for n in SERIES_COLUMNS}
-    arrays = {}
+    arrays: dict[str, pa.Array] = {}
     for name in SERIES_COLUMNS:
         v = cols[name]
         if name in INTEGER_COLUMNS and not step:

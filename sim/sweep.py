@@ -18,12 +18,16 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from sim.errors import InputError, Problem
 from sim.scenario import loader
+
+if TYPE_CHECKING:  # imported where used: dask and pyarrow cost time at start-up
+    import pyarrow as pa
+    from dask.distributed import Client, LocalCluster
 
 GRID = "grid."
 DEFAULT_WORKERS = 2
@@ -251,7 +255,7 @@ def _write_atomically(rows: list[dict[str, Any]], target: Path) -> None:
         raise
 
 
-def table_of(rows: list[dict[str, Any]]):
+def table_of(rows: list[dict[str, Any]]) -> pa.Table:
     """An Arrow table of rows with possibly different keys; a column of mixed types becomes text."""
     import pyarrow as pa
 
@@ -294,8 +298,8 @@ class Executor:
         self.workers = workers
         self.scheduler = scheduler
         self.serial = serial
-        self.client = None
-        self.cluster = None
+        self.client: Client | None = None
+        self.cluster: LocalCluster | None = None
 
     def __enter__(self) -> Executor:
         return self
@@ -349,6 +353,7 @@ class Executor:
         from dask.distributed import as_completed
 
         self.start()
+        assert self.client is not None  # not serial: start() connected
         futures = {self.client.submit(run_one, t.scenario, t.seed, str(t.loaded.base_dir), key=f"trnsim-run-{t.key}",
                                       pure=False): t for t in tasks}
         for future in as_completed(futures):

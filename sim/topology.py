@@ -104,6 +104,7 @@ def size_pools(cluster: Cluster, catalogue: Catalogue,
     overhead = cluster.pue * (1 + cluster.network_fraction)
     for i, pool in enumerate(cluster.pools):
         inst = catalogue.instances[pool.instance]
+        assert inst.accelerator is not None and inst.chips is not None  # checked when the scenario loaded
         acc = catalogue.accelerators[inst.accelerator]
         cpi = int(inst.chips)
         domain = catalogue.domain_size(pool.instance)
@@ -117,11 +118,11 @@ def size_pools(cluster: Cluster, catalogue: Catalogue,
         elif pool.chips is not None:
             n = pool.chips // cpi
         elif pool.power is not None:
-            if acc.watts is None:
+            if acc.watts is None or host_watts is None:
                 raise AssertionError("power sizing without watts was refused when the scenario loaded")
             n = _whole(pool.power / (overhead * (cpi * acc.watts + host_watts)))
         else:
-            if pool.pricing.commitment is not None or per_instance_usd is None:
+            if pool.pricing.commitment is not None or per_instance_usd is None or pool.budget is None:
                 raise AssertionError("budget sizing was checked when the scenario loaded")
             if per_instance_usd <= 0:
                 errors.append(problem(("cluster", "pools", i, "budget"),
@@ -133,6 +134,7 @@ def size_pools(cluster: Cluster, catalogue: Catalogue,
             errors.append(problem(("cluster", "pools", i, pool.sizing),
                                   f"sizing by {pool.sizing} leaves no whole {unit} of {pool.instance}"))
             continue
+        usd: float | None
         if pool.pricing.commitment is not None:
             usd = pool.pricing.commitment.usd_per_year / HOURS_PER_YEAR
         else:
@@ -187,7 +189,7 @@ def build_graph(shapes: list[PoolShape]) -> nx.DiGraph:
     index) and `index` (its number within its pool and tier); instances also have `chips`.
     `graph.graph["pools"]` names the pools and their catalogue bandwidths, for drawing.
     """
-    g = nx.DiGraph(tiers=TIERS, pools=[{"name": s.name, "instance_type": s.instance_type,
+    g: nx.DiGraph[int] = nx.DiGraph(tiers=TIERS, pools=[{"name": s.name, "instance_type": s.instance_type,
                                         "efa_gbps": s.efa_gbps, "link_gbytes_per_s": s.link_gbytes_per_s}
                                        for s in shapes])
     with _collector_paused():
@@ -258,7 +260,8 @@ class GraphShapeError(ValueError):
 def _node_column(graph: nx.DiGraph, key: str, n: int, default: int = -1) -> np.ndarray:
     values = graph.nodes(data=key, default=default)
     if key == "tier":
-        return np.fromiter((TIER_CODE[t] for _, t in values), dtype=np.int8, count=n)
+        # types-networkx: with data=KEY the view yields (node, value) pairs, not (node, dict)
+        return np.fromiter((TIER_CODE[t] for _, t in values), dtype=np.int8, count=n)  # type: ignore[index]
     return np.fromiter((v for _, v in values), dtype=np.int64, count=n)
 
 

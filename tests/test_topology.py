@@ -16,6 +16,7 @@ PUE 1.15, network_fraction 0.05, host_fraction 0.5, 64 instances per pod, 16 pod
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -29,7 +30,7 @@ import pyarrow.compute as pc
 import pytest
 from conftest import SCENARIOS, run_cli, run_scenario, write_scenario
 
-from sim import topology
+from sim import hardware, topology
 from sim.scenario import loader
 from sim.scenario.cluster import TIERS
 
@@ -224,6 +225,38 @@ def test_missing_scenario_is_exit_2(cli_cases):
 def _shapes(text: str, tmp_path: Path, *sets: str) -> list[topology.PoolShape]:
     loaded = loader.load(write_scenario(tmp_path, text), list(sets))
     return topology.size_pools(loaded.model.cluster, loaded.catalogue, loaded.problem)
+
+
+PATCHED = """\
+name: patched
+catalogue:
+  instances:
+    - {name: trn2.48xlarge, on_demand_usd_per_h: 10}
+    - {name: rack, accelerator: trainium2, chips: 8, on_demand_usd_per_h: 1}
+cluster:
+  pools:
+    - {name: trn2, instance: trn2.48xlarge, count: 2}
+    - {name: rack, instance: rack, count: 3}
+workload:
+  - jobs: [{id: one, chips: 1, duration: 1h}]
+"""
+
+
+def test_a_loaded_scenario_carries_its_patched_catalogue(tmp_path):
+    """The catalogue is part of the loaded scenario from the start (from a file or a mapping),
+    with the scenario's patches applied and the built-in one untouched."""
+    loaded = loader.load(write_scenario(tmp_path, PATCHED))
+    cat = loaded.catalogue
+    assert cat.instances["trn2.48xlarge"].on_demand_usd_per_h == 10
+    assert cat.instances["trn2.48xlarge"].chips == 16  # the fields not patched stay the built-in ones
+    assert (cat.instances["rack"].accelerator, cat.instances["rack"].chips) == ("trainium2", 8)
+    assert "rack" not in hardware.builtin().instances
+    assert hardware.builtin().instances["trn2.48xlarge"].on_demand_usd_per_h != 10
+    shapes = topology.size_pools(loaded.model.cluster, cat, loaded.problem)
+    assert [(s.chips, s.usd_per_h) for s in shapes] == [(32, 2 * 10.0), (24, 3 * 1.0)]
+    assert loader.load_mapping(loaded.raw).catalogue == cat
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loaded.catalogue = hardware.builtin()
 
 
 # Partial pods and spine groups on purpose: 300 trn2u instances in pods of 16 (4 UltraServers),

@@ -13,8 +13,9 @@ hottest line of the loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from heapq import heappush
+from typing import Any, cast
 
 import simpy
 from simpy.events import NORMAL
@@ -28,6 +29,8 @@ class Timed:
 
     __slots__ = ("callbacks", "_value")
     _ok = True
+    callbacks: Sequence[Callable[[Timed], None]] | None  # None once simpy has fired it
+    _value: Any  # what `at` was given: each callback knows what it scheduled
 
 
 class EventCore:
@@ -37,7 +40,8 @@ class EventCore:
 
     def __init__(self, scheduling_pass: Callable[[Timed | None], None]):
         self.env = simpy.Environment()
-        self._queue = self.env._queue
+        # simpy's heap, typed for its Events, holds these records too (see the module docstring)
+        self._queue = cast("list[tuple[float, int, int, Timed]]", self.env._queue)
         self._eid = self.env._eid
         self._pass = scheduling_pass
         self._pass_pending = False
@@ -53,7 +57,7 @@ class EventCore:
         ev._value = value
         heappush(self._queue, (t, NORMAL, next(self._eid), ev))
 
-    def reuse(self, ev: Timed, callbacks: list, t: float) -> None:
+    def reuse(self, ev: Timed, callbacks: Sequence[Callable[[Timed], None]], t: float) -> None:
         """Schedule an already-fired record again at time t (the arrival chain: one record for
         every distinct submit time; simpy clears `callbacks` when it fires one)."""
         ev.callbacks = callbacks

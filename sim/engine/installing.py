@@ -9,10 +9,10 @@ that was down at retirement stays out when repaired (`PoolCapacity.instance_up`)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sim.engine.capacity import PoolCapacity
-from sim.engine.events import EventCore
+from sim.engine.events import EventCore, Timed
 from sim.engine.observers import PowerMeter
 from sim.placement import Allocation, PoolState
 
@@ -47,7 +47,7 @@ class Installer:
         if down and self.meter.watts is not None:
             self.meter.down_w -= down * self.meter.per_down[p]  # they will not come back
 
-    def _online(self, ev) -> None:
+    def _online(self, ev: Timed) -> None:
         p = ev._value
         cap = self.cap
         pool = cap.pools[p]
@@ -58,7 +58,7 @@ class Installer:
         self.meter.installed(p, pool.n)
         self.core.request_pass()
 
-    def _retire(self, ev) -> None:
+    def _retire(self, ev: Timed) -> None:
         p = ev._value
         for j in list(self.cap.running[p]):
             self._preempt(j)
@@ -66,8 +66,8 @@ class Installer:
         self._settled()
 
 
-def idle_ahead(installs: list[tuple[float, float | None]], pools: list[PoolState], idle_per_instance: list[float]
-               ) -> list[tuple[float, float]]:
+def idle_ahead(installs: Sequence[tuple[float, float | None]], pools: Sequence[PoolState],
+               idle_per_instance: Sequence[float]) -> list[tuple[float, float]]:
     """(t, the most idle watts the installed pools draw at t or later), from 0 and at each time a
     pool comes online or retires: what a held power cap keeps free of busy power."""
     times = sorted({0.0} | {t for on, off in installs for t in (on, off) if t is not None})

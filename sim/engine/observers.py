@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.engine.plan import PowerModel
+
+if TYPE_CHECKING:  # the engine imports this module
+    from sim.engine.coordinator import Engine
+    from sim.placement import PoolState
+    from sim.policies.base import JobQueue
 
 SERIES_FIELDS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w",
                  "fragmentation_chips", "installed_chips", "speed_factor", "capped")
@@ -58,7 +65,7 @@ class SeriesRecorder:
         self._last_row: tuple | None = None
         self._width = len(SERIES_FIELDS)
 
-    def observe(self, engine) -> None:
+    def observe(self, engine: Engine) -> None:
         """A row of the engine's counters now (called at the end of every scheduling pass); a
         later row at the same time replaces it, an unchanged row is not written."""
         cap = engine.cap
@@ -93,7 +100,8 @@ class SeriesRecorder:
         return {name: table[:, i] for i, name in enumerate(("t_s", *SERIES_FIELDS))}
 
 
-def fragmentation(pending, pools, job_pools, chips_on, busy: int, capacity: int) -> float:
+def fragmentation(pending: JobQueue, pools: Sequence[PoolState], job_pools: Sequence[tuple[int, ...]],
+                  chips_on: Sequence[tuple[int, ...]], busy: int, capacity: int) -> float:
     """Free chips while the queue's head cannot be placed (0 while it can, or nothing waits)."""
     if not pending or busy >= capacity:
         return 0.0

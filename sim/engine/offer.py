@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import cast
 
 from sim.engine.capacity import PoolCapacity
-from sim.engine.events import EventCore
+from sim.engine.events import EventCore, Timed
 from sim.engine.ledger import Ledger
 from sim.engine.plan import JobPlan
 from sim.engine.power_cap import PowerCap
@@ -31,8 +32,10 @@ class Offer:
         self.projection = cap.projection
         self.power_cap = power_cap
         if power_cap is not None and power_cap.hold:  # power is a capacity too
-            self.can_place = self._can_place_within_power
-            self.can_place_size = self._can_place_size_within_power
+            self._holding = power_cap
+            # the variants that count power, chosen once here instead of a test per call
+            self.can_place = self._can_place_within_power  # type: ignore[method-assign]
+            self.can_place_size = self._can_place_size_within_power  # type: ignore[method-assign]
 
     def now(self) -> float:
         return self.core.env._now
@@ -89,10 +92,10 @@ class Offer:
 
     def _can_place_within_power(self, job: int, pool: int) -> bool:
         chips = self.chips_on(job, pool)
-        return self.cap.pools[pool].can_place(chips) and self.power_cap.fits(self.power_cap.need(pool, chips))
+        return self.cap.pools[pool].can_place(chips) and self._holding.fits(self._holding.need(pool, chips))
 
     def _can_place_size_within_power(self, job: int, pool: int, chips: int) -> bool:
-        return self.cap.pools[pool].can_place(chips) and self.power_cap.fits(self.power_cap.need(pool, chips))
+        return self.cap.pools[pool].can_place(chips) and self._holding.fits(self._holding.need(pool, chips))
 
     # --- elastic jobs ---------------------------------------------------------------------------
     def elastic_range(self, job: int, pool: int) -> tuple[int, int, float] | None:
@@ -115,7 +118,7 @@ class Offer:
 
     def can_resize(self, job: int, chips: int) -> bool:
         L = self.ledger
-        return self.cap.can_resize(L.alloc[job], L.pool[job], chips)
+        return self.cap.can_resize(cast(Allocation, L.alloc[job]), L.pool[job], chips)  # a running job's
 
     # --- timers -----------------------------------------------------------------------------------
     def wake_at(self, t: float) -> None:
@@ -126,6 +129,6 @@ class Offer:
         self._wakes.add(t)
         self.core.at(t, self._wake, t)
 
-    def _wake(self, ev) -> None:
+    def _wake(self, ev: Timed) -> None:
         self._wakes.discard(ev._value)
         self._on_wake()

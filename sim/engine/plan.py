@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim import failures
-from sim.policies.base import COMPLETED, FAILED, KILLED
+from sim.policies.base import COMPLETED, FAILED, KILLED, JobTable
 
 NOT_ARRIVED = -1
 FINAL_STATE = {"completed": COMPLETED, "failed": FAILED, "killed": KILLED}
@@ -38,7 +38,7 @@ class Elastic:
 class JobPlan:
     """What the engine needs per job, worked out against this cluster (see sim.run)."""
 
-    table: object  # sim.policies.base.JobTable
+    table: JobTable
     rejected: list[bool]
     chips_on: list[tuple[int, ...]]  # chips on each accepted pool (aligned with table.pools)
     run_on: list[tuple[float, ...]]  # run time at ideal placement on each pool, checkpoints included

@@ -25,7 +25,7 @@ from sim.engine.observers import PowerMeter
 
 
 class PowerCap:
-    __slots__ = ("limit", "hold", "exponent", "meter", "ledger", "cpi", "speed", "held", "_now", "_times", "_idle")
+    __slots__ = ("limit", "hold", "exponent", "meter", "ledger", "cpi", "speed", "held", "_now", "_ahead")
 
     def __init__(self, limit: float, mode: str, exponent: float, meter: PowerMeter, ledger: Ledger,
                  chips_per_instance: list[int], now: Callable[[], float],
@@ -43,8 +43,14 @@ class PowerCap:
         self.speed = 1.0  # throttle: the frequency every busy chip runs at
         self.held = False  # hold: a start was held back by power since the last row
         self._now = now
-        self._times = None if idle_ahead is None else [t for t, _ in idle_ahead]
-        self._idle = None if idle_ahead is None else [w for _, w in idle_ahead]
+        # (times, the most idle watts from each on), or None
+        self._ahead = None if idle_ahead is None else ([t for t, _ in idle_ahead], [w for _, w in idle_ahead])
+
+    def _facility_w(self) -> float:
+        """Facility power at full speed: known, since a cap needs it (checked above)."""
+        watts = self.meter.watts
+        assert watts is not None
+        return watts
 
     # --- hold ---------------------------------------------------------------------------------
     def need(self, pool: int, chips: int) -> float:
@@ -57,10 +63,11 @@ class PowerCap:
     def room(self) -> float:
         """Watts that starts may still add before facility power would cross the limit."""
         m = self.meter
-        if self._times is None:
-            idle = m.watts - m.busy_w + m.down_w  # every instance, down ones included
+        if self._ahead is None:
+            idle = self._facility_w() - m.busy_w + m.down_w  # every instance, down ones included
         else:
-            idle = self._idle[bisect_right(self._times, self._now()) - 1]
+            times, idle_w = self._ahead
+            idle = idle_w[bisect_right(times, self._now()) - 1]
         return self.limit - (m.busy_w + idle)
 
     def fits(self, watts: float) -> bool:
@@ -73,9 +80,10 @@ class PowerCap:
     def throttle(self) -> None:
         """Set every pool's speed to the f that meets the limit (1 when power at full speed fits)."""
         m = self.meter
-        idle = m.watts - m.busy_w
+        watts = self._facility_w()
+        idle = watts - m.busy_w
         f = 1.0
-        if m.watts > self.limit and m.busy_w > 0:  # the limit is above idle power (checked by sim.run)
+        if watts > self.limit and m.busy_w > 0:  # the limit is above idle power (checked by sim.run)
             f = max(1e-6, (max(0.0, self.limit - idle) / m.busy_w) ** (1.0 / self.exponent))
         if f != self.speed:
             self.speed = f
@@ -84,10 +92,9 @@ class PowerCap:
 
     def watts(self) -> float:
         """Facility power now: at the limit while throttled."""
-        m = self.meter
         if self.speed < 1.0:
             return self.limit
-        return m.watts
+        return self._facility_w()
 
     def capped(self) -> bool:
         """At the cap now: throttled, or (hold) a start held back by power in the last pass."""

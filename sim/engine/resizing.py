@@ -45,6 +45,7 @@ class Resizer:
         scale = self.scale(j, p, self.plan.chips_on[j][k], chips)
         cap = self.cap
         old = L.alloc[j]
+        assert old is not None  # a running job holds chips
         if not cap.can_resize(old, p, chips):
             raise PolicyError(f"policy resized job {j} to {chips} chips, which do not fit on pool {p}")
         L.stop(j, keep_all=True)

@@ -101,8 +101,8 @@ def patched(patches: dict[str, list[dict[str, Any]]]) -> Catalogue:
     then give REQUIRED_FOR_NEW (checked by the scenario model, which knows line numbers).
     """
     base = builtin()
-    parts = {"accelerators": dict(base.accelerators), "instances": dict(base.instances),
-             "domains": dict(base.domains)}
+    parts: dict[str, dict[str, Any]] = {"accelerators": dict(base.accelerators),
+                                         "instances": dict(base.instances), "domains": dict(base.domains)}
     for section, entries in patches.items():
         table = parts[section]
         for entry in entries:

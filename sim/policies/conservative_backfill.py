@@ -80,10 +80,11 @@ class ConservativeBackfill(Policy):
     power_hold = False  # its look-ahead does not count a held power cap
     tracks_queue = True
     tracks_running = True
+    view: QueueView  # set by `bind`, before the engine calls any hook
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._profiles: list[Profile] | None = None
+        self._profiles: list[Profile] = []  # built by the first pass (the plan starts dirty)
         self._reserved: dict[int, tuple[float, int, Any]] = {}  # job -> (start, pool, allocation)
         self._planned_end: dict[int, float] = {}  # running job -> its estimated end in the plan
         self._waiting: dict[int, None] = {}  # queued jobs without a reservation, in arrival order

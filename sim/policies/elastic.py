@@ -95,13 +95,13 @@ class Elastic(Policy):
             return
         cpi = self._cpi(pool)
         need = self._held(size, cpi) - view.free_chips(pool)
-        spare = {j: self._held(view.size(j), cpi) - self._held(view.elastic_range(j, pool)[0], cpi) for j in running}
+        spare = {j: self._held(view.size(j), cpi) - self._held(_range(view, j, pool)[0], cpi) for j in running}
         if need <= 0 or sum(spare.values()) < need:
             return
         for j in reversed(running):
             if spare[j] <= 0:
                 continue
-            lo = view.elastic_range(j, pool)[0]
+            lo = _range(view, j, pool)[0]
             current = view.size(j)
             target = max(lo, self._held(current, cpi) - need)
             if target > cpi:
@@ -122,7 +122,7 @@ class Elastic(Policy):
         heap: list[tuple[float, int, int, int]] = []  # (-gain per chip, job, next size, chips it costs)
 
         def offer(j: int, n: int) -> None:
-            _, hi, a = view.elastic_range(j, pool)
+            _, hi, a = _range(view, j, pool)
             if n >= hi:
                 return
             nxt = min(hi, n + 1 if n < cpi else (n // cpi + 1) * cpi)
@@ -147,3 +147,11 @@ class Elastic(Policy):
                 n = n - 1 if n <= cpi else max(current, (n - 1) // cpi * cpi)
             if n > current:
                 yield Resize(j, n)
+
+
+def _range(view: QueueView, job: int, pool: int) -> tuple[int, int, float]:
+    """(min, max, scaling) of a running elastic job in `pool`'s chips: every job that `_running`
+    lists has a range."""
+    rng = view.elastic_range(job, pool)
+    assert rng is not None, f"job {job} is not elastic"
+    return rng

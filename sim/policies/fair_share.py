@@ -25,7 +25,7 @@ the r jobs running on its pools.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -80,10 +80,12 @@ class FairShare(Policy):
     Options = FairShareOptions
     tracks_queue = True
     tracks_running = True
+    options: FairShareOptions
+    view: QueueView  # set by `bind`, before the engine calls any hook
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._queued: dict[str, SortedList] = {}
+        self._queued: dict[str, SortedList[tuple[int, int]]] = {}
         self._usage: dict[str, int] = {}
         self._held: dict[int, int] = {}  # running job -> chips it holds
 
@@ -142,7 +144,7 @@ class FairShare(Policy):
                 heapq.heappush(heap, (self._ratio(q), q))
             # else: the head blocks its queue for this pass
 
-    def _admit(self, view: QueueView, q: str, job: int) -> Iterator[Decision]:
+    def _admit(self, view: QueueView, q: str, job: int) -> Generator[Decision, None, bool]:
         pools_of = view.jobs.pools[job]
         usage = self._usage[q]
         for pool in pools_of:

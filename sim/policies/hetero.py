@@ -40,6 +40,7 @@ class HeteroOptions(BaseModel):
 class Hetero(Policy):
     name = "hetero"
     Options = HeteroOptions
+    options: HeteroOptions
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -72,7 +73,10 @@ class Hetero(Policy):
             price = {p: (None if self.pools[p].usd_per_h is None else self.pools[p].usd_per_h / self.pools[p].chips)
                      for p in pools}
             by_price = all(price[p] for p in pools)
-            score = {p: -1.0 if value[p] is None else value[p] / price[p] if by_price else value[p] for p in pools}
+            score: dict[int, float] = {}
+            for p in pools:
+                v, c = value[p], price[p]
+                score[p] = -1.0 if v is None else v / c if by_price and c else v  # by_price: every c > 0
             order = self._ranked[key] = tuple(sorted(pools, key=lambda p: -score[p]))
         return order
 

@@ -63,6 +63,8 @@ class DiscretisedLas(Policy):
     Options = LasOptions
     tracks_queue = True
     tracks_running = True
+    options: LasOptions
+    view: QueueView  # set by `bind`, before the engine calls any hook
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
-from sim.policies.base import Policy
+from sim.policies.base import Policy, QueueView
 
 
 class OrderedQueue(Policy):
@@ -18,10 +18,11 @@ class OrderedQueue(Policy):
     """
 
     tracks_queue = True
+    view: QueueView  # set by `bind`, before the engine calls any hook
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._order: SortedList = SortedList()
+        self._order: SortedList[Any] = SortedList()
         self._keys: dict[int, Any] = {}
 
     def key(self, job: int) -> Any:  # pragma: no cover - interface

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from sim.report import html, plots
 from sim.report.document import Bullets, Document, Figure, Paragraph, Section, Table, to_markdown
 from sim.report.markdown import fmt, number
 from sim.scenario.units import format_duration
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 BINS = 400
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f",
@@ -129,13 +132,15 @@ def _curves(variants: list[Variant], column: str = "busy_chips", per_chip: bool 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # bins after every seed has ended
             out.append((np.nanmean(f, axis=0), np.nanmin(f, axis=0), np.nanmax(f, axis=0)))
+    assert grid is not None  # there is a run (`end` above needs one)
     return grid, out
 
 
 LINE_STYLES = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)))
 
 
-def _overlay(ax, x: np.ndarray, variants: list[Variant], curves, labels: list[str], scale: float) -> None:
+def _overlay(ax: Axes, x: np.ndarray, variants: list[Variant],
+             curves: list[tuple[np.ndarray, np.ndarray, np.ndarray]], labels: list[str], scale: float) -> None:
     """One line per variant; each later one thinner and dashed, so identical curves stay visible
     (a dashed line over a solid one of the same values) instead of hiding each other."""
     for i, (v, (mean, lo, hi)) in enumerate(zip(variants, curves, strict=True)):

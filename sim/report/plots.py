@@ -7,11 +7,18 @@ into at most MAX_POINTS/2 bins and distributions drawn from at most CDF_POINTS q
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.metrics import time_average
+
+if TYPE_CHECKING:  # matplotlib is imported on first use
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import Formatter
+    from matplotlib.typing import LegendLocType
 
 MAX_POINTS = 4000
 CDF_POINTS = 1500
@@ -20,7 +27,7 @@ TIER_COLOURS = {"instance": "#4c72b0", "ultraserver": "#55a868", "pod": "#ccb974
                 "cluster": "#c44e52"}
 
 
-def _pyplot():
+def _pyplot() -> ModuleType:
     """matplotlib with the Agg backend, imported on first use (it costs ~0.5 s at start-up)."""
     import matplotlib
 
@@ -62,7 +69,7 @@ def cdf_points(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, np.arange(1, n + 1) / n
 
 
-def margins(fig, left: float = 0.8, right: float = 0.2, top: float = 0.4, bottom: float = 0.55,
+def margins(fig: Figure, left: float = 0.8, right: float = 0.2, top: float = 0.4, bottom: float = 0.55,
             wspace: float | None = None, hspace: float | None = None) -> None:
     """Fixed margins in inches: tight_layout measures every label and costs more than the drawing."""
     w, h = fig.get_size_inches()
@@ -70,7 +77,7 @@ def margins(fig, left: float = 0.8, right: float = 0.2, top: float = 0.4, bottom
                         wspace=wspace, hspace=hspace)
 
 
-def _finish(fig, ax, path: Path, title: str, legend: str | None = "best", **margin: float) -> Path:
+def _finish(fig: Figure, ax: Axes, path: Path, title: str, legend: LegendLocType | None = "best", **margin: float) -> Path:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     if legend and ax.get_legend_handles_labels()[0]:
@@ -244,13 +251,13 @@ def decade(series: dict[str, Any], limit_w: float | None, title: str, path: Path
     return path
 
 
-def _percent_formatter():
+def _percent_formatter() -> Formatter:
     from matplotlib.ticker import PercentFormatter
 
     return PercentFormatter(1.0)
 
 
-def _count_formatter():
+def _count_formatter() -> Formatter:
     """Axis ticks for people: 5.5M, 800k, 1,200 (never matplotlib's '1e6' offset)."""
     from matplotlib.ticker import FuncFormatter
 
@@ -263,7 +270,7 @@ def _count_formatter():
     return FuncFormatter(count)
 
 
-def _money_formatter():
+def _money_formatter() -> Formatter:
     from matplotlib.ticker import FuncFormatter
 
     def money(v: float, _pos: int) -> str:

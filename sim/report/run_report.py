@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow.compute as pc
@@ -237,7 +237,8 @@ class _Sections:
                 "BF16 TFLOPS × MFU. `chips_requested` in jobs.parquet is as written, `chips_allocated` what "
                 "the job held."))
         if run.table is not None and run.table.num_rows:
-            counts = sorted(pc.value_counts(run.table.column("entry")).to_pylist(), key=lambda c: str(c["values"]))
+            entries: Any = pc.value_counts(run.table.column("entry"))  # pyarrow-stubs: no StructArray.to_pylist
+            counts = sorted(entries.to_pylist(), key=lambda c: str(c["values"]))
             blocks.append(Table(["workload entry", "jobs"],
                                 [[c["values"] or "—", f"{c['counts']:,}"] for c in counts], {1}))
         return Section("Scenario", blocks)
@@ -349,7 +350,7 @@ class _Sections:
         split = {k: s.get(f"chip_h_{k}") for k in CHIP_HOURS}
         badput: list = []
         if all(v is not None for v in split.values()):
-            plots.badput(split, f"{self.run.name}: where the chip-hours go", self.figs.path("badput.png"))
+            plots.badput(cast("dict[str, float]", split), f"{self.run.name}: where the chip-hours go", self.figs.path("badput.png"))
             badput = [self.figs.block("badput.png", "the cluster's chip-hours by use",
                                       "Useful work, checkpoint writes, work lost to stops, restarts and waits for "
                                       "spares, rounding (whole instances, tier slowdown), idle and down.")]

@@ -73,10 +73,10 @@ class RunData:
 def _column(table: pa.Table, name: str) -> np.ndarray:
     col = table.column(name)
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        return col.fill_null("").to_numpy()  # "" where a job has no pool, queue or user
+        return col.fill_null("").to_numpy()  # type: ignore[arg-type]  # pyarrow-stubs want a Scalar; "" for no pool, queue or user
     if pa.types.is_integer(col.type) and col.null_count == 0:
         return col.to_numpy()
-    return col.cast(pa.float64()).fill_null(np.nan).to_numpy()
+    return col.cast(pa.float64()).fill_null(np.nan).to_numpy()  # type: ignore[arg-type]  # pyarrow takes a float
 
 
 def job_columns(table: pa.Table) -> dict[str, np.ndarray]:
@@ -114,7 +114,8 @@ def load(path: Path) -> RunData:
     lacking += [k for k in ("chips", "utilisation", "seed") if k not in summary]
     if lacking:
         raise InputError(Problem(f"{path}: not a trnsim run directory (no {', '.join(lacking)})"))
-    series = {name: np.asarray(series_table.column(name).cast(pa.float64()).fill_null(-1.0).to_numpy(),
+    # pyarrow-stubs: fill_null wants a Scalar (pyarrow takes a float), and the result's to_numpy is untyped
+    series = {name: np.asarray(series_table.column(name).cast(pa.float64()).fill_null(-1.0).to_numpy(),  # type: ignore[arg-type, type-var]
                                dtype=float) for name in SERIES_COLUMNS if name in series_table.column_names}
     if "installed_chips" not in series:
         series["installed_chips"] = np.full(len(series["t_s"]), float(summary["chips"]))

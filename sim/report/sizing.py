@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,10 +66,12 @@ def _sizing_line(loaded: LoadedScenario, s: topology.PoolShape) -> str:
         return (f"{head} / {s.chips_per_instance} chips per instance = {exact:,.2f} -> {s.instances:,} "
                 f"instances ({unit})")
     if pool.power is not None:
+        assert s.instance_peak_watts is not None  # sizing by power needs watts (checked when loaded)
         exact = pool.power / (c.pue * (1 + c.network_fraction) * s.instance_peak_watts)
         return (f"{head} / (PUE {c.pue:g} x (1 + network {c.network_fraction:g}) x {s.instance_peak_watts:,.0f} W "
                 f"peak per instance [{s.chips_per_instance} chips x {s.chip_watts:g} W + host "
                 f"{s.host_watts:,.0f} W]) = {exact:,.2f} -> {s.instances:,} instances ({unit})")
+    assert s.usd_per_h is not None and pool.budget is not None  # sizing by budget, at a known price
     per_instance = s.usd_per_h / s.instances
     exact = pool.budget / (per_instance * topology.HOURS_PER_YEAR)
     return (f"{head} / (${per_instance:,.4g}/h per instance at {pool.pricing.kind} pricing x 8,760 h) = "
@@ -104,7 +107,7 @@ def describe(loaded: LoadedScenario) -> tuple[Sheet, nx.DiGraph]:
         })
     usd_h = economics.usd_per_h(shapes)
     with_us = [s for s in shapes if s.domain_size > 1]
-    total = {
+    total: dict[str, Any] = {
         "instances": sum(s.instances for s in shapes), "chips": sum(s.chips for s in shapes),
         "ultraservers": sum(s.ultraservers for s in with_us) if with_us else None,
         "pods": sum(s.pods for s in shapes), "spine_groups": sum(s.spines for s in shapes),
@@ -148,7 +151,7 @@ def markdown(sheet: Sheet) -> str:
     multi = len(pools) > 1
     rows = [["", *(p["name"] for p in pools), *(["total"] if multi else [])]]
 
-    def row(label: str, key: str, fmt, with_total: bool = True) -> None:
+    def row(label: str, key: str, fmt: Callable[[Any], str], with_total: bool = True) -> None:
         cells = [fmt(p[key]) for p in pools]
         if multi:
             cells.append(fmt(total[key]) if with_total else "")

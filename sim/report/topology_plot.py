@@ -7,7 +7,9 @@ centred over what it joins. matplotlib (Agg) is imported only when a drawing is 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 import networkx as nx
 
@@ -23,7 +25,7 @@ LABEL_MAX = 24  # label a tier's nodes only when it has at most this many
 def layout(graph: nx.DiGraph) -> dict[int, tuple[float, float]]:
     """x: instances in order, parents at the mean of their children; y: the tier's level."""
     by_tier: dict[str, list[int]] = {t: [] for t in TIERS}
-    for node, tier in graph.nodes(data="tier"):
+    for node, tier in cast("Iterable[tuple[int, str]]", graph.nodes(data="tier")):  # not dicts, as the stubs say
         by_tier[tier].append(node)
     x: dict[int, float] = {}
     pos_x, last_pool = 0.0, None
@@ -49,7 +51,7 @@ def draw(graph: nx.DiGraph, title: str, path: Path) -> Path:
 
     pos = layout(graph)
     by_tier: dict[str, list[int]] = {t: [] for t in TIERS}
-    for node, tier in graph.nodes(data="tier"):
+    for node, tier in cast("Iterable[tuple[int, str]]", graph.nodes(data="tier")):  # not dicts, as the stubs say
         by_tier[tier].append(node)
     instances = max(len(by_tier["instance"]), 1)
     width = min(24.0, max(8.0, instances / 10))

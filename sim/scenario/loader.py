@@ -17,31 +17,34 @@ import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from sim import hardware
 from sim.errors import InputError, Problem
 from sim.placement import MAX_CHIPS_PER_INSTANCE
 from sim.scenario import keypath
 from sim.scenario.model import Scenario
+from sim.scenario.workload import JobFields
 
 Loc = tuple[str | int, ...]
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoadedScenario:
-    """A validated scenario plus what is needed to point at its lines later."""
+    """A validated scenario: the model, its catalogue (the built-in one with the scenario's
+    patches applied), and what is needed to point at its lines later."""
 
     model: Scenario
+    catalogue: hardware.Catalogue
     raw: dict[str, Any]  # resolved mapping (after ci/--set), paths as the user wrote them
     file: str
     base_dir: Path
     marks: dict[Loc, tuple[int, int]]
     set_paths: dict[Loc, str] = field(default_factory=dict)
-    catalogue: hardware.Catalogue | None = None
 
     def problem(self, loc: Loc, message: str) -> Problem:
         """A problem located at `loc` (a field path), on its line in the file or its `--set`."""
@@ -133,7 +136,8 @@ def _too_deep(text: str, file: str) -> InputError:
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
                     return InputError(Problem(f"nested more than {MAX_DEPTH} levels deep", file=file,
-                                              line=mark.line + 1, col=mark.column + 1))
+                                              line=mark.line + 1 if mark else None,
+                                              col=mark.column + 1 if mark else None))
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:
@@ -150,9 +154,9 @@ def _compose(text: str, file: str) -> tuple[Any, dict[Loc, tuple[int, int]]]:
                                  file=file, line=line, col=col)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         reason = exc.problem or exc.context or "invalid YAML"
-        raise InputError(Problem(f"invalid YAML: {reason}", file=file, line=line, col=col)) from None
+        raise InputError(Problem(f"invalid YAML: {reason}", file=file, line=mark.line + 1 if mark else None,
+                                 col=mark.column + 1 if mark else None)) from None
     except RecursionError:
         raise _too_deep(text, file) from None
     marks: dict[Loc, tuple[int, int]] = {}
@@ -189,7 +193,7 @@ def _compose(text: str, file: str) -> tuple[Any, dict[Loc, tuple[int, int]]]:
         try:
             if isinstance(node, yaml.SequenceNode):
                 return [build(item, (*loc, i), depth + 1, copy) for i, item in enumerate(node.value)]
-            return build_mapping(node, loc, depth, copy)
+            return build_mapping(cast(yaml.MappingNode, node), loc, depth, copy)  # the third kind
         finally:
             open_nodes.discard(id(node))
 
@@ -233,7 +237,7 @@ def _fields_at(model: Any, loc: Loc) -> list[str]:
     """Field names of the model found at `loc` below `model` (for 'did you mean')."""
     types = [model]
     for part in loc:
-        nxt = []
+        nxt: list[Any] = []
         for tp in types:
             for inner in _unwrap(tp):
                 if isinstance(part, int) or (isinstance(inner, type) and not issubclass(inner, BaseModel)):
@@ -260,7 +264,7 @@ def _unwrap(tp: Any) -> list[Any]:
     return [tp]
 
 
-def _message(err: dict[str, Any], loc: Loc) -> str:
+def _message(err: ErrorDetails, loc: Loc) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1])
@@ -364,13 +368,26 @@ def load(path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = 
         model = Scenario.model_validate(data)
     except ValidationError as exc:
         raise InputError(problems_from(exc, file, marks, set_paths)) from None
-    loaded = LoadedScenario(model, data, file, Path(path).resolve().parent, marks, set_paths)
-    _cross_check(loaded)
-    return loaded
+    return _validated(model, data, file, Path(path).resolve().parent, marks, set_paths)
 
 
 def scenario_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _validated(model: Scenario, raw: dict[str, Any], file: str, base_dir: Path,
+               marks: dict[Loc, tuple[int, int]], set_paths: dict[Loc, str]) -> LoadedScenario:
+    """The loaded scenario with its patched catalogue, once the cross-checks pass."""
+    loaded = LoadedScenario(model, _catalogue(model), raw, file, base_dir, marks, set_paths)
+    _cross_check(loaded)
+    return loaded
+
+
+def _catalogue(m: Scenario) -> hardware.Catalogue:
+    """The built-in catalogue with the scenario's `catalogue:` patches applied (entries that lack
+    what a new one needs are still added: `_cross_check` reports them)."""
+    return hardware.patched({s: [e.model_dump(exclude_none=True) for e in getattr(m.catalogue, s)]
+                             for s in ("accelerators", "instances", "domains")})
 
 
 def _cross_check(sc: LoadedScenario) -> None:
@@ -391,10 +408,7 @@ def _cross_check(sc: LoadedScenario) -> None:
                 if getattr(entry, req) is None:
                     problems.append(sc.problem(("catalogue", section, i),
                                                f"new entry {entry.name!r} needs {req!r}"))
-    patches = {s: [e.model_dump(exclude_none=True) for e in getattr(m.catalogue, s)]
-               for s in ("accelerators", "instances", "domains")}
-    cat = hardware.patched(patches)
-    sc.catalogue = cat
+    cat = sc.catalogue
     if m.reference_accelerator not in cat.accelerators:
         problems.append(sc.problem(("reference_accelerator",),
                                    f"unknown accelerator {m.reference_accelerator!r}"
@@ -431,7 +445,7 @@ def _cross_check(sc: LoadedScenario) -> None:
             problems.append(sc.problem((*loc, "budget"),
                                        f"cannot size by budget: {pool.instance} has no on_demand_usd_per_h"))
     for i, entry in enumerate(m.workload):
-        specs = [((i, "jobs", j), job) for j, job in enumerate(entry.jobs or [])]
+        specs: list[tuple[Loc, JobFields]] = [((i, "jobs", j), job) for j, job in enumerate(entry.jobs or [])]
         if entry.generator is not None:
             specs.append(((i, "generator"), entry.generator))
             specs += [((i, "generator", "classes", name), cls) for name, cls in entry.generator.resolved_classes()]
@@ -515,6 +529,4 @@ def load_mapping(data: dict[str, Any], file: str = "<scenario>", base_dir: Path 
         model = Scenario.model_validate(data)
     except ValidationError as exc:
         raise InputError(problems_from(exc, file, {}, {})) from None
-    loaded = LoadedScenario(model, data, file, base_dir or Path.cwd(), {})
-    _cross_check(loaded)
-    return loaded
+    return _validated(model, data, file, base_dir or Path.cwd(), {}, {})

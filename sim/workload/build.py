@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,7 +174,7 @@ def _generate(jobs: Jobs, loaded: Any, gen: Any, label: str, key: str, seed: int
 
 def _generate_class(jobs: Jobs, loaded: Any, gen: Any, label: str, id_prefix: str, key: str, seed: int,
                     loc: tuple) -> None:
-    def empirical_reader(field_name: str):
+    def empirical_reader(field_name: str) -> Callable[[Any], np.ndarray]:
         def read(spec: Any) -> np.ndarray:
             where = (*loc, field_name, "empirical", "path")
             return generators.read_empirical(loaded.resolve_path(spec.path), spec.column,

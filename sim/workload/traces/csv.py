@@ -82,11 +82,13 @@ def _parse(row: dict[str, str], line: int) -> Row:
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {shown(status)}")
     wait = _optional(row, "recorded_wait_s")
-    lo, hi = _optional(row, "min_chips"), _optional(row, "max_chips")
-    if (lo is None) != (hi is None):
+    lo_text, hi_text = _optional(row, "min_chips"), _optional(row, "max_chips")
+    if (lo_text is None) != (hi_text is None):
         raise ValueError("min_chips and max_chips come together (an elastic job's size range)")
-    if lo is not None:
-        lo, hi = number(lo, "min_chips", positive=True), number(hi, "max_chips", positive=True)
+    lo: float | None = None
+    hi: float | None = None
+    if lo_text is not None:
+        lo, hi = number(lo_text, "min_chips", positive=True), number(hi_text, "max_chips", positive=True)
         if hi < lo:
             raise ValueError(f"max_chips ({hi:g}) must be >= min_chips ({lo:g})")
     priority_value = 0

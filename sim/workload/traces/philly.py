@@ -18,7 +18,7 @@ from typing import Any
 
 from sim.workload.traces.common import Row, TraceError, TraceInfo, open_text, shown, timestamp
 
-STATUS = {"Pass": "completed", "Killed": "killed", "Failed": "failed"}
+STATUS: dict[object, str] = {"Pass": "completed", "Killed": "killed", "Failed": "failed"}
 _CHUNK = 1 << 20
 _MISSING = (None, "", "None")
 _LARGEST = 64 << 20  # a longer job object is a broken file, not a long job
