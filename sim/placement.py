@@ -29,7 +29,7 @@ same bytes serve the bulk updates of large allocations.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import pairwise
 
 import numpy as np
@@ -159,7 +159,8 @@ class Buckets:
         w = index >> 6
         starts = _run_starts(w)
         bits = np.left_shift(np.uint64(1), (index & 63).astype(np.uint64))
-        groups = zip(w[starts].tolist(), np.bitwise_or.reduceat(bits, starts).tolist(), strict=True)
+        groups: Iterable[tuple[int, int]] = zip(w[starts].tolist(), np.bitwise_or.reduceat(bits, starts).tolist(),
+                                                strict=True)
         for off in offsets:
             changed = []  # words that became non-empty (add) or empty: the level above changes
             k0 = base + off
@@ -324,13 +325,17 @@ class Allocation:
     @property
     def instances(self) -> list[int]:
         if self._instances is None:
+            assert self.index is not None  # an allocation has its instances or their index
             self._instances = self.index.tolist()
         return self._instances
 
     @property
     def count(self) -> int:
         """How many instances."""
-        return len(self._instances) if self._instances is not None else len(self.index)
+        if self._instances is not None:
+            return len(self._instances)
+        assert self.index is not None
+        return len(self.index)
 
     @property
     def chips(self) -> int:
@@ -341,7 +346,7 @@ class Allocation:
             return NotImplemented
         return (self.instances, self.chips_each, self.tier) == (other.instances, other.chips_each, other.tier)
 
-    __hash__ = None  # mutable, like the dataclass it replaced
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaced: unhashable
 
     def __repr__(self) -> str:
         shown = self.instances if self.count <= 8 else f"[{self.instances[0]}, ... {self.count} instances]"
@@ -416,7 +421,7 @@ class PoolState:
         self.pod_of = compiled.pod_of.tolist()
         self.spine_of = compiled.spine_of.tolist()
         self.tracked = False
-        self.by_free: Buckets | None = None
+        self.by_free = Buckets(np.zeros(0, dtype=np.int64), 0)  # empty until track() builds it
         self.domains: list[DomainTier] = []
 
     def _views(self) -> None:
@@ -620,7 +625,7 @@ class PoolState:
                         for tier, parent in ((ULTRASERVER, self.ultraserver_of), (POD, self.pod_of),
                                              (SPINE, self.spine_of))
                         if parent[0] >= 0]
-        self._set = self._set_tracked  # an instance attribute: release() and placements use it
+        self._set = self._set_tracked  # type: ignore[method-assign]  # an instance attribute: release() and placements use it
         self.tracked = True
 
     def copy(self) -> PoolState:
@@ -635,7 +640,7 @@ class PoolState:
         if self.tracked:
             new.by_free = self.by_free.copy()
             new.domains = [d.copy() for d in self.domains]
-            new._set = new._set_tracked  # not the original's bound method
+            new._set = new._set_tracked  # type: ignore[method-assign]  # not the original's bound method
         return new
 
     def first_with(self, chips: int) -> int:

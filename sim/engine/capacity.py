@@ -134,12 +134,17 @@ class PoolCapacity:
         self.down += pool.cpi
         self.meter.down(p, 1)
 
+    def failing_of(self, p: int) -> failures.PoolFailures:
+        """Pool p's failure process (only asked for when the scenario has failures)."""
+        assert self.failing is not None, "no failures in this run"
+        return self.failing[p]
+
     def instance_up(self, p: int, i: int) -> bool:
         """A down instance is repaired; False if its pool retired meanwhile (it stays out)."""
         pool = self.pools[p]
         if self.installed[p]:
             pool.release(Allocation([i], pool.cpi, 0))
-        self.failing[p].repaired(i)
+        self.failing_of(p).repaired(i)
         self.version[p] += 1
         self.down -= pool.cpi
         if self.installed[p]:

@@ -16,6 +16,7 @@ applies a policy's decisions (start, preempt, resize) as they are yielded.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import cast
 
 from sim import failures
 from sim.engine.capacity import PoolCapacity
@@ -114,8 +115,7 @@ class Engine:
             healing = Recovery(plan, L, cap, self.offer, self.resizer, recovery, fallback,
                                list(spares) or [0] * len(pools), restart, self._stop, recovery_of)
         if failing is not None:
-            alloc = L.alloc
-            self.failing = FailureDriver(failing, self.core, cap, lambda j: restart(alloc[j].count),
+            self.failing = FailureDriver(failing, self.core, cap, lambda j: restart(L.allocation(j).count),
                                          self._work_left, self._stop, self._failed, healing, domains)
         self.installer = None if installs is None else Installer(
             list(installs), self.core, cap, self.meter, self._preempt, self._failed)
@@ -157,12 +157,14 @@ class Engine:
             start = self._start
             for decision in self.policy.schedule(self.view):
                 kind = type(decision)
-                if kind is Start:
-                    start(decision[0], decision[1], decision[2], decision[3])
+                if kind is Start:  # type() and `is`: faster than isinstance on the hot path
+                    s = cast(Start, decision)
+                    start(s[0], s[1], s[2], s[3])
                 elif kind is Preempt:
                     self._preempt(decision[0])
                 elif kind is Resize:
-                    self.resizer.resize(decision[0], decision[1])
+                    r = cast(Resize, decision)
+                    self.resizer.resize(r[0], r[1])
                 else:
                     raise PolicyError(f"unknown decision {decision!r}")
             started = self._started
@@ -266,7 +268,7 @@ class Engine:
         L = self.ledger
         p = L.pool[j]
         n_chips = L.chips_allocated[j]
-        self.cap.give_back(j, p, L.alloc[j], n_chips)
+        self.cap.give_back(j, p, L.allocation(j), n_chips)
         L.alloc[j] = None
 
     def _finish(self, ev: Timed) -> None:

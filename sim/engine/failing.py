@@ -11,11 +11,11 @@ instance. What a failure does to its jobs is `failures.recovery` (sim.engine.rec
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sim import failures
 from sim.engine.capacity import PoolCapacity
-from sim.engine.events import EventCore
+from sim.engine.events import EventCore, Timed
 from sim.engine.recovery import Recovery
 
 
@@ -23,7 +23,7 @@ class FailureDriver:
     def __init__(self, processes: list[failures.PoolFailures], core: EventCore, cap: PoolCapacity,
                  restart_overhead: Callable[[int], float], work_left: Callable[[], bool],
                  stop: Callable[[int, float], None], settled: Callable[[], None],
-                 recovery: Recovery | None = None, domains: list[failures.DomainFailures] = ()):
+                 recovery: Recovery | None = None, domains: Sequence[failures.DomainFailures] = ()):
         self.processes = processes
         self.domains = list(domains)
         self.core = core
@@ -62,7 +62,7 @@ class FailureDriver:
             return
         self.core.at(self.core.env._now + gap, callback, (key, process.generation))
 
-    def _fail(self, ev) -> None:
+    def _fail(self, ev: Timed) -> None:
         p, generation = ev._value
         process = self.processes[p]
         if generation != process.generation:
@@ -96,7 +96,7 @@ class FailureDriver:
                 recovery.interrupt(p, i, j)
         self.cap.instance_down(p, i)
 
-    def _fail_domain(self, ev) -> None:
+    def _fail_domain(self, ev: Timed) -> None:
         d, generation = ev._value
         domain = self.domains[d]
         if generation != domain.generation:
@@ -124,14 +124,14 @@ class FailureDriver:
         self._schedule(p)
         self._settled()
 
-    def _repair(self, ev) -> None:
+    def _repair(self, ev: Timed) -> None:
         p, i = ev._value
         self.events += 1
         if self._up(p, i):
             self._schedule(p)
             self.core.request_pass()
 
-    def _repair_domain(self, ev) -> None:
+    def _repair_domain(self, ev: Timed) -> None:
         d, k = ev._value
         self.events += 1
         domain = self.domains[d]

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 
 from sim import failures
-from sim.engine.events import EventCore
+from sim.engine.events import EventCore, Timed
 from sim.engine.plan import NOT_ARRIVED, JobPlan, Outcome
 from sim.placement import Allocation
 from sim.policies.base import KILLED, QUEUED, RUNNING
@@ -155,7 +155,7 @@ class Ledger:
             if not math.isinf(t):
                 self.core.at(max(t, self.core.env._now), self._due, (p, clock.generation))
 
-    def _due(self, ev) -> None:
+    def _due(self, ev: Timed) -> None:
         """Pool p's earliest completion is due: finish every job whose virtual end has come."""
         p, generation = ev._value
         clock = self.clocks[p]
@@ -241,6 +241,12 @@ class Ledger:
             self.resizes[j] = self.resizes.get(j, 0) + 1
         left = max(0.0, 1.0 - self.done[j])
         self._complete_after(j, p, full * left + overhead, self.plan.final_state[j])
+
+    def allocation(self, j: int) -> Allocation:
+        """The allocation of job j, which holds chips (running, or waiting for a spare)."""
+        alloc = self.alloc[j]
+        assert alloc is not None, f"job {j} holds no chips"
+        return alloc
 
     def chips_used(self, j: int) -> int:
         """Chips job j runs at: its elastic size, or what it requested on its pool."""

@@ -114,6 +114,7 @@ def _replaced(index: np.ndarray, old: int | None, new: int | None) -> np.ndarray
     whose per-call overhead cost more than the copy on a swap (a 16,384-instance job fails a few
     thousand times a day on the 5 GW campus)."""
     if new is None:
+        assert old is not None, "nothing to take out or put in"
         at = int(np.searchsorted(index, old))
         return np.concatenate((index[:at], index[at + 1 :]))
     to = int(np.searchsorted(index, new))
@@ -195,7 +196,7 @@ class Recovery:
         holes = self.holes[j]
         hole = holes.pop()
         pool = self.cap.pools[p]
-        pool.occupy(Allocation([i], L.alloc[j].chips_each, 0))
+        pool.occupy(Allocation([i], L.allocation(j).chips_each, 0))
         L.stop(j, keep_all=True)  # the stretch spent waiting: no progress, nothing to lose
         self._join(p, j, None, i, pool.tier_of([hole, i]), still_waiting=bool(holes))
         if holes:
@@ -226,17 +227,17 @@ class Recovery:
         if mode == "shrink" and self._shrink(p, i, j):
             return
         self.requeues += 1
-        self._requeue(j, self.restart_overhead(self.ledger.alloc[j].count))
+        self._requeue(j, self.restart_overhead(self.ledger.allocation(j).count))
 
     def _leave(self, p: int, i: int, j: int) -> Allocation:
         """Job j stops (keeping its work to its last checkpoint) and lets go of failed instance i."""
         L = self.ledger
-        alloc = L.alloc[j]
+        alloc = L.allocation(j)
         L.stop(j)
         pool = self.cap.pools[p]
         one = Allocation([i], alloc.chips_each, 0)
         pool.release(one)
-        failing = self.cap.failing[p]
+        failing = self.cap.failing_of(p)
         failing.released(j, one)
         self.cap.version[p] += 1
         return alloc
@@ -245,7 +246,7 @@ class Recovery:
         """Replace failed instance i of job j by free spare s."""
         self.spares[p].remove(s)
         pool = self.cap.pools[p]
-        each = self.ledger.alloc[j].chips_each
+        each = self.ledger.allocation(j).chips_each
         if each < pool.cpi:  # a job on part of an instance: the rest of the spare joins placement
             pool.release(Allocation([s], pool.cpi - each, 0))
         self._leave(p, i, j)
@@ -260,7 +261,7 @@ class Recovery:
         new tier after the restart overhead (no progress while it still waits for another)."""
         L = self.ledger
         cap = self.cap
-        alloc = L.alloc[j]
+        alloc = L.allocation(j)
         each = alloc.chips_each
         if hole is None:
             new = Allocation(alloc.instances + [s], each, 0) if alloc.index is None else Allocation(
@@ -269,7 +270,7 @@ class Recovery:
         else:
             new = swapped(alloc, hole, s, 0)
         new.tier = 0 if new.count == 1 else max(alloc.tier, tier_between)
-        cap.failing[p].placed(j, Allocation([s], each, 0))
+        cap.failing_of(p).placed(j, Allocation([s], each, 0))
         cap.version[p] += 1
         self._retime(p, j, new, math.inf if still_waiting else self.restart_overhead(new.count))
 
@@ -289,7 +290,7 @@ class Recovery:
         rng = self.offer.elastic_range(j, p)
         if rng is None:
             return False
-        alloc = L.alloc[j]
+        alloc = L.allocation(j)
         size = min(L.chips_used(j), alloc.chips - alloc.chips_each)
         if size < rng[0] or alloc.count < 2:
             return False
