@@ -325,14 +325,16 @@ class _Sections:
                      self.figs.path("decade.png"))
         rows = [[str(r["year"]), fmt(r["installed_chips"], "n"), fmt(r["installed_peak_mw"], "x"),
                  fmt(r["power_mw"], "x"), fmt(r["spend_usd"], "usd"), fmt(r["utilisation"], "pct"),
-                 fmt(r["useful_pflop_days"], "x"), fmt(r["usd_per_useful_pflop_day"], "usd"),
+                 fmt(r["goodput"], "pct"), fmt(r["useful_pflop_days"], "x"), fmt(r["usd_per_useful_pflop_day"], "usd"),
                  fmt(r["capped_days"], "x"), fmt(r["throttle_loss_chip_days"], "x")] for r in years]
         return Section("Per year", [
             Paragraph("Installed chips are time-averaged; installed MW is the installed pools' peak facility power; "
-                      "power is the average drawn; useful PFLOP-days count completed jobs in the year they end."),
+                      "power is the average drawn; spend is each pool's $/h while installed, or a purchased pool's "
+                      "whole price in the year it comes online; useful PFLOP-days count completed jobs in the year "
+                      "they end."),
             Table(["year", "installed chips", "installed MW (peak)", "power MW (avg)", "spend",
-                   "utilisation", "useful PFLOP-days", "$ per useful PFLOP-day", "days at the cap",
-                   "chip-days lost to throttling"], rows, set(range(1, 10))),
+                   "utilisation", "goodput", "useful PFLOP-days", "$ per useful PFLOP-day", "days at the cap",
+                   "chip-days lost to throttling"], rows, set(range(1, 11))),
             self.figs.block("decade.png", "installed and busy chips, power and the cap, over the run")])
 
     def failures(self) -> Section | None:
