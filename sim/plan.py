@@ -160,7 +160,7 @@ def _plain_number(text: str) -> bool:
 @dataclass
 class Vary:
     path: str
-    sizing: str  # count | ultraservers | chips | power | budget
+    sizing: str  # count | ultraservers | chips | power | budget | purchase
     values: list[float]
     texts: list[str]  # what each candidate is set to (`--set` syntax)
     step_note: str
