@@ -51,4 +51,6 @@ def spend_usd(shape: PoolShape, on: float, off: float, lo: float, hi: float, sta
     online (at `start`, the window's start, if it came online before). Needs a known price."""
     if shape.purchase_usd is not None:
         return shape.purchase_usd if lo <= max(on, start) < hi else 0.0
+    if shape.usd_per_h is None:
+        raise ValueError(f"pool {shape.name!r} has no price")
     return shape.usd_per_h * max(0.0, min(hi, off) - max(lo, on)) / 3600

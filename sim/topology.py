@@ -136,8 +136,12 @@ def size_pools(cluster: Cluster, catalogue: Catalogue,
                 errors.append(problem(("cluster", "pools", i, pool.sizing),
                                       f"cannot size by {pool.sizing}: {pool.instance} costs $0/h at this pricing"))
                 continue
-            money, hours = (pool.budget, HOURS_PER_YEAR) if pool.budget is not None else (pool.purchase, life_h(pool))
-            n = _whole(money / (per_instance_usd * hours))
+            if pool.budget is not None:
+                n = _whole(pool.budget / (per_instance_usd * HOURS_PER_YEAR))
+            elif pool.purchase is not None:
+                n = _whole(pool.purchase / (per_instance_usd * life_h(pool)))
+            else:
+                raise AssertionError("a pool has exactly one sizing key (checked when the scenario loaded)")
         n -= n % domain
         if n <= 0:
             errors.append(problem(("cluster", "pools", i, pool.sizing),
