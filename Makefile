@@ -19,6 +19,6 @@ bench:
 clean:
 	rm -rf $(VENV) runs build *.egg-info .pytest_cache .hypothesis .ruff_cache
 
-# Every figure in plots/ (the README's pictures), from the bundled scenarios; about two minutes.
+# Every figure in plots/ (the README's pictures), from the bundled scenarios; a few minutes (the decade alone one or two).
 gallery:
 	$(VENV)/bin/python plots/gallery.py

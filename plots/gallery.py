@@ -34,6 +34,7 @@ RUNS = [
     # the real pod list is not shipped (no licence stated): its ci: form replays the synthetic one
     ("alibaba-2023", ["--ci"], {"utilisation.png": "alibaba-2023-synthetic-utilisation.png"}),
     ("campus-5gw", [], {"utilisation.png": "campus-5gw-utilisation.png", "power_cost.png": "campus-5gw-power-cost.png"}),
+    ("campus-decade", [], {"decade.png": "campus-decade-chips-power.png"}),  # a minute or two
 ]
 # (compare arguments, {compare figure: gallery name}, screenshot name or None)
 COMPARES = [

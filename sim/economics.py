@@ -57,3 +57,14 @@ def cost_usd(shapes: list[PoolShape], window_s: float) -> float | None:
     """Installed capacity is paid for busy or idle: $/h x hours of the window."""
     rate = usd_per_h(shapes)
     return None if rate is None else rate * window_s / 3600.0
+
+
+def spend_usd(shape: PoolShape, on: float, off: float, lo: float, hi: float, start: float = 0.0) -> float:
+    """What one pool, installed from `on` to `off`, costs in [lo, hi) of simulated time: its $/h while
+    installed; or, for a pool bought outright (`purchase`), its whole price in the span where it comes
+    online (at `start`, the window's start, if it came online before). Needs a known price."""
+    if shape.purchase_usd is not None:
+        return shape.purchase_usd if lo <= max(on, start) < hi else 0.0
+    if shape.usd_per_h is None:
+        raise ValueError(f"pool {shape.name!r} has no price")
+    return shape.usd_per_h * max(0.0, min(hi, off) - max(lo, on)) / 3600

@@ -263,6 +263,21 @@ def chip_hours(a: Arrays, held: np.ndarray, kept: np.ndarray, useful_mask: np.nd
     return {k: out[k] / 3600 for k in CHIP_HOURS}
 
 
+def useful_share(a: Arrays) -> tuple[np.ndarray, np.ndarray]:
+    """Per job: the share of its held time kept (not lost later), and whether its work counts as useful."""
+    kept = np.divide(a.work, a.run, out=np.zeros_like(a.run), where=a.run > 0)
+    useful_mask = (a.state == COMPLETED) | (a.state == RUNNING) | (a.state == QUEUED)
+    return kept, useful_mask
+
+
+def busy_useful(a: Arrays, kept: np.ndarray, useful_mask: np.ndarray, lo: float,
+                hi: float) -> tuple[float, float, np.ndarray]:
+    """Busy and useful chip-seconds in [lo, hi), and each job's held seconds there."""
+    held = a.held(lo, hi)
+    useful = float(np.sum((a.used / a.ckpt * held * kept + a.used_extra(lo, hi) / a.ckpt * kept)[useful_mask]))
+    return a.busy(lo, hi), useful, held
+
+
 def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     """The summary keys of a finished run; `policy` (the one that ran) groups jobs for fairness."""
     m = result.loaded.model
@@ -292,15 +307,8 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     wait_done = a.wait[done]
     bsld = np.maximum(1.0, (wait_done + run_done) / np.maximum(run_done, tau))
 
-    kept = np.divide(a.work, a.run, out=np.zeros_like(a.run), where=a.run > 0)  # share of held time kept
-    useful_mask = (a.state == COMPLETED) | (a.state == RUNNING) | (a.state == QUEUED)
-
-    def busy_useful(lo: float, hi: float) -> tuple[float, float, np.ndarray]:
-        held = a.held(lo, hi)
-        useful = float(np.sum((a.used / a.ckpt * held * kept + a.used_extra(lo, hi) / a.ckpt * kept)[useful_mask]))
-        return a.busy(lo, hi), useful, held
-
-    busy, useful, held = busy_useful(ws, w1)
+    kept, useful_mask = useful_share(a)
+    busy, useful, held = busy_useful(a, kept, useful_mask, ws, w1)
     span = w1 - ws
     s = result.outcome.series
     t = np.asarray(s["t_s"], dtype=float)
@@ -310,7 +318,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     utilisation = busy / installed if span > 0 and installed else None
     up_chip_s = installed - step_integral(t, np.asarray(s["down_chips"], dtype=float), ws, w1)
     utilisation_of_up = busy / up_chip_s if up_chip_s > 0 else None
-    _, useful_full, held_full = busy_useful(w0, w1)
+    _, useful_full, held_full = busy_useful(a, kept, useful_mask, w0, w1)
     down_full = step_integral(t, np.asarray(s["down_chips"], dtype=float), w0, w1)
     split = chip_hours(a, held_full, kept, useful_mask, capacity, w1 - w0, down_full)
 
@@ -330,7 +338,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
         peak_mw = None
     cost = economics.cost_usd(shapes, w1 - w0)
     if spans is not None and cost is not None:  # each pool is paid for while it is installed
-        cost = sum(sh.usd_per_h * max(0.0, min(w1, off) - max(w0, on)) / 3600 for sh, (on, off) in zip(shapes, spans, strict=True))
+        cost = sum(economics.spend_usd(sh, on, off, w0, w1, w0) for sh, (on, off) in zip(shapes, spans, strict=True))
     pflop_days = useful_pflop_days(a, shapes, finished_ok)
 
     jain = _jain_fairness(result, policy, a.alloc * held_full, a.submit <= w1)
@@ -438,8 +446,9 @@ def useful_pflop_days(a: Arrays, shapes: list, done: np.ndarray) -> float:
 def per_year(result: Any) -> list[dict[str, float | int | None]]:
     """One row per year of the run's window (the last one may be partial): installed chips and
     peak power (time-averaged chips; the installed pools' peak watts), facility power drawn
-    (average), spend (each pool's $/h while installed), utilisation (busy / installed
-    chip-seconds), useful PFLOP-days (completed jobs, in the year they end; summary's definition),
+    (average), spend (each pool's $/h while installed; a purchased pool's price in the year it
+    comes online), utilisation (busy / installed chip-seconds), goodput (useful / busy, as the
+    summary's), useful PFLOP-days (completed jobs, in the year they end; summary's definition),
     $ per useful PFLOP-day, days at the power cap and chip-days lost to throttling."""
     shapes = result.shapes
     o = result.outcome
@@ -452,6 +461,7 @@ def per_year(result: Any) -> list[dict[str, float | int | None]]:
     k = c.pue * (1 + c.network_fraction)
     a = Arrays(result)
     done = a.state == COMPLETED
+    kept, useful_mask = useful_share(a)
     rows = []
     for y in range(max(1, math.ceil(end / YEAR_S - 1e-9))):
         lo, hi = y * YEAR_S, min(end, (y + 1) * YEAR_S)
@@ -461,7 +471,8 @@ def per_year(result: Any) -> list[dict[str, float | int | None]]:
         power = np.asarray(s["power_w"], dtype=float)
         live = [sh for sh, (on, off) in zip(shapes, spans, strict=True) if on < hi and off > lo]
         spend = None if any(sh.usd_per_h is None for sh in shapes) else sum(
-            sh.usd_per_h * max(0.0, min(hi, off) - max(lo, on)) / 3600 for sh, (on, off) in zip(shapes, spans, strict=True))
+            economics.spend_usd(sh, on, off, lo, hi) for sh, (on, off) in zip(shapes, spans, strict=True))
+        job_busy, job_useful, _ = busy_useful(a, kept, useful_mask, lo, hi)
         pflop_days = useful_pflop_days(a, shapes, done & (a.end >= lo) & (a.end < hi if hi < end else a.end <= hi))
         loss = np.asarray(s["busy_chips"], dtype=float) * (1.0 - np.asarray(s["speed_factor"], dtype=float))
         peak = None if any(sh.chip_watts is None for sh in live) else sum(
@@ -473,6 +484,7 @@ def per_year(result: Any) -> list[dict[str, float | int | None]]:
             "power_mw": step_integral(t, power, lo, hi) / width / 1e6 if width > 0 and np.all(power >= 0) else None,
             "spend_usd": spend,
             "utilisation": busy / installed if installed > 0 else None,
+            "goodput": _f(job_useful / job_busy) if job_busy > 0 else None,
             "useful_pflop_days": _f(pflop_days),
             "usd_per_useful_pflop_day": _f(spend / pflop_days) if spend is not None and pflop_days > 0 else None,
             "capped_days": step_integral(t, np.asarray(s["capped"], dtype=float), lo, hi) / 86400,

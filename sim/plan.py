@@ -172,7 +172,7 @@ def _plain_number(text: str) -> bool:
 @dataclass
 class Vary:
     path: str
-    sizing: str  # count | ultraservers | chips | power | budget
+    sizing: str  # count | ultraservers | chips | power | budget | purchase
     values: list[float]
     texts: list[str]  # what each candidate is set to (`--set` syntax)
     step_note: str
@@ -196,7 +196,7 @@ def parse_vary(text: str, base: loader.LoadedScenario) -> Vary:
             or parts[3] not in (*SIZING_KEYS, "spares"):
         reason = loader.check_path(path)
         raise bad(reason or "plan varies the size of a pool: cluster.pools.<i>.<count | ultraservers | chips | "
-                            "power | budget>, or its hot spares: cluster.pools.<i>.spares")
+                            "power | budget | purchase>, or its hot spares: cluster.pools.<i>.spares")
     pools = base.model.cluster.pools
     if not 0 <= parts[2] < len(pools):
         raise bad(f"index {parts[2]} is out of range ({len(pools)} pools)")
@@ -234,12 +234,14 @@ def parse_vary(text: str, base: loader.LoadedScenario) -> Vary:
             fmt = str
         else:
             if not step_t:
-                raise ValueError(f"{sizing} needs a STEP, e.g. " + ("1MW..20MW:1MW" if sizing == "power"
-                                                                   else "'$1M/yr..$20M/yr:$1M/yr'"))
-            parse = units.parse_power if sizing == "power" else units.parse_money_per_year
+                raise ValueError(f"{sizing} needs a STEP, e.g. " + {"power": "1MW..20MW:1MW",
+                                                                    "purchase": "'$1M..$20M:$1M'"}.get(
+                    sizing, "'$1M/yr..$20M/yr:$1M/yr'"))
+            parse = {"power": units.parse_power, "purchase": units.parse_money}.get(sizing, units.parse_money_per_year)
             lo, hi, step = parse(lo_t), parse(hi_t), parse(step_t)
             note = ""
-            fmt = (lambda v: f"{v:.12g}W") if sizing == "power" else (lambda v: f"${v:.12g}/yr")
+            fmt = {"power": lambda v: f"{v:.12g}W", "purchase": lambda v: f"${v:.12g}"}.get(
+                sizing, lambda v: f"${v:.12g}/yr")
     except ValueError as exc:
         raise bad(str(exc)) from None
     if (lo <= 0 and sizing != "spares") or step <= 0:
@@ -403,6 +405,8 @@ def show_size(vary: Vary, i: int) -> str:
         return f"{v / 1e6:,.6g}MW"
     if vary.sizing == "budget":
         return f"${v:,.0f}/yr"
+    if vary.sizing == "purchase":
+        return f"${v:,.0f}"
     return f"{int(v):,}"
 
 

@@ -119,6 +119,7 @@ cluster:
     - {name: campus, instance: trn2u.48xlarge, power: 100MW, spares: 2%}
     - {name: budget, instance: p5en.48xlarge, budget: $1B/yr, pricing: {reserved: {discount: 0.3}}}
     - {name: tranche-2, instance: trn2u.48xlarge, budget: $1B/yr, online: 365d, retire: 3650d}
+    - {name: bought, instance: trn2u.48xlarge, purchase: $1B, online: 730d, retire: 2555d}   # paid at 730d
 """,
     "PowerCap": """\
 cluster:

@@ -52,6 +52,7 @@ class PoolShape:
     usd_per_h: float | None  # effective price of the whole pool per hour
     efa_gbps: float | None = None  # scale-out network per instance (catalogue)
     link_gbytes_per_s: float | None = None  # scale-up link per chip, as the vendor prints it (catalogue)
+    purchase_usd: float | None = None  # a pool bought outright: usd_per_h x its life, paid when it comes online
 
     @property
     def chips(self) -> int:
@@ -83,6 +84,13 @@ def effective_usd_per_instance_h(pool: Pool, on_demand: float | None) -> float |
     return on_demand
 
 
+def life_h(pool: Pool) -> float:
+    """Hours from a pool's online to its retire time: what a `purchase` pays for."""
+    if pool.retire is None:
+        raise AssertionError("a purchased pool's retire time was checked when the scenario loaded")
+    return (pool.retire - pool.online) / 3600.0
+
+
 def _whole(x: float) -> int:
     """floor(x), forgiving the last bits of float error: a budget of exactly N instances buys N."""
     return math.floor(x * (1 + 1e-12))
@@ -94,7 +102,8 @@ def size_pools(cluster: Cluster, catalogue: Catalogue,
 
     instances = count | ultraservers x domain | floor(chips / chips per instance)
               | floor(power / (PUE x (1 + network_fraction) x instance peak W))
-              | floor(budget per year / (effective $/h per instance x 8,760 h)),
+              | floor(budget per year / (effective $/h per instance x 8,760 h))
+              | floor(purchase / (effective $/h per instance x hours from online to retire)),
     then rounded down to a multiple of the UltraServer size. `problem(loc, message)` builds a
     located error for sizes that resolve to nothing.
     """
@@ -122,13 +131,18 @@ def size_pools(cluster: Cluster, catalogue: Catalogue,
                 raise AssertionError("power sizing without watts was refused when the scenario loaded")
             n = _whole(pool.power / (overhead * (cpi * acc.watts + host_watts)))
         else:
-            if pool.pricing.commitment is not None or per_instance_usd is None or pool.budget is None:
-                raise AssertionError("budget sizing was checked when the scenario loaded")
+            if pool.pricing.commitment is not None or per_instance_usd is None:
+                raise AssertionError(f"{pool.sizing} sizing was checked when the scenario loaded")
             if per_instance_usd <= 0:
-                errors.append(problem(("cluster", "pools", i, "budget"),
-                                      f"cannot size by budget: {pool.instance} costs $0/h at this pricing"))
+                errors.append(problem(("cluster", "pools", i, pool.sizing),
+                                      f"cannot size by {pool.sizing}: {pool.instance} costs $0/h at this pricing"))
                 continue
-            n = _whole(pool.budget / (per_instance_usd * HOURS_PER_YEAR))
+            if pool.budget is not None:
+                n = _whole(pool.budget / (per_instance_usd * HOURS_PER_YEAR))
+            elif pool.purchase is not None:
+                n = _whole(pool.purchase / (per_instance_usd * life_h(pool)))
+            else:
+                raise AssertionError("a pool has exactly one sizing key (checked when the scenario loaded)")
         n -= n % domain
         if n <= 0:
             errors.append(problem(("cluster", "pools", i, pool.sizing),
@@ -149,7 +163,8 @@ def size_pools(cluster: Cluster, catalogue: Catalogue,
             continue
         shapes.append(PoolShape(i, pool.name, pool.instance, acc.name, cpi, n, domain, per_pod,
                                 cluster.topology.fanout.spine, acc.watts, host_watts, acc.bf16_tflops,
-                                acc.mfu, usd, inst.efa_gbps, acc.link_gbytes_per_s))
+                                acc.mfu, usd, inst.efa_gbps, acc.link_gbytes_per_s,
+                                None if pool.purchase is None or usd is None else usd * life_h(pool)))
     if errors:
         raise InputError(errors)
     return shapes

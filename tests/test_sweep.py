@@ -134,7 +134,7 @@ def test_grid_values_split_on_commas_outside_brackets():
 
 @pytest.mark.parametrize("grid, message", [
     ("cluster.pools.0.cont=1,2", "--grid cluster.pools.0.cont: unknown key 'cont' (did you mean 'count'?); "
-     "valid keys: name, instance, count, ultraservers, chips, power, budget, pricing"),
+     "valid keys: name, instance, count, ultraservers, chips, power, budget, purchase, pricing"),
     ("cluster.pools.0.count", "--grid cluster.pools.0.count: expected PATH=VALUES"),
     ("cluster.pools.0.count=", "--grid cluster.pools.0.count: no values"),
     ("cluster.pools.0.count=1,1", "--grid cluster.pools.0.count: value '1' is given twice"),

@@ -77,7 +77,7 @@ def draw(plan: Any, chips_at: dict[int, int], workload: Workload | None, path: P
     fig, (ax_w, ax_u) = plt.subplots(2, 1, figsize=(8, 6.4), dpi=110, sharex=True)
     xs = [p.value for p in probes]
     scale = 1e6 if vary.sizing == "power" else 1.0
-    unit = {"power": " (MW)", "budget": " ($/yr)"}.get(vary.sizing, "")
+    unit = {"power": " (MW)", "budget": " ($/yr)", "purchase": " ($)"}.get(vary.sizing, "")
     for seed_index, seed in enumerate(plan.seeds):
         w, u = [], []
         for p in probes:

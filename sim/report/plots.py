@@ -221,8 +221,10 @@ def power_cost(series: dict[str, Any], capacity: int, cost_usd: float | None, wi
     return path
 
 
-def decade(series: dict[str, Any], limit_w: float | None, title: str, path: Path) -> Path:
-    """Installed and busy chips over the run; below, facility power and the power cap."""
+def decade(series: dict[str, Any], limit_w: float | None, title: str, path: Path,
+           installed_peak: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
+    """Installed and busy chips over the run; below, facility power, the power cap and, when given
+    as (start times, watts) per step, the installed pools' peak facility power."""
     plt = _pyplot()
     x, unit = _time_axis(series["t_s"])
     fig, axes = plt.subplots(2, 1, figsize=(9, 5.8), dpi=110, sharex=True)
@@ -238,6 +240,11 @@ def decade(series: dict[str, Any], limit_w: float | None, title: str, path: Path
     power = series["power_w"]
     if len(power) and np.all(power >= 0):
         ax2.step(x, power / 1e9, where="post", color="#c44e52", lw=1.0, label="facility power")
+    if installed_peak is not None:
+        t = series["t_s"]
+        px, _ = time_scale(float(t[-1] - t[0]) if len(t) > 1 else 0.0, installed_peak[0])
+        ax2.step(px, installed_peak[1] / 1e9, where="post", color="#c44e52", ls=":", lw=1.2,
+                 label="installed peak (all chips busy)")
     if limit_w is not None:
         ax2.axhline(limit_w / 1e9, color="#333333", ls="--", lw=1.0, label="power cap")
     ax2.set_ylabel("GW")

@@ -14,7 +14,7 @@ from typing import Any, cast
 import numpy as np
 import pyarrow.compute as pc
 
-from sim.metrics import CHIP_HOURS
+from sim.metrics import CHIP_HOURS, YEAR_S
 from sim.placement import TIER_NAMES
 from sim.report import html, plots
 from sim.report.document import Bullets, Document, Figure, Paragraph, Section, Table, to_markdown
@@ -322,18 +322,23 @@ class _Sections:
         if not years:
             return None
         _, limit = _power_cap(self.run)
+        peaks = [(r["year"] - 1) * YEAR_S for r in years] + [float(self.series["t_s"][-1])]
+        peak_w = [r["installed_peak_mw"] for r in years]
         plots.decade(self.series, limit, f"{self.run.name}: installed and busy chips, power",
-                     self.figs.path("decade.png"))
+                     self.figs.path("decade.png"), None if None in peak_w else
+                     (np.array(peaks), np.array([*peak_w, peak_w[-1]]) * 1e6))
         rows = [[str(r["year"]), fmt(r["installed_chips"], "n"), fmt(r["installed_peak_mw"], "x"),
                  fmt(r["power_mw"], "x"), fmt(r["spend_usd"], "usd"), fmt(r["utilisation"], "pct"),
-                 fmt(r["useful_pflop_days"], "x"), fmt(r["usd_per_useful_pflop_day"], "usd"),
+                 fmt(r["goodput"], "pct"), fmt(r["useful_pflop_days"], "x"), fmt(r["usd_per_useful_pflop_day"], "usd"),
                  fmt(r["capped_days"], "x"), fmt(r["throttle_loss_chip_days"], "x")] for r in years]
         return Section("Per year", [
             Paragraph("Installed chips are time-averaged; installed MW is the installed pools' peak facility power; "
-                      "power is the average drawn; useful PFLOP-days count completed jobs in the year they end."),
+                      "power is the average drawn; spend is each pool's $/h while installed, or a purchased pool's "
+                      "whole price in the year it comes online; useful PFLOP-days count completed jobs in the year "
+                      "they end."),
             Table(["year", "installed chips", "installed MW (peak)", "power MW (avg)", "spend",
-                   "utilisation", "useful PFLOP-days", "$ per useful PFLOP-day", "days at the cap",
-                   "chip-days lost to throttling"], rows, set(range(1, 10))),
+                   "utilisation", "goodput", "useful PFLOP-days", "$ per useful PFLOP-day", "days at the cap",
+                   "chip-days lost to throttling"], rows, set(range(1, 11))),
             self.figs.block("decade.png", "installed and busy chips, power and the cap, over the run")])
 
     def failures(self) -> Section | None:

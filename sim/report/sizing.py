@@ -71,8 +71,15 @@ def _sizing_line(loaded: LoadedScenario, s: topology.PoolShape) -> str:
         return (f"{head} / (PUE {c.pue:g} x (1 + network {c.network_fraction:g}) x {s.instance_peak_watts:,.0f} W "
                 f"peak per instance [{s.chips_per_instance} chips x {s.chip_watts:g} W + host "
                 f"{s.host_watts:,.0f} W]) = {exact:,.2f} -> {s.instances:,} instances ({unit})")
-    assert s.usd_per_h is not None and pool.budget is not None  # sizing by budget, at a known price
+    assert s.usd_per_h is not None  # sizing by money, at a known price
     per_instance = s.usd_per_h / s.instances
+    if pool.purchase is not None:
+        hours = topology.life_h(pool)
+        exact = pool.purchase / (per_instance * hours)
+        return (f"{head} / (${per_instance:,.4g}/h per instance at {pool.pricing.kind} pricing x {hours:,.0f} h "
+                f"from online to retire) = {exact:,.2f} -> {s.instances:,} instances ({unit}), "
+                f"${s.purchase_usd:,.0f} paid when it comes online")
+    assert pool.budget is not None  # neither power nor purchase: budget
     exact = pool.budget / (per_instance * topology.HOURS_PER_YEAR)
     return (f"{head} / (${per_instance:,.4g}/h per instance at {pool.pricing.kind} pricing x 8,760 h) = "
             f"{exact:,.2f} -> {s.instances:,} instances ({unit})")

@@ -6,10 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
-from sim.scenario.common import DollarsPerYear, Fraction, Seconds, Section, Watts
+from sim.scenario.common import Dollars, DollarsPerYear, Fraction, Seconds, Section, Watts
 from sim.scenario.economics import Pricing
 
-SIZING_KEYS = ("count", "ultraservers", "chips", "power", "budget")
+SIZING_KEYS = ("count", "ultraservers", "chips", "power", "budget", "purchase")
 TIERS = ("instance", "ultraserver", "pod", "spine", "cluster")
 
 
@@ -72,6 +72,9 @@ class Pool(Section):
     chips: int | None = Field(None, ge=1, description="Chips; rounded down to whole instances/UltraServers.")
     power: Watts | None = Field(None, description="Facility power at peak, e.g. '5GW'.")
     budget: DollarsPerYear | None = Field(None, description="Spend per year, e.g. '$10B/yr'.")
+    purchase: Dollars | None = Field(None, gt=0, description=(
+        "A whole-life price paid when the pool comes online, e.g. '$10B': it buys the instances whose $/h at "
+        "the pool's pricing from online to retire (which it needs) sums to at most this."))
     pricing: Pricing = Field(Pricing(), description="on_demand (default), reserved or commitment.")
     online: Seconds = Field(0.0, description="When the pool is installed: nothing runs on it before (default 0).")
     retire: Seconds | None = Field(None, description=(
@@ -87,8 +90,8 @@ class Pool(Section):
             if not given:
                 raise ValueError(f"a pool needs one sizing key: {', '.join(SIZING_KEYS)}")
             raise ValueError(f"a pool has exactly one sizing key, got {', '.join(given)}")
-        if self.budget is not None and self.pricing.commitment is not None:
-            raise ValueError("a pool with commitment pricing cannot be sized by budget")
+        if (self.budget is not None or self.purchase is not None) and self.pricing.commitment is not None:
+            raise ValueError(f"a pool with commitment pricing cannot be sized by {self.sizing}")
         if self.retire is not None and self.retire <= self.online:
             raise ValueError("retire must come after online")
         return self

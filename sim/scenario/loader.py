@@ -419,6 +419,10 @@ def _cross_check(sc: LoadedScenario) -> None:
                                        f"instance {inst.name!r} names unknown accelerator {inst.accelerator!r}"))
     for i, pool in enumerate(m.cluster.pools):
         loc = ("cluster", "pools", i)
+        if pool.purchase is not None and pool.retire is None:
+            problems.append(sc.problem((*loc, "purchase"),
+                                       "a purchase pays for the pool's life from online to retire: give the pool "
+                                       "a retire time"))
         if pool.instance not in cat.instances:
             problems.append(sc.problem((*loc, "instance"), f"unknown instance type {pool.instance!r}"
                                        f"{keypath.did_you_mean(pool.instance, list(cat.instances))}"))
@@ -441,9 +445,10 @@ def _cross_check(sc: LoadedScenario) -> None:
             problems.append(sc.problem((*loc, "power"),
                                        f"cannot size by power: accelerator {acc.name!r} has no watts "
                                        "(add catalogue.accelerators watts)"))
-        if pool.budget is not None and pool.pricing.kind != "commitment" and inst.on_demand_usd_per_h is None:
-            problems.append(sc.problem((*loc, "budget"),
-                                       f"cannot size by budget: {pool.instance} has no on_demand_usd_per_h"))
+        if pool.sizing in ("budget", "purchase") and pool.pricing.kind != "commitment" \
+                and inst.on_demand_usd_per_h is None:
+            problems.append(sc.problem((*loc, pool.sizing),
+                                       f"cannot size by {pool.sizing}: {pool.instance} has no on_demand_usd_per_h"))
     for i, entry in enumerate(m.workload):
         specs: list[tuple[Loc, JobFields]] = [((i, "jobs", j), job) for j, job in enumerate(entry.jobs or [])]
         if entry.generator is not None:
