@@ -264,16 +264,6 @@ def simulate(variants: list[Variant], progress: Progress | None = None) -> None:
             v.runs.append(Run.of(from_result(result, metrics.jobs_table(result))))
 
 
-def write(variants: list[Variant], out: Path, *, force: bool = False) -> Path:
-    """compare.md, compare.html, compare.json and the figures, written atomically into `out`."""
-    from sim.outdir import atomic_dir
-    from sim.report import comparison
-
-    with atomic_dir(out, force=force) as tmp:
-        comparison.write(variants, tmp)
-    return Path(out)
-
-
 from sim.callable_module import make_callable  # noqa: E402  (`sim.compare(...)` is sim.api.compare: see that module)
 
 make_callable(__name__)

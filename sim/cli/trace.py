@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from sim.cli import FullHelpGroup, print_json
+from sim.cli.common import FullHelpGroup, print_json
 from sim.workload.traces import FORMATS
 
 SHOW_SKIPPED = 10
