@@ -154,8 +154,14 @@ def _policies(text: str) -> list[str]:
     names = [p.strip() for p in text.split(",") if p.strip()]
     if not names:
         raise InputError(Problem("--policies: give one or more policy names, comma-separated"))
-    problems = [Problem(f"--policies: unknown policy {n!r}{did_you_mean(n, policies.names())} "
-                        f"(known: {', '.join(policies.names())})") for n in names if not policies.is_known(n)]
+    problems = []
+    for n in names:
+        why = policies.plugin_problem(n)
+        if why is not None:
+            problems.append(Problem(f"--policies: {why}"))
+        elif not policies.is_known(n):
+            problems.append(Problem(f"--policies: unknown policy {n!r}{did_you_mean(n, policies.names())} "
+                                    f"(known: {', '.join(policies.names())})"))
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(Problem(f"--policies: {', '.join(dupes)} given twice"))

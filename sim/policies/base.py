@@ -323,9 +323,9 @@ def start_while_pools_free(view: QueueView, jobs: Iterable[int],
 
 
 _REGISTRY: dict[str, type[Policy]] = {}
-_BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf", "sim.policies.easy_backfill", "sim.policies.priority",
-                    "sim.policies.las", "sim.policies.fair_share", "sim.policies.hetero",
-                    "sim.policies.conservative_backfill", "sim.policies.elastic")
+PLUGIN_GROUP = "trnsim.policies"
+"""The entry-point group of installed plug-in policies: `name = "package.module:Class"`."""
+_plugins: dict[str, Any] | None = None  # name -> importlib.metadata.EntryPoint, once discovered
 
 
 def register(cls: type[Policy]) -> type[Policy]:
@@ -337,13 +337,44 @@ def register(cls: type[Policy]) -> type[Policy]:
 
 
 def _load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
+    """Find the policies by registration alone: import every module of `sim.policies` (each
+    built-in registers itself with `@register`), then note the installed plug-ins' entry points
+    (loaded when named). Built-in names win over a plug-in of the same name."""
+    global _plugins
+    if _plugins is not None:
+        return
+    import pkgutil
+    from importlib.metadata import entry_points
+
+    import sim.policies
+
+    for module in pkgutil.iter_modules(sim.policies.__path__, "sim.policies."):
+        importlib.import_module(module.name)
+    _plugins = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP) if ep.name not in _REGISTRY}
+
+
+def plugin_problem(name: str) -> str | None:
+    """Why the installed plug-in policy `name` cannot be used (its module does not import, or its
+    object is not a policy), or None: a plug-in that loads, or not a plug-in at all."""
+    _load_builtins()
+    ep = (_plugins or {}).get(name)
+    if ep is None or name in _REGISTRY:
+        return None
+    where = f"plug-in policy {name!r} ({ep.value}, entry point of {ep.dist.name if ep.dist else '?'})"
+    try:
+        cls = ep.load()
+    except Exception as exc:  # the plug-in's own failure: say how, not just that it failed
+        return f"{where} cannot be loaded: {type(exc).__name__}: {exc}"
+    if not (isinstance(cls, type) and issubclass(cls, Policy)):
+        return f"{where} is not a policy (a subclass of sim.policies.base.Policy)"
+    _REGISTRY[name] = cls
+    return None
 
 
 def names() -> list[str]:
+    """The built-in and installed plug-in policies' names."""
     _load_builtins()
-    return sorted(_REGISTRY)
+    return sorted({*_REGISTRY, *(_plugins or {})})
 
 
 def is_known(name: str) -> bool:
@@ -355,9 +386,13 @@ def is_known(name: str) -> bool:
 
 
 def get(name: str) -> type[Policy]:
-    """A registered policy by name, or a user's `module:Class`."""
+    """A policy by name (built-in, or an installed plug-in), or a user's `module:Class`."""
     _load_builtins()
     if name in _REGISTRY:
+        return _REGISTRY[name]
+    if name in (_plugins or {}):
+        if plugin_problem(name) is not None:
+            raise KeyError(name)
         return _REGISTRY[name]
     if ":" in name:
         module, _, attr = name.partition(":")
