@@ -144,3 +144,45 @@ def test_a_local_policy_that_cannot_be_used_is_bad_input_at_its_line(tmp_path, p
     proc = run_cli("run", path, "--out", tmp_path / "out", "--quiet")
     assert proc.returncode == 2
     assert proc.stderr == f"{path}:{line}:3: scheduler.policy: {message.format(dir=tmp_path)}\n"
+
+
+VIEW_LOGGER = textwrap.dedent('''\
+    import json
+    import os
+
+    from sim.policies.priority import StrictPriority
+
+
+    class Logged(StrictPriority):
+        """Strict priority, writing what the view says of every job at each pass."""
+
+        def schedule(self, view):
+            with open(os.environ["VIEW_LOG"], "a") as f:
+                for job in range(len(view.jobs.submit)):
+                    f.write(json.dumps([view.now, job, view.attained(job), view.last_start(job),
+                                        view.restarts(job), view.preemptions(job)]) + "\\n")
+            yield from super().schedule(view)
+''')
+
+
+def test_the_view_tells_attained_service_last_start_restarts_and_preemptions(tmp_path):
+    """a (8 chips) runs from 0; b (16 chips, priority 1) preempts it at 2 h and runs to 3 h; a
+    restarts at 3 h; c queues at 5 h. The view reports the engine's own accounts at each pass."""
+    (tmp_path / "logged.py").write_text(VIEW_LOGGER)
+    jobs = [{"id": "a", "submit": "0s", "chips": 8, "duration": "10h"},
+            {"id": "b", "submit": "2h", "chips": 16, "duration": "1h", "priority": 1},
+            {"id": "c", "submit": "5h", "chips": 16, "duration": "1h"}]
+    path = write_scenario(tmp_path, one_instance("logged:Logged", jobs))
+    log = tmp_path / "view.jsonl"
+    run_cli("run", path, "--out", tmp_path / "out", "--quiet", env={"VIEW_LOG": str(log)}, check=True)
+    import json
+    import math
+
+    seen = {(t, j): (att, math.isnan(last) and "never" or last, r, p)
+            for t, j, att, last, r, p in (json.loads(line) for line in log.read_text().splitlines())}
+    assert seen[(0.0, 0)] == (0.0, "never", 0, 0)  # a queued, before its start
+    assert seen[(2 * H, 0)] == (8 * 2 * H, 0.0, 0, 0)  # a has run 2 h on 8 chips
+    assert seen[(3 * H, 0)] == (8 * 2 * H, 0.0, 0, 1)  # preempted at 2 h: queued, attained kept
+    assert seen[(5 * H, 0)] == (8 * 4 * H, 3 * H, 1, 1)  # restarted at 3 h: 2 h more on 8 chips
+    assert seen[(5 * H, 1)] == (16 * H, 2 * H, 0, 0)  # b ran 2-3 h on 16 chips, ended
+    assert seen[(5 * H, 2)] == (0.0, "never", 0, 0)

@@ -85,6 +85,8 @@ class Ledger:
         self.overhead: dict[int, float] = {}  # overhead paid at the start of the current stretch
         self.overhead_next: dict[int, float] = {}  # overhead a stopped job pays when it restarts
         self.used: dict[int, int] = {}  # chips an elastic job runs at (default: its request)
+        self.restarted: dict[int, float] = {}  # time of the latest restart (default: start)
+        self.attained: dict[int, float] = {}  # chip-seconds held in ended stretches
         self.preemptions: dict[int, int] = {}
         self.restarts: dict[int, int] = {}
         self.resizes: dict[int, int] = {}
@@ -107,7 +109,7 @@ class Ledger:
             run = run * left + overhead
             limit = None if limit is None else limit * left + overhead
             self.overhead[j] = overhead
-            self.stretch[j] = now
+            self.stretch[j] = self.restarted[j] = now
             self.restarts[j] = self.restarts.get(j, 0) + 1
         if limit is not None and limit < run:
             run = limit
@@ -215,6 +217,7 @@ class Ledger:
             lost *= (now - begun) / elapsed
             overhead *= (now - begun) / elapsed
         self.earlier.append((j, begun, now, self.chips_allocated[j], lost, overhead, self.chips_used(j), self.pool[j]))
+        self.attained[j] = self.attained.get(j, 0.0) + self.chips_allocated[j] * (now - begun)
         self.gen[j] += 1  # its completion event is now stale
 
     def requeued(self, j: int, overhead_next: float | None = None) -> None:

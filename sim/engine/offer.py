@@ -1,5 +1,6 @@
 """What the engine offers the policies' view (`sim.policies.base.Capacity`): time, placements,
-estimates, elastic sizes and timers, answered from the ledger and pool capacity."""
+estimates, what each job has had so far (attained service, last start, restarts, preemptions),
+elastic sizes and timers, answered from the ledger and pool capacity."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sim.engine.ledger import Ledger
 from sim.engine.plan import JobPlan
 from sim.engine.power_cap import PowerCap
 from sim.placement import Allocation, PoolState
+from sim.policies.base import RUNNING
 
 
 class Offer:
@@ -39,6 +41,30 @@ class Offer:
 
     def allocation(self, job: int) -> Allocation | None:
         return self.ledger.alloc[job]
+
+    # --- what a job has had so far -----------------------------------------------------------------
+    def attained(self, job: int) -> float:
+        """Chip-seconds `job` has held so far: its stopped stretches, and its last one up to now while
+        it runs, or up to its end once it ended."""
+        L = self.ledger
+        done = L.attained.get(job, 0.0)
+        until = self.core.env._now if L.state[job] == RUNNING else L.end[job]
+        if until != until:  # nan: queued (a stopped stretch is counted in `done`), or never started
+            return done
+        return done + L.chips_allocated[job] * (until - L.stretch.get(job, L.start[job]))
+
+    def last_start(self, job: int) -> float:
+        """When `job` last started: its first start, or its latest restart (nan before it started)."""
+        L = self.ledger
+        return L.restarted.get(job, L.start[job])
+
+    def restarts(self, job: int) -> int:
+        """Starts of `job` after its first (each after a preemption or a failure stopped it)."""
+        return self.ledger.restarts.get(job, 0)
+
+    def preemptions(self, job: int) -> int:
+        """Times a policy preempted `job`."""
+        return self.ledger.preemptions.get(job, 0)
 
     def estimated_end(self, job: int) -> float:
         return max(self.core.env._now, self.ledger.est_end[job])

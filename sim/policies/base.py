@@ -101,6 +101,10 @@ class Capacity(Protocol):
     def power_room(self) -> float: ...
     def power_need(self, job: int, pool: int, chips: int | None = None) -> float: ...
     def power_draw(self, job: int) -> float: ...
+    def attained(self, job: int) -> float: ...
+    def last_start(self, job: int) -> float: ...
+    def restarts(self, job: int) -> int: ...
+    def preemptions(self, job: int) -> int: ...
 
 
 class JobQueue:
@@ -177,7 +181,7 @@ class QueueView:
     __slots__ = ("_capacity", "_pending", "_state", "jobs", "pool_names", "can_place", "chips_on", "free_chips",
                  "running_on", "pool_version", "allocation", "estimated_end", "estimate", "projection", "place_on",
                  "wake_at", "elastic_range", "size", "can_place_size", "can_resize", "power_room", "power_need",
-                 "power_draw")
+                 "power_draw", "attained", "last_start", "restarts", "preemptions")
 
     def __init__(self, capacity: Capacity, pending: JobQueue, state: list[int], jobs: JobTable,
                  pool_names: tuple[str, ...]):
@@ -224,6 +228,16 @@ class QueueView:
         """Busy watts `job` would add on `pool` (at `chips`, default its request); 0 without a held cap."""
         self.power_draw: Callable[[int], float] = capacity.power_draw
         """Busy watts running `job` draws, given back when it stops; 0 without a held cap."""
+        self.attained: Callable[[int], float] = capacity.attained
+        """Chip-seconds a job has held so far (its attained service): every stretch on chips, the
+        current one up to now."""
+        self.last_start: Callable[[int], float] = capacity.last_start
+        """When a job last started (its first start or latest restart; nan before it started): the time
+        since is `view.now - view.last_start(job)`."""
+        self.restarts: Callable[[int], int] = capacity.restarts
+        """Starts of a job after its first (each after a preemption or a failure stopped it)."""
+        self.preemptions: Callable[[int], int] = capacity.preemptions
+        """Times a policy preempted a job."""
 
     @property
     def now(self) -> float:
