@@ -70,6 +70,7 @@ class Ledger:
         self.state = [NOT_ARRIVED] * n
         self.start = [math.nan] * n
         self.end = [math.nan] * n
+        self.last_start = [math.nan] * n  # its first start, then its latest restart
         self.pool = [-1] * n
         self.alloc: list[Allocation | None] = [None] * n
         self.chips_allocated = [0] * n
@@ -85,7 +86,6 @@ class Ledger:
         self.overhead: dict[int, float] = {}  # overhead paid at the start of the current stretch
         self.overhead_next: dict[int, float] = {}  # overhead a stopped job pays when it restarts
         self.used: dict[int, int] = {}  # chips an elastic job runs at (default: its request)
-        self.restarted: dict[int, float] = {}  # time of the latest restart (default: start)
         self.attained: dict[int, float] = {}  # chip-seconds held in ended stretches
         self.preemptions: dict[int, int] = {}
         self.restarts: dict[int, int] = {}
@@ -100,6 +100,7 @@ class Ledger:
         """Job j starts a stretch on pool p: first start, or a restart after a stop."""
         now = self.core.env._now
         run = full
+        self.last_start[j] = now
         done = self.done.get(j)
         if done is None:
             self.start[j] = now
@@ -109,7 +110,7 @@ class Ledger:
             run = run * left + overhead
             limit = None if limit is None else limit * left + overhead
             self.overhead[j] = overhead
-            self.stretch[j] = self.restarted[j] = now
+            self.stretch[j] = now
             self.restarts[j] = self.restarts.get(j, 0) + 1
         if limit is not None and limit < run:
             run = limit

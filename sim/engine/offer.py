@@ -31,6 +31,7 @@ class Offer:
         self._elastic = plan.elastic or {}
         self.free_chips, self.running_on, self.pool_version = cap.free_chips, cap.running_on, cap.pool_version
         self.projection = cap.projection
+        self.last_start = ledger.last_start.__getitem__  # when a job last started: a C call
         self.power_cap = power_cap
         if power_cap is not None and power_cap.hold:  # power is a capacity too
             self.can_place = self._can_place_within_power
@@ -52,11 +53,6 @@ class Offer:
         if until != until:  # nan: queued (a stopped stretch is counted in `done`), or never started
             return done
         return done + L.chips_allocated[job] * (until - L.stretch.get(job, L.start[job]))
-
-    def last_start(self, job: int) -> float:
-        """When `job` last started: its first start, or its latest restart (nan before it started)."""
-        L = self.ledger
-        return L.restarted.get(job, L.start[job])
 
     def restarts(self, job: int) -> int:
         """Starts of `job` after its first (each after a preemption or a failure stopped it)."""

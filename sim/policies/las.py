@@ -184,6 +184,9 @@ class DiscretisedLas(Policy):
         order = self._order
         no_fit: dict[int, int] = {}  # pool -> fewest chips that did not fit this pass (starts only shrink room)
         where = self._where
+        failed = self._failed
+        held = self._held
+        levels = len(held)
         lower_by_level = self._lower_running()
         free = view.free_chips
         any_free = any(free(p) for p in range(n_pools))
@@ -208,7 +211,17 @@ class DiscretisedLas(Policy):
                 continue
             if not lower:
                 continue
-            pool = yield from preempt_to_start(view, job, pools_of[job], partial(self._victims, view, job, level),
+            admitted = []  # admission: pools where stopping lower jobs could make room (trying changes none of it)
+            for p in pools_of[job]:
+                chips = view.chips_on(job, p)
+                seen = failed.get((p, level))
+                if seen is not None and seen[0] == (view.pool_version(p), self._demotions) and chips >= seen[1]:
+                    continue  # nothing ran, ended or moved queue since preemption could not place fewer chips
+                if view.free_chips(p) + sum(held[k].get(p, 0) for k in range(level + 1, levels)) >= chips:
+                    admitted.append(p)  # else even stopping every lower job would not make room
+            if not admitted:
+                continue
+            pool = yield from preempt_to_start(view, job, admitted, partial(self._victim_order, view, level),
                                                partial(self._no_room, view, job, level))
             if pool is not None:
                 self._started(view, job, pool)
@@ -225,17 +238,9 @@ class DiscretisedLas(Policy):
         running = self._running
         return [any(running[k] for k in range(level + 1, len(running))) for level in range(len(running))]
 
-    def _victims(self, view: QueueView, job: int, level: int, pool: int) -> list[int] | None:
-        """Whom `job` of queue `level` may preempt on `pool`: running jobs of lower queues, the lowest
-        queue first, then the most recently started. None when that cannot make room (seen to fail
-        since nothing changed, or even stopping all of them would not free enough chips)."""
-        chips = view.chips_on(job, pool)
-        seen = self._failed.get((pool, level))
-        if seen is not None and seen[0] == (view.pool_version(pool), self._demotions) and chips >= seen[1]:
-            return None  # nothing ran, ended or moved queue since preemption could not place fewer chips
-        lower_chips = sum(self._held[k].get(pool, 0) for k in range(level + 1, len(self._running)))
-        if view.free_chips(pool) + lower_chips < chips:
-            return None  # even stopping every lower job would not make room
+    def _victim_order(self, view: QueueView, level: int, pool: int) -> list[int]:
+        """Ordering: running jobs on `pool` in queues below `level`, the lowest queue first, then the
+        most recently started."""
         out = []
         where = self._where
         last_start = view.last_start
