@@ -4,8 +4,9 @@ preflight before any cluster starts, seeds, the executor and a progress bar over
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -119,3 +120,16 @@ def make_executor(scheduler: str | None, workers: int, serial: bool):
     if serial and scheduler:
         raise InputError(Problem("--serial and --scheduler: choose one"))
     return Executor(workers=workers, scheduler=scheduler, serial=serial)
+
+
+T = TypeVar("T")
+
+
+def run_on(executor: Any, progress: RunProgress, work: Callable[[RunProgress], T]) -> tuple[T, str]:
+    """`work(progress)` with the executor's cluster up; its result and where it ran. The bar closes
+    either way."""
+    try:
+        with executor:
+            return work(progress), executor.describe()
+    finally:
+        progress.close()

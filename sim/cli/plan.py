@@ -13,6 +13,7 @@ from sim.cli.batch import (
     make_executor,
     preflight,
     prepare_out,
+    run_on,
     seeds_of,
 )
 from sim.cli.common import fail_input, print_json
@@ -50,14 +51,9 @@ def plan(scenario: Path, slos: tuple[str, ...], vary_text: str, out: Path | None
         executor = make_executor(scheduler, workers, serial)
         if out is not None:
             prepare_out(out, force, scenario)
-        progress = RunProgress(not quiet and not as_json and sys.stdout.isatty(), "planning")
-        try:
-            with executor:
-                result = planning.plan(scenario, vary, parsed_slos, seed_list, executor, Rows(out), sets=sets,
-                                       ci=ci, progress=progress)
-                where = executor.describe()
-        finally:
-            progress.close()
+        result, where = run_on(executor, RunProgress(not quiet and not as_json and sys.stdout.isatty(), "planning"),
+                               lambda progress: planning.plan(scenario, vary, parsed_slos, seed_list, executor,
+                                                              Rows(out), sets=sets, ci=ci, progress=progress))
     except InputError as exc:
         fail_input(exc)
     lines = describe(result, where)

@@ -17,6 +17,7 @@ from sim.cli.batch import (
     preflight,
     prepare_out,
     report_errors,
+    run_on,
     seeds_of,
 )
 from sim.cli.common import fail_input, print_json
@@ -51,14 +52,9 @@ def sweep(scenario: Path, grids: tuple[str, ...], out: Path, metrics: tuple[str,
         tasks = sweeping.sweep_tasks(scenario, axes, seed_list, sets=sets, ci=ci)
         executor = make_executor(scheduler, workers, serial)
         prepare_out(out, force, scenario)
-        progress = RunProgress(not quiet and not as_json and sys.stdout.isatty(), "sweeping")
-        try:
-            with executor:
-                result = sweeping.sweep(scenario, axes, seed_list, executor, out, sets=sets, ci=ci,
-                                        progress=progress, tasks=tasks)
-                where = executor.describe()
-        finally:
-            progress.close()
+        result, where = run_on(executor, RunProgress(not quiet and not as_json and sys.stdout.isatty(), "sweeping"),
+                               lambda progress: sweeping.sweep(scenario, axes, seed_list, executor, out, sets=sets,
+                                                               ci=ci, progress=progress, tasks=tasks))
     except InputError as exc:
         fail_input(exc)
     failed = report_errors(result.rows)
