@@ -1,19 +1,19 @@
 """Tiresias's discretised two-dimensional least-attained-service (2D-LAS), with promotion.
 
 Gu et al., "Tiresias: A GPU cluster manager for distributed deep learning" (NSDI 2019). A job's
-attained service is chips x executed seconds, summed over its stretches on chips. Queues are
-separated by thresholds of attained service (`thresholds`, chip-hours): a job starts in the top
-queue and moves down one queue each time its attained service crosses the next threshold — a
-crossing is a scheduled timer, not a poll. Within a queue, jobs go by submission time (FIFO).
-Across queues the policy is preemptive: a queued job that fits nowhere may stop running jobs of
-lower queues (the lowest queue first, then the most recently started; as few as make room,
-checked with the real placement). Jobs that cannot start are skipped, not waited for, so small
-jobs of a queue use capacity a big one cannot. To stop starvation, a queued job that has waited
-longer than `promote_knob` x its last executed span goes back to the top queue; the promotion
-deadline is a timer too. `promote_knob: 0` turns promotion off. One departure from Tiresias: there
-a preempted job keeps its progress, here it loses the work since its last checkpoint (docs/architecture.md), so
-a promoted job stays in the top queue until it ends — were it demoted again, jobs without
-checkpoints could preempt one another in turn forever, none finishing.
+attained service is chips x executed seconds, summed over its stretches on chips (the engine's
+count, read from the view). Queues are separated by thresholds of attained service (`thresholds`,
+chip-hours): a job starts in the top queue and moves down one queue each time its attained service
+crosses the next threshold — a crossing is a scheduled timer, not a poll. Within a queue, jobs go
+by submission time (FIFO). Across queues the policy is preemptive: a queued job that fits nowhere
+may stop running jobs of lower queues (the lowest queue first, then the most recently started; as
+few as make room, checked with the real placement). Jobs that cannot start are skipped, not waited
+for, so small jobs of a queue use capacity a big one cannot. To stop starvation, a queued job that
+has waited longer than `promote_knob` x its last executed span goes back to the top queue; the
+promotion deadline is a timer too. `promote_knob: 0` turns promotion off. One departure from
+Tiresias: there a preempted job keeps its progress, here it loses the work since its last
+checkpoint (docs/architecture.md), so a promoted job stays in the top queue until it ends — were it
+demoted again, jobs without checkpoints could preempt one another in turn forever, none finishing.
 
 Defaults (ESTIMATE, printed with the run): thresholds 3.2 and 32 chip-hours (three queues; 3.2
 is Tiresias's 48 minutes on 4 GPUs), promote_knob 8.
