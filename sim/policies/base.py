@@ -339,7 +339,8 @@ def start_while_pools_free(view: QueueView, jobs: Iterable[int],
 _REGISTRY: dict[str, type[Policy]] = {}
 PLUGIN_GROUP = "trnsim.policies"
 """The entry-point group of installed plug-in policies: `name = "package.module:Class"`."""
-_plugins: dict[str, Any] | None = None  # name -> importlib.metadata.EntryPoint, once discovered
+_builtins_found = False
+_plugins: dict[str, Any] | None = None  # name -> importlib.metadata.EntryPoint, once looked up
 
 
 def register(cls: type[Policy]) -> type[Policy]:
@@ -351,28 +352,40 @@ def register(cls: type[Policy]) -> type[Policy]:
 
 
 def _load_builtins() -> None:
-    """Find the policies by registration alone: import every module of `sim.policies` (each
-    built-in registers itself with `@register`), then note the installed plug-ins' entry points
-    (loaded when named). Built-in names win over a plug-in of the same name."""
-    global _plugins
-    if _plugins is not None:
+    """Find the built-in policies by registration alone: import every module of `sim.policies`
+    (each built-in registers itself with `@register`); no list of them is kept."""
+    global _builtins_found
+    if _builtins_found:
         return
     import pkgutil
-    from importlib.metadata import entry_points
 
     import sim.policies
 
     for module in pkgutil.iter_modules(sim.policies.__path__, "sim.policies."):
         importlib.import_module(module.name)
-    _plugins = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP) if ep.name not in _REGISTRY}
+    _builtins_found = True
+
+
+def _load_plugins() -> dict[str, Any]:
+    """The installed plug-ins' entry points by name (loaded when named), looked up once and only
+    when a name is not a built-in's: a built-in name wins over a plug-in of the same name."""
+    global _plugins
+    if _plugins is None:
+        from importlib.metadata import entry_points
+
+        _load_builtins()
+        _plugins = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP) if ep.name not in _REGISTRY}
+    return _plugins
 
 
 def plugin_problem(name: str) -> str | None:
     """Why the installed plug-in policy `name` cannot be used (its module does not import, or its
     object is not a policy), or None: a plug-in that loads, or not a plug-in at all."""
     _load_builtins()
-    ep = (_plugins or {}).get(name)
-    if ep is None or name in _REGISTRY:
+    if name in _REGISTRY or ":" in name:
+        return None
+    ep = _load_plugins().get(name)
+    if ep is None:
         return None
     where = f"plug-in policy {name!r} ({ep.value}, entry point of {ep.dist.name if ep.dist else '?'})"
     try:
@@ -388,7 +401,7 @@ def plugin_problem(name: str) -> str | None:
 def names() -> list[str]:
     """The built-in and installed plug-in policies' names."""
     _load_builtins()
-    return sorted({*_REGISTRY, *(_plugins or {})})
+    return sorted({*_REGISTRY, *_load_plugins()})
 
 
 def is_known(name: str) -> bool:
@@ -404,18 +417,17 @@ def get(name: str) -> type[Policy]:
     _load_builtins()
     if name in _REGISTRY:
         return _REGISTRY[name]
-    if name in (_plugins or {}):
-        if plugin_problem(name) is not None:
-            raise KeyError(name)
-        return _REGISTRY[name]
-    if ":" in name:
-        module, _, attr = name.partition(":")
-        try:
-            cls = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise KeyError(name) from exc
-        if isinstance(cls, type) and issubclass(cls, Policy):
-            return cls
+    if ":" not in name:
+        if name in _load_plugins() and plugin_problem(name) is None:
+            return _REGISTRY[name]
+        raise KeyError(name)
+    module, _, attr = name.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise KeyError(name) from exc
+    if isinstance(cls, type) and issubclass(cls, Policy):
+        return cls
     raise KeyError(name)
 
 
