@@ -193,11 +193,11 @@ class Comparison:
 
     def write(self, out: PathLike, *, force: bool = False) -> Path:
         """compare.html, compare.md, compare.json and the figures, as `trnsim compare --out` writes them."""
-        from sim import compare as comparing
         from sim.outdir import check_out
+        from sim.report import comparison
 
         check_out(Path(out), force)
-        return comparing.write(self.variants, Path(out), force=force)
+        return comparison.save(self.variants, Path(out), force=force)
 
 
 def compare(*inputs: PathLike, policies: str | Iterable[str] | None = None, seeds: int = 1,
@@ -309,13 +309,13 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """plan.json's contents: the answer, and every size run with each SLO's mean and bound."""
-        from sim.cli_plan import plan_data
+        from sim.report.capacity_plan import plan_data
 
         return plan_data(self.result, self.scenario)
 
     def lines(self) -> list[str]:
         """What `trnsim plan` prints: the answer, the SLO table, the runs behind it, every size run."""
-        from sim.cli_plan import describe
+        from sim.report.capacity_plan import describe
 
         return describe(self.result, "the Python API")
 

@@ -154,8 +154,14 @@ def _policies(text: str) -> list[str]:
     names = [p.strip() for p in text.split(",") if p.strip()]
     if not names:
         raise InputError(Problem("--policies: give one or more policy names, comma-separated"))
-    problems = [Problem(f"--policies: unknown policy {n!r}{did_you_mean(n, policies.names())} "
-                        f"(known: {', '.join(policies.names())})") for n in names if not policies.is_known(n)]
+    problems = []
+    for n in names:
+        why = policies.plugin_problem(n)
+        if why is not None:
+            problems.append(Problem(f"--policies: {why}"))
+        elif not policies.is_known(n):
+            problems.append(Problem(f"--policies: unknown policy {n!r}{did_you_mean(n, policies.names())} "
+                                    f"(known: {', '.join(policies.names())})"))
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(Problem(f"--policies: {', '.join(dupes)} given twice"))
@@ -262,16 +268,6 @@ def simulate(variants: list[Variant], progress: Progress | None = None) -> None:
                     progress(v, k, now, done, total, events)
             result = simulation.simulate(v.loaded, s, progress=callback)
             v.runs.append(Run.of(from_result(result, metrics.jobs_table(result))))
-
-
-def write(variants: list[Variant], out: Path, *, force: bool = False) -> Path:
-    """compare.md, compare.html, compare.json and the figures, written atomically into `out`."""
-    from sim.outdir import atomic_dir
-    from sim.report import comparison
-
-    with atomic_dir(out, force=force) as tmp:
-        comparison.write(variants, tmp)
-    return Path(out)
 
 
 from sim.callable_module import make_callable  # noqa: E402  (`sim.compare(...)` is sim.api.compare: see that module)

@@ -23,7 +23,7 @@ from conftest import (
     write_scenario,
 )
 
-from sim.cli import run_key
+from sim.cli.common import run_key
 
 SUMMARY_KEYS = [
     "jobs_submitted", "jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected",

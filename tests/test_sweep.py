@@ -196,8 +196,7 @@ def test_grid_values_with_units_sit_on_a_numeric_axis_and_policies_are_categorie
 
 
 def test_the_sweep_table_shows_the_spread_over_seeds_and_jobs_never_started(capsys):
-    import sim.cli  # noqa: F401  (the command modules are loaded by the group, in its order)
-    from sim.cli_sweep import print_sweep
+    from sim.cli.sweep import print_sweep
 
     rows = [{"grid.scheduler.policy": p, "seed": s, "error": None, "utilisation": u, "avg_wait_s": w,
              "p95_wait_s": 2 * w, "jobs_unstarted": n, "wait_censored": n > 0}

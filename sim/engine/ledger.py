@@ -70,6 +70,7 @@ class Ledger:
         self.state = [NOT_ARRIVED] * n
         self.start = [math.nan] * n
         self.end = [math.nan] * n
+        self.last_start = [math.nan] * n  # its first start, then its latest restart
         self.pool = [-1] * n
         self.alloc: list[Allocation | None] = [None] * n
         self.chips_allocated = [0] * n
@@ -85,6 +86,7 @@ class Ledger:
         self.overhead: dict[int, float] = {}  # overhead paid at the start of the current stretch
         self.overhead_next: dict[int, float] = {}  # overhead a stopped job pays when it restarts
         self.used: dict[int, int] = {}  # chips an elastic job runs at (default: its request)
+        self.attained: dict[int, float] = {}  # chip-seconds held in ended stretches
         self.preemptions: dict[int, int] = {}
         self.restarts: dict[int, int] = {}
         self.resizes: dict[int, int] = {}
@@ -98,6 +100,7 @@ class Ledger:
         """Job j starts a stretch on pool p: first start, or a restart after a stop."""
         now = self.core.env._now
         run = full
+        self.last_start[j] = now
         done = self.done.get(j)
         if done is None:
             self.start[j] = now
@@ -215,6 +218,7 @@ class Ledger:
             lost *= (now - begun) / elapsed
             overhead *= (now - begun) / elapsed
         self.earlier.append((j, begun, now, self.chips_allocated[j], lost, overhead, self.chips_used(j), self.pool[j]))
+        self.attained[j] = self.attained.get(j, 0.0) + self.chips_allocated[j] * (now - begun)
         self.gen[j] += 1  # its completion event is now stale
 
     def requeued(self, j: int, overhead_next: float | None = None) -> None:

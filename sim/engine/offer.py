@@ -1,5 +1,6 @@
 """What the engine offers the policies' view (`sim.policies.base.Capacity`): time, placements,
-estimates, elastic sizes and timers, answered from the ledger and pool capacity."""
+estimates, what each job has had so far (attained service, last start, restarts, preemptions),
+elastic sizes and timers, answered from the ledger and pool capacity."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sim.engine.ledger import Ledger
 from sim.engine.plan import JobPlan
 from sim.engine.power_cap import PowerCap
 from sim.placement import Allocation, PoolState
+from sim.policies.base import RUNNING
 
 
 class Offer:
@@ -30,6 +32,7 @@ class Offer:
         self._elastic = plan.elastic or {}
         self.free_chips, self.running_on, self.pool_version = cap.free_chips, cap.running_on, cap.pool_version
         self.projection = cap.projection
+        self.last_start = ledger.last_start.__getitem__  # when a job last started: a C call
         self.power_cap = power_cap
         if power_cap is not None and power_cap.hold:  # power is a capacity too
             self._holding = power_cap
@@ -42,6 +45,25 @@ class Offer:
 
     def allocation(self, job: int) -> Allocation | None:
         return self.ledger.alloc[job]
+
+    # --- what a job has had so far -----------------------------------------------------------------
+    def attained(self, job: int) -> float:
+        """Chip-seconds `job` has held so far: its stopped stretches, and its last one up to now while
+        it runs, or up to its end once it ended."""
+        L = self.ledger
+        done = L.attained.get(job, 0.0)
+        until = self.core.env._now if L.state[job] == RUNNING else L.end[job]
+        if until != until:  # nan: queued (a stopped stretch is counted in `done`), or never started
+            return done
+        return done + L.chips_allocated[job] * (until - L.stretch.get(job, L.start[job]))
+
+    def restarts(self, job: int) -> int:
+        """Starts of `job` after its first (each after a preemption or a failure stopped it)."""
+        return self.ledger.restarts.get(job, 0)
+
+    def preemptions(self, job: int) -> int:
+        """Times a policy preempted `job`."""
+        return self.ledger.preemptions.get(job, 0)
 
     def estimated_end(self, job: int) -> float:
         return max(self.core.env._now, self.ledger.est_end[job])

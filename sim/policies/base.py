@@ -101,6 +101,10 @@ class Capacity(Protocol):
     def power_room(self) -> float: ...
     def power_need(self, job: int, pool: int, chips: int | None = None) -> float: ...
     def power_draw(self, job: int) -> float: ...
+    def attained(self, job: int) -> float: ...
+    def last_start(self, job: int) -> float: ...
+    def restarts(self, job: int) -> int: ...
+    def preemptions(self, job: int) -> int: ...
 
 
 class JobQueue:
@@ -177,7 +181,7 @@ class QueueView:
     __slots__ = ("_capacity", "_pending", "_state", "jobs", "pool_names", "can_place", "chips_on", "free_chips",
                  "running_on", "pool_version", "allocation", "estimated_end", "estimate", "projection", "place_on",
                  "wake_at", "elastic_range", "size", "can_place_size", "can_resize", "power_room", "power_need",
-                 "power_draw")
+                 "power_draw", "attained", "last_start", "restarts", "preemptions")
 
     def __init__(self, capacity: Capacity, pending: JobQueue, state: list[int], jobs: JobTable,
                  pool_names: tuple[str, ...]):
@@ -224,6 +228,16 @@ class QueueView:
         """Busy watts `job` would add on `pool` (at `chips`, default its request); 0 without a held cap."""
         self.power_draw: Callable[[int], float] = capacity.power_draw
         """Busy watts running `job` draws, given back when it stops; 0 without a held cap."""
+        self.attained: Callable[[int], float] = capacity.attained
+        """Chip-seconds a job has held so far (its attained service): every stretch on chips, the
+        current one up to now."""
+        self.last_start: Callable[[int], float] = capacity.last_start
+        """When a job last started (its first start or latest restart; nan before it started): the time
+        since is `view.now - view.last_start(job)`."""
+        self.restarts: Callable[[int], int] = capacity.restarts
+        """Starts of a job after its first (each after a preemption or a failure stopped it)."""
+        self.preemptions: Callable[[int], int] = capacity.preemptions
+        """Times a policy preempted a job."""
 
     @property
     def now(self) -> float:
@@ -323,9 +337,10 @@ def start_while_pools_free(view: QueueView, jobs: Iterable[int],
 
 
 _REGISTRY: dict[str, type[Policy]] = {}
-_BUILTIN_MODULES = ("sim.policies.fifo", "sim.policies.sjf", "sim.policies.easy_backfill", "sim.policies.priority",
-                    "sim.policies.las", "sim.policies.fair_share", "sim.policies.hetero",
-                    "sim.policies.conservative_backfill", "sim.policies.elastic")
+PLUGIN_GROUP = "trnsim.policies"
+"""The entry-point group of installed plug-in policies: `name = "package.module:Class"`."""
+_builtins_found = False
+_plugins: dict[str, Any] | None = None  # name -> importlib.metadata.EntryPoint, once looked up
 
 
 def register(cls: type[Policy]) -> type[Policy]:
@@ -337,13 +352,56 @@ def register(cls: type[Policy]) -> type[Policy]:
 
 
 def _load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
+    """Find the built-in policies by registration alone: import every module of `sim.policies`
+    (each built-in registers itself with `@register`); no list of them is kept."""
+    global _builtins_found
+    if _builtins_found:
+        return
+    import pkgutil
+
+    import sim.policies
+
+    for module in pkgutil.iter_modules(sim.policies.__path__, "sim.policies."):
+        importlib.import_module(module.name)
+    _builtins_found = True
+
+
+def _load_plugins() -> dict[str, Any]:
+    """The installed plug-ins' entry points by name (loaded when named), looked up once and only
+    when a name is not a built-in's: a built-in name wins over a plug-in of the same name."""
+    global _plugins
+    if _plugins is None:
+        from importlib.metadata import entry_points
+
+        _load_builtins()
+        _plugins = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP) if ep.name not in _REGISTRY}
+    return _plugins
+
+
+def plugin_problem(name: str) -> str | None:
+    """Why the installed plug-in policy `name` cannot be used (its module does not import, or its
+    object is not a policy), or None: a plug-in that loads, or not a plug-in at all."""
+    _load_builtins()
+    if name in _REGISTRY or ":" in name:
+        return None
+    ep = _load_plugins().get(name)
+    if ep is None:
+        return None
+    where = f"plug-in policy {name!r} ({ep.value}, entry point of {ep.dist.name if ep.dist else '?'})"
+    try:
+        cls = ep.load()
+    except Exception as exc:  # the plug-in's own failure: say how, not just that it failed
+        return f"{where} cannot be loaded: {type(exc).__name__}: {exc}"
+    if not (isinstance(cls, type) and issubclass(cls, Policy)):
+        return f"{where} is not a policy (a subclass of sim.policies.base.Policy)"
+    _REGISTRY[name] = cls
+    return None
 
 
 def names() -> list[str]:
+    """The built-in and installed plug-in policies' names."""
     _load_builtins()
-    return sorted(_REGISTRY)
+    return sorted({*_REGISTRY, *_load_plugins()})
 
 
 def is_known(name: str) -> bool:
@@ -355,18 +413,21 @@ def is_known(name: str) -> bool:
 
 
 def get(name: str) -> type[Policy]:
-    """A registered policy by name, or a user's `module:Class`."""
+    """A policy by name (built-in, or an installed plug-in), or a user's `module:Class`."""
     _load_builtins()
     if name in _REGISTRY:
         return _REGISTRY[name]
-    if ":" in name:
-        module, _, attr = name.partition(":")
-        try:
-            cls = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise KeyError(name) from exc
-        if isinstance(cls, type) and issubclass(cls, Policy):
-            return cls
+    if ":" not in name:
+        if name in _load_plugins() and plugin_problem(name) is None:
+            return _REGISTRY[name]
+        raise KeyError(name)
+    module, _, attr = name.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise KeyError(name) from exc
+    if isinstance(cls, type) and issubclass(cls, Policy):
+        return cls
     raise KeyError(name)
 
 

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Generator, Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sortedcontainers import SortedList
 
-from sim.policies.base import Decision, Policy, Preempt, QueueView, Start, register
-from sim.policies.preemption import fewest_victims, lowest_priority_latest_first
+from sim.policies.base import Decision, Policy, QueueView, Start, register
+from sim.policies.preemption import lowest_priority_latest_first, preempt_to_start
 
 DEFAULT_QUEUE = "default"
 
@@ -154,23 +155,23 @@ class FairShare(Policy):
             yield Start(job, pool)
             self._record_start(view, q, job)
             return True
-        for pool in pools_of:
-            if usage + view.chips_on(job, pool) > self.nominal[q]:
-                continue  # borrowing: only on free chips
-            victims = fewest_victims(view, job, pool, self._borrowers(view, pool, q))
-            if victims is None:
-                continue
-            for victim in victims:
-                yield Preempt(victim)
-            yield Start(job, pool)
-            self._record_start(view, q, job)
-            return True
-        return False
+        started = yield from preempt_to_start(view, job, pools_of, partial(self._reclaimable, view, q, job, usage))
+        if started is None:
+            return False
+        self._record_start(view, q, job)
+        return True
 
     def _record_start(self, view: QueueView, q: str, job: int) -> None:
         chips = view.allocation(job).chips
         self._held[job] = chips
         self._usage[q] += chips
+
+    def _reclaimable(self, view: QueueView, q: str, job: int, usage: int, pool: int) -> list[int] | None:
+        """Whom `job` of queue `q` may preempt on `pool`: borrowers, when it stays within its nominal
+        quota there (None otherwise: borrowing starts only on free chips)."""
+        if usage + view.chips_on(job, pool) > self.nominal[q]:
+            return None
+        return self._borrowers(view, pool, q)
 
     def _borrowers(self, view: QueueView, pool: int, q: str) -> list[int]:
         """Jobs on `pool` of other queues above their nominal quota: lowest priority first, then the

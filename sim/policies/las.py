@@ -1,19 +1,19 @@
 """Tiresias's discretised two-dimensional least-attained-service (2D-LAS), with promotion.
 
 Gu et al., "Tiresias: A GPU cluster manager for distributed deep learning" (NSDI 2019). A job's
-attained service is chips x executed seconds, summed over its stretches on chips. Queues are
-separated by thresholds of attained service (`thresholds`, chip-hours): a job starts in the top
-queue and moves down one queue each time its attained service crosses the next threshold — a
-crossing is a scheduled timer, not a poll. Within a queue, jobs go by submission time (FIFO).
-Across queues the policy is preemptive: a queued job that fits nowhere may stop running jobs of
-lower queues (the lowest queue first, then the most recently started; as few as make room,
-checked with the real placement). Jobs that cannot start are skipped, not waited for, so small
-jobs of a queue use capacity a big one cannot. To stop starvation, a queued job that has waited
-longer than `promote_knob` x its last executed span goes back to the top queue; the promotion
-deadline is a timer too. `promote_knob: 0` turns promotion off. One departure from Tiresias: there
-a preempted job keeps its progress, here it loses the work since its last checkpoint (docs/architecture.md), so
-a promoted job stays in the top queue until it ends — were it demoted again, jobs without
-checkpoints could preempt one another in turn forever, none finishing.
+attained service is chips x executed seconds, summed over its stretches on chips (the engine's
+count, read from the view). Queues are separated by thresholds of attained service (`thresholds`,
+chip-hours): a job starts in the top queue and moves down one queue each time its attained service
+crosses the next threshold — a crossing is a scheduled timer, not a poll. Within a queue, jobs go
+by submission time (FIFO). Across queues the policy is preemptive: a queued job that fits nowhere
+may stop running jobs of lower queues (the lowest queue first, then the most recently started; as
+few as make room, checked with the real placement). Jobs that cannot start are skipped, not waited
+for, so small jobs of a queue use capacity a big one cannot. To stop starvation, a queued job that
+has waited longer than `promote_knob` x its last executed span goes back to the top queue; the
+promotion deadline is a timer too. `promote_knob: 0` turns promotion off. One departure from
+Tiresias: there a preempted job keeps its progress, here it loses the work since its last
+checkpoint (docs/architecture.md), so a promoted job stays in the top queue until it ends — were it
+demoted again, jobs without checkpoints could preempt one another in turn forever, none finishing.
 
 Defaults (ESTIMATE, printed with the run): thresholds 3.2 and 32 chip-hours (three queues; 3.2
 is Tiresias's 48 minutes on 4 GPUs), promote_knob 8.
@@ -29,13 +29,14 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sortedcontainers import SortedList
 
-from sim.policies.base import Decision, Policy, Preempt, QueueView, Start, register
-from sim.policies.preemption import fewest_victims
+from sim.policies.base import Decision, Policy, QueueView, Start, register
+from sim.policies.preemption import preempt_to_start
 
 DEFAULT_THRESHOLDS_CHIP_H = (3.2, 32.0)
 DEFAULT_PROMOTE_KNOB = 8.0
@@ -72,21 +73,16 @@ class DiscretisedLas(Policy):
         self._knob = self.options.promote_knob
         self._order: SortedList = SortedList()  # (queue level, job) of queued jobs
         self._level: dict[int, int] = {}  # current queue of every queued or running job
-        self._attained: dict[int, float] = {}  # chip-seconds before the current stretch (since promotion)
-        self._since: dict[int, float] = {}  # running job -> start of its current stretch
-        self._chips: dict[int, int] = {}  # running job -> chips held
-        self._pool: dict[int, int] = {}  # running job -> its pool
+        self._where: dict[int, tuple[int, int]] = {}  # running job -> (its pool, chips it holds)
         self._held: list[dict[int, int]] = [{} for _ in range(len(self._thresholds) + 1)]  # level -> pool -> chips
-        self._last_span: dict[int, float] = {}
-        self._stretch: dict[int, int] = {}  # counts a job's starts: tells a stale crossing timer
-        self._waits: dict[int, int] = {}  # counts a job's entries to the queue: tells a stale promotion
         self._promoted: set[int] = set()  # in the top queue until they end
         # (pool, level) -> ((pool version, demotions), fewest chips that preempting could not place)
         self._failed: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
         self._demotions = 0
         self._running: list[dict[int, None]] = [{} for _ in range(len(self._thresholds) + 1)]  # per level
-        self._crossings: list[tuple[float, int, int]] = []  # (time, job, stretch)
-        self._promotions: list[tuple[float, int, int]] = []  # (time, job, wait)
+        # timers, stamped with the job's restarts when set (a restart since makes them stale):
+        self._crossings: list[tuple[float, int, int, float]] = []  # (time, job, restarts, attained at its start)
+        self._promotions: list[tuple[float, int, int]] = []  # (time, job, restarts)
 
     def assumptions(self) -> list[str]:
         return [f"LAS queue thresholds {', '.join(f'{t:g}' for t in self.options.thresholds)} chip-hours, "
@@ -96,86 +92,84 @@ class DiscretisedLas(Policy):
         return bisect_right(self._thresholds, attained)
 
     # --- queue bookkeeping (engine callbacks) ---------------------------------------------------
+    # Attained service, the last start and restarts are the engine's (read from the view); the
+    # policy keeps only its queues: each job's level, and the chips held per level and pool.
     def enqueued(self, job: int) -> None:
-        now = self.view.now
+        view = self.view
+        now = view.now
         level = self._level.get(job, 0)
-        if job in self._since:  # it was running: preempted, or killed by a failure
-            span = now - self._since.pop(job)
-            chips = self._chips[job]
-            self._attained[job] = self._attained.get(job, 0.0) + chips * span
-            self._last_span[job] = span
+        span = 0.0
+        if job in self._where:  # it was running: preempted, or killed by a failure
+            span = now - view.last_start(job)
             self._stop_running(job, level)
             if job not in self._promoted:
-                level = max(level, self.level_of(self._attained[job]))
+                level = max(level, self.level_of(view.attained(job)))
         self._level[job] = level
         self._order.add((level, job))
-        wait = self._waits[job] = self._waits.get(job, 0) + 1
-        span = self._last_span.get(job, 0.0)
         if level > 0 and self._knob > 0 and span > 0:
-            heapq.heappush(self._promotions, (now + self._knob * span, job, wait))
+            heapq.heappush(self._promotions, (now + self._knob * span, job, view.restarts(job)))
 
     def dequeued(self, job: int) -> None:
         self._order.remove((self._level[job], job))
 
     def ended(self, job: int) -> None:
         self._stop_running(job, self._level.pop(job))
-        for d in (self._attained, self._since, self._last_span, self._stretch, self._waits):
-            d.pop(job, None)
         self._promoted.discard(job)
 
     def _leave_level(self, job: int, level: int) -> None:
         """Running `job` no longer counts in queue `level` (it stopped, or moves down)."""
         del self._running[level][job]
-        self._held[level][self._pool[job]] -= self._chips[job]
+        pool, chips = self._where[job]
+        self._held[level][pool] -= chips
 
     def _stop_running(self, job: int, level: int) -> None:
         self._leave_level(job, level)
-        del self._pool[job]
-        del self._chips[job]
+        del self._where[job]
 
     def _run_at(self, job: int, level: int) -> None:
         self._running[level][job] = None
         held = self._held[level]
-        pool = self._pool[job]
-        held[pool] = held.get(pool, 0) + self._chips[job]
+        pool, chips = self._where[job]
+        held[pool] = held.get(pool, 0) + chips
 
     def _started(self, view: QueueView, job: int, pool: int) -> None:
-        now = view.now
         level = self._level[job]
-        self._since[job] = now
-        self._chips[job] = view.allocation(job).chips
-        self._pool[job] = pool
+        self._where[job] = (pool, view.allocation(job).chips)
         self._run_at(job, level)
-        stretch = self._stretch[job] = self._stretch.get(job, 0) + 1
-        self._push_crossing(job, level, now, stretch)
+        self._push_crossing(job, level, view.now, view.restarts(job), view.attained(job))
 
-    def _push_crossing(self, job: int, level: int, now: float, stretch: int) -> None:
+    def _push_crossing(self, job: int, level: int, now: float, restarts: int, before: float) -> None:
+        """The time running `job` crosses queue `level`'s threshold; `before`: its attained service
+        when this stretch started."""
         if level >= len(self._thresholds) or job in self._promoted:
             return
-        held = (now - self._since[job]) * self._chips[job]
-        left = self._thresholds[level] - self._attained.get(job, 0.0) - held
-        heapq.heappush(self._crossings, (now + max(0.0, left) / self._chips[job], job, stretch))
+        chips = self._where[job][1]
+        held = (now - self.view.last_start(job)) * chips
+        left = self._thresholds[level] - before - held
+        heapq.heappush(self._crossings, (now + max(0.0, left) / chips, job, restarts, before))
 
     # --- timers ---------------------------------------------------------------------------------
     def _demote_due(self, now: float) -> None:
         crossings = self._crossings
+        restarts = self.view.restarts
         while crossings and crossings[0][0] <= now:
-            _, job, stretch = heapq.heappop(crossings)
-            if self._stretch.get(job) != stretch or job not in self._since:
+            _, job, stamp, before = heapq.heappop(crossings)
+            if job not in self._where or restarts(job) != stamp:
                 continue  # it ended or stopped since
             level = self._level[job]
             self._demotions += 1
             self._leave_level(job, level)
             self._level[job] = level + 1
             self._run_at(job, level + 1)
-            self._push_crossing(job, level + 1, now, stretch)
+            self._push_crossing(job, level + 1, now, stamp, before)
 
     def _promote_due(self, now: float) -> None:
         promotions = self._promotions
+        restarts = self.view.restarts
         while promotions and promotions[0][0] <= now:
-            _, job, wait = heapq.heappop(promotions)
-            if self._waits.get(job) != wait or job in self._since or job not in self._level:
-                continue  # it started since
+            _, job, stamp = heapq.heappop(promotions)
+            if job in self._where or job not in self._level or restarts(job) != stamp:
+                continue  # it started since, or ended
             self._order.remove((self._level[job], job))
             self._level[job] = 0
             self._promoted.add(job)
@@ -190,15 +184,16 @@ class DiscretisedLas(Policy):
         n_pools = len(view.pool_names)
         depth = self.backfill_depth
         order = self._order
-        levels = len(self._running)
-        failed = self._failed
         no_fit: dict[int, int] = {}  # pool -> fewest chips that did not fit this pass (starts only shrink room)
-        since = self._since
+        where = self._where
+        failed = self._failed
+        held = self._held
+        levels = len(held)
         lower_by_level = self._lower_running()
         free = view.free_chips
         any_free = any(free(p) for p in range(n_pools))
         for level, job in list(order.islice(0, depth)):  # jobs preempted in this pass wait for the next
-            if job in since:
+            if job in where:
                 continue  # started in this pass
             lower = lower_by_level[level]
             if not lower and not any_free:
@@ -218,27 +213,23 @@ class DiscretisedLas(Policy):
                 continue
             if not lower:
                 continue
-            for pool in pools_of[job]:
-                chips = view.chips_on(job, pool)
-                stamp = (view.pool_version(pool), self._demotions)
-                seen = failed.get((pool, level))
-                if seen is not None and seen[0] == stamp and chips >= seen[1]:
+            admitted = []  # admission: pools where stopping lower jobs could make room (trying changes none of it)
+            for p in pools_of[job]:
+                chips = view.chips_on(job, p)
+                seen = failed.get((p, level))
+                if seen is not None and seen[0] == (view.pool_version(p), self._demotions) and chips >= seen[1]:
                     continue  # nothing ran, ended or moved queue since preemption could not place fewer chips
-                lower_chips = sum(self._held[k].get(pool, 0) for k in range(level + 1, levels))
-                if view.free_chips(pool) + lower_chips < chips:
-                    continue  # even stopping every lower job would not make room
-                victims = fewest_victims(view, job, pool, self._victim_order(pool, level))
-                if victims is None:
-                    failed[(pool, level)] = (stamp, chips)
-                    continue
-                for victim in victims:
-                    yield Preempt(victim)
-                yield Start(job, pool)
+                if view.free_chips(p) + sum(held[k].get(p, 0) for k in range(level + 1, levels)) >= chips:
+                    admitted.append(p)  # else even stopping every lower job would not make room
+            if not admitted:
+                continue
+            pool = yield from preempt_to_start(view, job, admitted, partial(self._victim_order, view, level),
+                                               partial(self._no_room, view, job, level))
+            if pool is not None:
                 self._started(view, job, pool)
                 no_fit.pop(pool, None)  # the victims may have left room beyond what the job took
                 any_free = any(free(p) for p in range(n_pools))
                 lower_by_level = self._lower_running()
-                break
         if self._crossings:
             view.wake_at(self._crossings[0][0])
         if self._promotions:
@@ -249,13 +240,18 @@ class DiscretisedLas(Policy):
         running = self._running
         return [any(running[k] for k in range(level + 1, len(running))) for level in range(len(running))]
 
-    def _victim_order(self, pool: int, level: int) -> list[int]:
-        """Running jobs on `pool` in queues below `level`: the lowest queue first, then the most
-        recently started."""
+    def _victim_order(self, view: QueueView, level: int, pool: int) -> list[int]:
+        """Ordering: running jobs on `pool` in queues below `level`, the lowest queue first, then the
+        most recently started."""
         out = []
-        since = self._since
+        where = self._where
+        last_start = view.last_start
         for k in range(len(self._running) - 1, level, -1):
-            on_pool = [j for j in self._running[k] if self._pool[j] == pool]
-            on_pool.sort(key=lambda j: -since[j])
+            on_pool = [j for j in self._running[k] if where[j][0] == pool]
+            on_pool.sort(key=lambda j: -last_start(j))
             out.extend(on_pool)
         return out
+
+    def _no_room(self, view: QueueView, job: int, level: int, pool: int) -> None:
+        """Preempting could not place `job` on `pool`: skip it for jobs as large until something changes."""
+        self._failed[(pool, level)] = ((view.pool_version(pool), self._demotions), view.chips_on(job, pool))

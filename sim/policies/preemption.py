@@ -1,10 +1,14 @@
-"""Choosing whom to preempt: the fewest running jobs, from a preference order, that make room."""
+"""Starting a job by preempting others, in three seams (as Blox splits a scheduler into admission,
+ordering and placement; Agarwal et al., EuroSys 2024): a policy says on which pools a job may
+preempt and whom, most preferred victim first (`candidates`); `fewest_victims` picks the fewest of
+them that make room, checked with the real placement; `preempt_to_start` yields the preemptions
+and the start. `priority`, `fair_share` and `las` differ only in their candidates."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 
-from sim.policies.base import QueueView
+from sim.policies.base import Decision, Preempt, QueueView, Start
 
 
 def lowest_priority_latest_first(view: QueueView, pool: int, eligible: Callable[[int], bool]) -> list[int]:
@@ -48,3 +52,27 @@ def fewest_victims(view: QueueView, job: int, pool: int, candidates: Sequence[in
         else:
             projected.release(view.allocation(r))
     return chosen
+
+
+def preempt_to_start(view: QueueView, job: int, pools: Iterable[int], candidates: Callable[[int], Sequence[int] | None],
+                     no_room: Callable[[int], None] | None = None) -> Generator[Decision, None, int | None]:
+    """Start `job` on the first of `pools` where preempting makes room: `candidates(pool)` admits a
+    pool (None: not this one) and orders the running jobs that may be stopped there, most preferred
+    victim first; the fewest of them that make room (`fewest_victims`) are preempted, then `job`
+    starts. `no_room(pool)` hears of an admitted pool where even all of them were not enough.
+    Use with `yield from`; it returns the pool the job started on, or None.
+    """
+    for pool in pools:
+        order = candidates(pool)
+        if order is None:
+            continue
+        victims = fewest_victims(view, job, pool, order)
+        if victims is None:
+            if no_room is not None:
+                no_room(pool)
+            continue
+        for victim in victims:
+            yield Preempt(victim)
+        yield Start(job, pool)
+        return pool
+    return None

@@ -19,10 +19,11 @@ on each pool it accepts.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
-from sim.policies.base import Decision, Preempt, QueueView, Start, register
+from sim.policies.base import Decision, QueueView, Start, register
 from sim.policies.ordered import OrderedQueue
-from sim.policies.preemption import fewest_victims, lowest_priority_latest_first
+from sim.policies.preemption import lowest_priority_latest_first, preempt_to_start
 
 
 @register
@@ -39,19 +40,12 @@ class StrictPriority(OrderedQueue):
             if pool is not None:
                 yield Start(job, pool)
                 continue
-            for pool in pools_of[job]:
-                victims = self.victims(view, job, pool)
-                if victims is not None:
-                    for victim in victims:
-                        yield Preempt(victim)
-                    yield Start(job, pool)
-                    break
-            else:
+            started = yield from preempt_to_start(view, job, pools_of[job], partial(self.lower, view, job))
+            if started is None:
                 return  # strict: nothing below a blocked job starts
 
-    def victims(self, view: QueueView, job: int, pool: int) -> list[int] | None:
-        """The fewest lower-priority running jobs on `pool` whose stopping makes room for `job`."""
+    def lower(self, view: QueueView, job: int, pool: int) -> list[int]:
+        """The running jobs on `pool` of lower priority than `job`: lowest first, then the latest started."""
         priority = view.jobs.priority
         mine = priority[job]
-        lower = lowest_priority_latest_first(view, pool, lambda r: priority[r] < mine)
-        return fewest_victims(view, job, pool, lower)
+        return lowest_priority_latest_first(view, pool, lambda r: priority[r] < mine)

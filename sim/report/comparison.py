@@ -308,3 +308,12 @@ def write(variants: list[Variant], directory: Path) -> list[str]:
     (directory / "compare.html").write_text(html.render(doc, directory))
     (directory / "compare.json").write_text(strict_json(as_json(variants)))
     return ["compare.md", "compare.html", "compare.json", "utilisation.png", "queue.png", "wait_cdf.png", "metrics.png"]
+
+
+def save(variants: list[Variant], out: Path, *, force: bool = False) -> Path:
+    """compare.md, compare.html, compare.json and the figures, written atomically into `out`."""
+    from sim.outdir import atomic_dir
+
+    with atomic_dir(out, force=force) as tmp:
+        write(variants, tmp)
+    return Path(out)

@@ -475,7 +475,7 @@ def _cross_check(sc: LoadedScenario) -> None:
             else:
                 ids[job.id] = (i, j)
     policy = m.scheduler.policy
-    reason = import_policy(policy, sc.base_dir) if ":" in policy else None
+    reason = import_policy(policy, sc.base_dir) if ":" in policy else policies.plugin_problem(policy)
     if reason:
         problems.append(sc.problem(("scheduler", "policy"), reason))
     elif not policies.is_known(policy):

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from sim.cli import fail_input, print_json, terminal_width
+from sim.cli.common import fail_input, print_json, print_summary, terminal_width
 from sim.errors import InputError, Problem
 
 
@@ -85,7 +85,6 @@ def rerender(run_dir: Path) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print run_dir and summary as one JSON document, nothing else.")
 def show(run_dir: Path, no_report: bool, as_json: bool) -> None:
     """Print a past run's summary table and render its report again (report.html, report.md, plots/)."""
-    from sim.cli import _print_summary
     from sim.report import rundata
 
     try:
@@ -97,7 +96,7 @@ def show(run_dir: Path, no_report: bool, as_json: bool) -> None:
     if as_json:
         print_json({"run_dir": str(run_dir), "summary": data.summary})
         return
-    _print_summary(data.summary, data.name)
+    print_summary(data.summary, data.name)
     if not no_report:
         click.echo(f"report: {run_dir / 'report.html'}  (and report.md, plots/: rendered again from the run's files)")
 

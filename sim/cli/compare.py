@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from sim.cli.common import fail_input, print_json
+
 if TYPE_CHECKING:  # imported where used, to start quickly
     from rich.progress import Progress, TaskID
 
@@ -99,9 +101,9 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
     """
     from sim import compare as comparing
     from sim import limits
-    from sim.cli import fail_input
     from sim.errors import InputError
     from sim.outdir import check_out
+    from sim.report import comparison
 
     target = out if out is not None else Path("runs") / f"compare-{_dt.datetime.now():%Y%m%dT%H%M%S}"
     try:
@@ -125,14 +127,11 @@ def compare(inputs: tuple[Path, ...], policies: str | None, seeds: int, seed: in
         sys.exit(1)
     progress.close()
     try:
-        written = comparing.write(variants, target, force=force)
+        written = comparison.save(variants, target, force=force)
     except InputError as exc:
         fail_input(exc)
     if as_json:
-        from sim.cli import print_json
-        from sim.report.comparison import as_json as comparison_json
-
-        print_json({"out": str(written), **comparison_json(variants)})
+        print_json({"out": str(written), **comparison.as_json(variants)})
         return
     if quiet:
         click.echo(str(written))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sim.cli import FullHelpGroup, print_json
+from sim.cli.common import FullHelpGroup, print_json
 from sim.workload.traces import FORMATS
 
 if TYPE_CHECKING:  # rich is imported when the status is shown
