@@ -29,6 +29,7 @@ from array import array
 
 import numpy as np
 
+from sim.names import DOMAIN_TIERS
 from sim.placement import Allocation
 
 CHECKPOINT_WRITE_S = 60.0  # C (ESTIMATE; mlsysim's default)
@@ -210,9 +211,6 @@ def pool_failures(spec, shapes, seed: int) -> list[PoolFailures]:
             seed, spawn_key=(zlib.crc32(f"failures.{s.name}".encode()),)))
         out.append(PoolFailures(s.index, s.instances, s.chips_per_instance, mtbf, spec.repair, rng))
     return out
-
-
-DOMAIN_TIERS = ("ultraserver", "pod", "spine")
 
 
 class DomainFailures(Superposed):
