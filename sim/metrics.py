@@ -237,7 +237,7 @@ def goodput_factors(result: Any, a: Arrays, held: np.ndarray, kept: np.ndarray, 
 
 
 # Where the cluster's chip-hours go (the report's badput figure): they add up to chips x window.
-CHIP_HOURS = ("useful", "checkpoint", "lost", "restart", "rounding", "idle", "down")
+CHIP_HOURS = tuple(m.key.removeprefix("chip_h_") for m in metric_registry.METRICS if m.group == "chip-hours")
 
 
 def chip_hours(a: Arrays, held: np.ndarray, kept: np.ndarray, useful_mask: np.ndarray, capacity: int,
