@@ -9,6 +9,7 @@ the docs list every one. Definitions: docs/architecture.md, "Metric definitions"
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -230,7 +231,7 @@ def json_schema() -> dict[str, Any]:
     """The JSON Schema of summary.json: every key required, no other key, numbers and strings nullable."""
     def prop(m: Metric) -> dict[str, Any]:
         kind: Any = m.type if m.type in ("integer", "boolean") else [m.type, "null"]
-        return {"type": kind, "description": f"{m.description} ({m.unit})" if m.unit else m.description}
+        return {"type": kind, "description": f"{m.description}; unit: {m.unit}" if m.unit else m.description}
 
     fixed = [m for m in METRICS if "{pool}" not in m.key]
     return {
@@ -245,8 +246,13 @@ def json_schema() -> dict[str, Any]:
     }
 
 
+def dumps() -> str:
+    """`trnsim schema --summary`."""
+    return json.dumps(json_schema(), indent=2) + "\n"
+
+
 def markdown() -> str:
-    """The key list of docs/reports.md ("Every summary.json key"), one table per group."""
+    """`trnsim schema --summary --markdown`: the key list of docs/reports.md, one table per group."""
     lines: list[str] = []
     for group, title in GROUPS.items():
         lines += [f"**{title}**", "", "| key | unit | meaning | better | `--slo` |", "|---|---|---|---|---|"]
@@ -258,6 +264,3 @@ def markdown() -> str:
         lines.append("")
     return "\n".join(lines)
 
-
-if __name__ == "__main__":  # python -m sim.metric_registry: the table for docs/reports.md
-    print(markdown(), end="")

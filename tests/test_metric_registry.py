@@ -4,12 +4,13 @@ every key, and the names it gives `--slo` are the ones `trnsim plan` reads."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import run_scenario
+from conftest import run_cli, run_scenario
 
 from sim import metric_registry as registry
 from sim import names
@@ -43,7 +44,7 @@ def test_a_run_writes_exactly_the_registered_keys(two_pools):
 
 
 def test_the_summary_schema_accepts_a_run_and_refuses_a_missing_or_extra_key(two_pools):
-    schema = registry.json_schema()
+    schema = json.loads(run_cli("schema", "--summary", check=True).stdout)
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(two_pools, schema)
     without = {k: v for k, v in two_pools.items() if k != "goodput"}
@@ -57,8 +58,8 @@ def test_the_summary_schema_accepts_a_run_and_refuses_a_missing_or_extra_key(two
 
 def test_docs_list_every_registered_key():
     text = (DOCS / "reports.md").read_text()
-    assert registry.markdown() in text, ("docs/reports.md's key list differs from the registry: "
-                                         "paste `python -m sim.metric_registry` under 'Every key of summary.json'")
+    assert run_cli("schema", "--summary", "--markdown", check=True).stdout in text, ("docs/reports.md's key list differs from the registry: "
+                                         "paste `trnsim schema --summary --markdown` under 'Every key of summary.json'")
     listed = set(re.findall(r"^\| `([^`]+)` \|", text.split("### Every key of summary.json")[1], re.M))
     assert listed == {m.key.replace("{pool}", "<pool>") for m in registry.METRICS}
 
