@@ -123,7 +123,7 @@ def runs_in(root: Path) -> list[dict[str, Any]]:
     return sorted(found, key=lambda r: (r["time"], r["run_dir"]))
 
 
-HEADLINE = tuple((m.key, m.name, m.fmt)
+HEADLINE = tuple((m.key, m.short, m.fmt)
                  for m in registry.pick("utilisation", "avg_wait_s", "p95_wait_s", "jobs_completed", "cost_usd"))
 
 

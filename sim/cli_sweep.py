@@ -201,7 +201,7 @@ def print_sweep(rows: list[dict[str, Any]], paths: list[str]) -> None:
     for p in paths:
         table.add_column(p)
     shown = registry.pick("utilisation", "avg_wait_s", "p95_wait_s", "jobs_unstarted")
-    for col in ("runs", "failed", *(m.name for m in shown), "censored"):
+    for col in ("runs", "failed", *(m.short for m in shown), "censored"):
         table.add_column(col, justify="right")
     for values, group in by_point(rows, paths):
         ok = [r for r in group if not r.get("error")]

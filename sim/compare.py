@@ -33,9 +33,9 @@ Z975 = 1.960
 
 # (summary key, label, kind): the side-by-side table, in this order (sim.metric_registry's `compare`
 # rows; the counts that add up to jobs submitted are indented under it).
-METRICS = tuple((m.key, ("  " if m in registry.PARTITION else "") + (m.compare_label or m.name), m.fmt)
+METRICS = tuple((m.key, ("  " if m in registry.PARTITION else "") + (m.compare_label or m.short), m.fmt)
                 for m in registry.COMPARED)
-QUEUE_METRICS = tuple((m.key, m.name, m.fmt) for m in registry.pick("avg_wait_s", "p95_wait_s"))
+QUEUE_METRICS = tuple((m.key, m.short, m.fmt) for m in registry.pick("avg_wait_s", "p95_wait_s"))
 
 
 def t975(df: int) -> float:

@@ -32,13 +32,13 @@ class Metric:
     with_size: Literal["shrinks", "grows"] | None = None  # as a pool grows (plan's bisection searches on these)
     headline: int | None = None  # its row in the run's headline table (after the job counts and the window)
     compare: int | None = None  # its row in `trnsim compare` (None: not shown)
-    short: str | None = None  # its name in narrow tables (cards, `trnsim ls`, sweeps), if not `label`
-    compare_label: str | None = None  # its name in `trnsim compare`, if not `short`
+    short_label: str | None = None  # its name in narrow tables (cards, `trnsim ls`, sweeps), if not `label`
+    compare_label: str | None = None  # its name in `trnsim compare`, if not the short one
 
     @property
-    def name(self) -> str:
-        """The label of narrow tables."""
-        return self.short or self.label
+    def short(self) -> str:
+        """Its name in narrow tables."""
+        return self.short_label or self.label
 
     @property
     def quantity(self) -> str:
@@ -105,7 +105,7 @@ METRICS: tuple[Metric, ...] = (
     # how the chips were used
     Metric("utilisation", "fraction", "busy chip-time / installed chip-time in the window (after the warm-up)",
            "utilisation (busy / installed chip-time)", "use", fmt="pct", better="higher", slo="utilisation",
-           with_size="shrinks", headline=1, compare=1, short="utilisation",
+           with_size="shrinks", headline=1, compare=1, short_label="utilisation",
            compare_label="utilisation (busy / installed)"),
     Metric("utilisation_of_up", "fraction", "busy chip-time / chip-time of the chips that were up",
            "utilisation of up chips", "use", fmt="pct", better="higher", slo="utilisation_of_up",
@@ -123,7 +123,7 @@ METRICS: tuple[Metric, ...] = (
            headline=3, compare=21),
     Metric("fragmentation_chips", "chips", "time-average of free chips while the queue's head cannot be "
            "placed", "fragmented free chips (time-average)", "use", better="lower", slo="fragmentation_chips",
-           with_size="shrinks", headline=9, compare=22, short="fragmented free chips"),
+           with_size="shrinks", headline=9, compare=22, short_label="fragmented free chips"),
     # preemptions, failures and what they cost
     Metric("preemptions", description="preemptions of running jobs", label="preemptions", better="lower",
            slo="preemptions", compare=18, **_EVENTS),
@@ -160,7 +160,7 @@ METRICS: tuple[Metric, ...] = (
     # money
     Metric("cost_usd", "USD", "what the installed capacity costs over the whole window, busy or idle",
            "cost (installed chips, busy or idle)", "cost", fmt="usd", better="lower", slo="cost", headline=12,
-           compare=24, short="cost"),
+           compare=24, short_label="cost"),
     Metric("usd_per_useful_chip_hour", "USD/chip-h", "cost / useful chip-hours", "$ per useful chip-hour",
            "cost", fmt="usd", better="lower", slo="usd_per_useful_chip_hour", headline=13, compare=25),
     Metric("usd_per_useful_pflop_day", "USD/PFLOP-day", "cost / useful PFLOP-days of completed jobs",
@@ -173,8 +173,8 @@ METRICS: tuple[Metric, ...] = (
            **_CHIP_H),
     Metric("chip_h_restart", description="chip-hours of restart, preemption and resize overheads and waits "
            "for spares", label="restart", better="lower", **_CHIP_H),
-    Metric("chip_h_rounding", description="chip-hours held but not useful: whole-instance rounding, tier "
-           "slowdown, an elastic job's spare chips", label="rounding", better="lower", **_CHIP_H),
+    Metric("chip_h_rounding", description="chip-hours held but not useful: chips allocated beyond the request "
+           "(whole instances, an elastic job's spare chips)", label="rounding", better="lower", **_CHIP_H),
     Metric("chip_h_idle", description="chip-hours up and idle", label="idle", better="lower", **_CHIP_H),
     Metric("chip_h_down", description="chip-hours of chips down (failed or awaiting repair)", label="down",
            better="lower", **_CHIP_H),
@@ -218,13 +218,6 @@ def keys(pools: list[str]) -> list[str]:
 def pick(*names: str) -> tuple[Metric, ...]:
     """The metrics of these keys, in this order (a KeyError names a key that is not registered)."""
     return tuple(BY_KEY[k] for k in names)
-
-
-def of(key: str) -> Metric:
-    """The metric of a summary key (a `pool.<name>.` key's pattern entry)."""
-    if key.startswith("pool.") and key.count(".") >= 2:
-        return BY_KEY["pool.{pool}." + key.rsplit(".", 1)[1]]
-    return BY_KEY[key]
 
 
 def json_schema() -> dict[str, Any]:

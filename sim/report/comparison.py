@@ -24,7 +24,7 @@ from sim.scenario.units import format_duration
 BINS = 400
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
-BAR_METRICS = tuple((m.key, m.name + (" (h)" if m.fmt == "t" else ""), m.fmt)  # times are drawn in hours
+BAR_METRICS = tuple((m.key, m.short + (" (h)" if m.fmt == "t" else ""), m.fmt)  # times are drawn in hours
                     for m in registry.pick("utilisation", "avg_wait_s", "p95_wait_s", "avg_bounded_slowdown"))
 
 

@@ -17,7 +17,7 @@ from sim.sweep import GRID, by_point
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 # the default metrics: (key, axis label, scale); times are drawn in hours
-METRICS = tuple((m.key, f"{m.name} (hours)", 1 / 3600) if m.quantity == "time" else (m.key, m.name, 1.0)
+METRICS = tuple((m.key, f"{m.short} (hours)", 1 / 3600) if m.quantity == "time" else (m.key, m.short, 1.0)
                 for m in registry.pick("p95_wait_s", "utilisation"))
 # what --metric accepts: the numeric metrics an SLO can name
 NUMERIC = {m.key: m for m in registry.SLOS.values()}

@@ -422,7 +422,7 @@ def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[s
     lead.append(f"Seed {s['seed']}, trnsim {s.get('version')}, scenario sha256 "
                 f"`{str(s.get('scenario_sha256'))[:16]}…`, {s.get('events', 0):,} events, simulated in "
                 f"{s.get('wall_s', 0):.2f} s.")
-    cards = [(CARD_LABELS.get(m.key, m.name), fmt(s.get(m.key), m.fmt)) for m in CARDS]
+    cards = [(CARD_LABELS.get(m.key, m.short), fmt(s.get(m.key), m.fmt)) for m in CARDS]
     return (Document(f"trnsim run: {run.name}", lead, [x for x in sections if x is not None], cards),
             parts.figs.files)
 
@@ -430,7 +430,7 @@ def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[s
 def metric_rows(s: dict[str, Any], *keys: str) -> list[list[str]]:
     """[name, value] rows of these summary keys, as sim.metric_registry names and formats them (a
     count an older summary lacks reads 0)."""
-    return [[m.name, fmt(s.get(m.key, 0 if m.type == "integer" else None), m.fmt)] for m in registry.pick(*keys)]
+    return [[m.short, fmt(s.get(m.key, 0 if m.type == "integer" else None), m.fmt)] for m in registry.pick(*keys)]
 
 
 def _window(run: RunData) -> tuple[float, float]:
