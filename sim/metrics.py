@@ -13,7 +13,17 @@ import numpy as np
 import pyarrow as pa
 
 from sim import economics, metric_registry
-from sim.names import COMPLETED, JOB_STATES, QUEUED, RUNNING, SPARE_TIERS, TIERS
+from sim.names import (
+    COMPLETED,
+    FAILED,
+    JOB_STATES,
+    KILLED,
+    QUEUED,
+    REJECTED,
+    RUNNING,
+    SPARE_TIERS,
+    TIERS,
+)
 from sim.policies.base import Policy
 
 
@@ -269,7 +279,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     a = arrays(result)
     n = len(a.state)
     horizon = m.horizon
-    counts = {name: int(np.sum(a.state == code)) for code, name in enumerate(JOB_STATES)}
+    counts = {code: int(np.sum(a.state == code)) for code in (COMPLETED, FAILED, KILLED, REJECTED)}
     partition = job_partition(a)
     unstarted = partition["jobs_unstarted"]
     if horizon is not None:
@@ -340,10 +350,10 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
 
     summary: dict[str, Any] = {
         "jobs_submitted": n,
-        "jobs_completed": counts["completed"],
-        "jobs_failed": counts["failed"],
-        "jobs_killed": counts["killed"],
-        "jobs_rejected": counts["rejected"],
+        "jobs_completed": counts[COMPLETED],
+        "jobs_failed": counts[FAILED],
+        "jobs_killed": counts[KILLED],
+        "jobs_rejected": counts[REJECTED],
         **partition,
         "rows_skipped": len(result.jobs.skipped),
         "rows_repaired": result.jobs.repaired,

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from sim import metric_registry as registry
 from sim.metrics import CHIP_HOURS
-from sim.names import SPARE_TIERS, TIERS
+from sim.names import COMPLETED, JOB_STATES, SPARE_TIERS, TIERS
 from sim.report import html, plots
 from sim.report.document import Bullets, Document, Figure, Paragraph, Section, Table, to_markdown
 from sim.report.markdown import fmt, headline_rows, partition_sentence
@@ -96,7 +96,7 @@ class _Sections:
         self.labels = [c[0] for c in SIZE_CLASSES]
         after = j["submit_s"] >= self.warmup
         self.started = ~np.isnan(j["wait_s"]) & after
-        self.completed = (j["state"] == "completed") & after
+        self.completed = (j["state"] == JOB_STATES[COMPLETED]) & after
         self.chip_h = j["chips_allocated"].astype(float) * np.nan_to_num(j["run_s"]) / 3600.0
         self.total_chip_h = float(self.chip_h.sum()) or 1.0
 
