@@ -64,8 +64,3 @@ def partition_sentence(summary: dict[str, Any]) -> str:
 def headline_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     rows = count_rows(summary) + [(window_label(summary), fmt(summary.get("makespan_s"), "t"))]
     return rows + [(m.label, fmt(summary.get(m.key), m.fmt)) for m in registry.HEADLINE]
-
-
-def shown(summary: dict[str, Any], key: str, default: Any = None) -> str:
-    """A summary value in its metric's format (`default` where the summary lacks the key)."""
-    return fmt(summary.get(key, default), registry.BY_KEY[key].fmt)
