@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from sim import metric_registry as registry
 from sim.errors import InputError, Problem
 from sim.report.rundata import RunData
 
@@ -30,24 +31,11 @@ T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8
         26: 2.056, 27: 2.052, 28: 2.048, 29: 2.045, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
 Z975 = 1.960
 
-# (summary key, label, kind): the side-by-side table, in this order.
-METRICS = (
-    ("utilisation", "utilisation (busy / installed)", "pct"), ("goodput", "goodput", "pct"),
-    ("avg_wait_s", "mean wait", "t"), ("p50_wait_s", "median wait", "t"), ("p95_wait_s", "p95 wait", "t"),
-    ("p99_wait_s", "p99 wait", "t"), ("avg_jct_s", "mean job completion time", "t"),
-    ("avg_bounded_slowdown", "mean bounded slowdown", "x"), ("makespan_s", "window", "t"),
-    ("jobs_submitted", "jobs submitted", "n"), ("jobs_completed", "  completed", "n"),
-    ("jobs_failed", "  failed", "n"), ("jobs_killed", "  killed (time limit)", "n"),
-    ("jobs_rejected", "  rejected (too large)", "n"), ("jobs_unstarted", "  never started", "n"),
-    ("jobs_waiting_restart", "  waiting to restart", "n"), ("jobs_running", "  running at the horizon", "n"),
-    ("preemptions", "preemptions", "n"), ("restarts", "restarts after failures", "n"),
-    ("jain_fairness", "Jain fairness index", "x"),
-    ("placement_efficiency", "placement efficiency", "pct"),
-    ("fragmentation_chips", "fragmented free chips", "x"), ("energy_mwh", "energy (MWh)", "x"),
-    ("cost_usd", "cost", "usd"), ("usd_per_useful_chip_hour", "$ per useful chip-hour", "usd"),
-    ("chips", "installed chips", "n"),
-)
-QUEUE_METRICS = (("avg_wait_s", "mean wait", "t"), ("p95_wait_s", "p95 wait", "t"))
+# (summary key, label, kind): the side-by-side table, in this order (sim.metric_registry's `compare`
+# rows; the counts that add up to jobs submitted are indented under it).
+METRICS = tuple((m.key, ("  " if m in registry.PARTITION else "") + (m.compare_label or m.short), m.fmt)
+                for m in registry.COMPARED)
+QUEUE_METRICS = tuple((m.key, m.short, m.fmt) for m in registry.pick("avg_wait_s", "p95_wait_s"))
 
 
 def t975(df: int) -> float:
@@ -127,8 +115,9 @@ def metric_rows(variants: list[Variant]) -> list[tuple[str, str, str]]:
     """METRICS, then the waits of each queue that every run of every variant has."""
     common = set.intersection(*(set(r.per_queue) for v in variants for r in v.runs)) if variants else set()
     queues = sorted({k.split(".")[1] for k in common})
-    return list(METRICS) + [(f"queue.{q}.{key}", f"queue {q}: {label}", kind)
-                            for q in queues for key, label, kind in QUEUE_METRICS if f"queue.{q}.{key}" in common]
+    rows: list[tuple[str, str, str]] = [*METRICS]
+    return rows + [(f"queue.{q}.{key}", f"queue {q}: {label}", kind)
+                   for q in queues for key, label, kind in QUEUE_METRICS if f"queue.{q}.{key}" in common]
 
 
 @dataclass

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.names import DOMAIN_TIERS
 from sim.placement import Allocation, PoolState
 
 if TYPE_CHECKING:  # the scenario's failures section reads this module's defaults
@@ -215,9 +216,6 @@ def pool_failures(spec: Failures, shapes: list[PoolShape], seed: int) -> list[Po
             seed, spawn_key=(zlib.crc32(f"failures.{s.name}".encode()),)))
         out.append(PoolFailures(s.index, s.instances, s.chips_per_instance, mtbf, spec.repair, rng))
     return out
-
-
-DOMAIN_TIERS = ("ultraserver", "pod", "spine")
 
 
 class DomainFailures(Superposed):

@@ -12,9 +12,19 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sim import economics
-from sim.placement import TIER_NAMES
-from sim.policies.base import COMPLETED, QUEUED, RUNNING, STATE_NAMES, Policy
+from sim import economics, metric_registry
+from sim.names import (
+    COMPLETED,
+    FAILED,
+    JOB_STATES,
+    KILLED,
+    QUEUED,
+    REJECTED,
+    RUNNING,
+    SPARE_TIERS,
+    TIERS,
+)
+from sim.policies.base import Policy
 
 
 def _f(x: float | None) -> float | None:
@@ -182,15 +192,14 @@ def arrays(result: Any) -> Arrays:
 
 # The summary keys that partition the submitted jobs: each job is in exactly one, so they add up
 # to jobs_submitted (tests/test_accounting.py checks it, and the reports print them together).
-PARTITION = ("jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected", "jobs_unstarted",
-             "jobs_waiting_restart", "jobs_running")
+PARTITION = tuple(m.key for m in metric_registry.PARTITION)
 
 
 # Failure counts beside `failures` (instance failures, spares and idle ones included): whole-domain
 # failures, job stops caused by failures, those that requeued the job, and spare swaps (in all, and
 # by the tier between the failed instance and the spare that replaced it).
-RESILIENCE_KEYS = ("domain_failures", "interruptions", "requeues", "spare_swaps", "spare_swaps_ultraserver",
-                   "spare_swaps_pod", "spare_swaps_spine", "spare_swaps_cluster")
+RESILIENCE_KEYS = ("domain_failures", "interruptions", "requeues", "spare_swaps",
+                   *(f"spare_swaps_{tier}" for tier in SPARE_TIERS))
 
 
 def job_partition(a: Arrays) -> dict[str, int]:
@@ -238,7 +247,7 @@ def goodput_factors(result: Any, a: Arrays, held: np.ndarray, kept: np.ndarray, 
 
 
 # Where the cluster's chip-hours go (the report's badput figure): they add up to chips x window.
-CHIP_HOURS = ("useful", "checkpoint", "lost", "restart", "rounding", "idle", "down")
+CHIP_HOURS = tuple(m.key.removeprefix("chip_h_") for m in metric_registry.METRICS if m.group == "chip-hours")
 
 
 def chip_hours(a: Arrays, held: np.ndarray, kept: np.ndarray, useful_mask: np.ndarray, capacity: int,
@@ -285,7 +294,7 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
     a = arrays(result)
     n = len(a.state)
     horizon = m.horizon
-    counts = {name: int(np.sum(a.state == code)) for code, name in enumerate(STATE_NAMES)}
+    counts = {code: int(np.sum(a.state == code)) for code in (COMPLETED, FAILED, KILLED, REJECTED)}
     partition = job_partition(a)
     unstarted = partition["jobs_unstarted"]
     if horizon is not None:
@@ -349,10 +358,10 @@ def summarise(result: Any, policy: Policy) -> dict[str, Any]:
 
     summary: dict[str, Any] = {
         "jobs_submitted": n,
-        "jobs_completed": counts["completed"],
-        "jobs_failed": counts["failed"],
-        "jobs_killed": counts["killed"],
-        "jobs_rejected": counts["rejected"],
+        "jobs_completed": counts[COMPLETED],
+        "jobs_failed": counts[FAILED],
+        "jobs_killed": counts[KILLED],
+        "jobs_rejected": counts[REJECTED],
         **partition,
         "rows_skipped": len(result.jobs.skipped),
         "rows_repaired": result.jobs.repaired,
@@ -519,13 +528,13 @@ def jobs_table(result: Any) -> pa.Table:
         "wait_s": nullable(wait),
         "jct_s": nullable(end - a.submit),
         "run_s": pa.array(a.run, pa.float64()),
-        "tier": pa.array([TIER_NAMES[t] if t >= 0 else None for t in result.outcome.tier], pa.string()),
+        "tier": pa.array([TIERS[t] if t >= 0 else None for t in result.outcome.tier], pa.string()),
         "restarts": pa.array(a.restarts),
         "preemptions": pa.array(a.preemptions),
         "resizes": pa.array(a.resizes),
         "lost_chip_s": pa.array(a.lost_chip_s, pa.float64()),
         "ettr": nullable(job_ettr(result, a)),
-        "state": pa.array([STATE_NAMES[s] if s >= 0 else "queued" for s in a.state], pa.string()),
+        "state": pa.array([JOB_STATES[s] if s >= 0 else JOB_STATES[QUEUED] for s in a.state], pa.string()),
         # beyond the contract's columns: the wait a trace recorded (null elsewhere), for comparison plots
         "recorded_wait_s": pa.array(jobs.recorded_wait, pa.float64()),
     })

@@ -34,9 +34,9 @@ from itertools import pairwise
 
 import numpy as np
 
+from sim.names import TIERS as TIER_NAMES
 from sim.topology import CompiledPool
 
-TIER_NAMES = ("instance", "ultraserver", "pod", "spine", "cluster")
 MAX_CHIPS_PER_INSTANCE = 255  # free chips per instance are bytes
 _AT_LEAST = [b"\x00" * c + b"\x01" * (256 - c) for c in range(256)]  # byte v -> 1 if v >= c else 0
 BULK = 32  # allocations of at least this many instances update the tree in one sweep (untracked pools)

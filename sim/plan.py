@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim import metric_registry as registry
 from sim.errors import InputError, Problem
 from sim.scenario import keypath, loader, units
 from sim.scenario.cluster import SIZING_KEYS
@@ -33,40 +34,20 @@ T90 = (3.078, 1.886, 1.638, 1.533, 1.476, 1.440, 1.415, 1.397, 1.383, 1.372, 1.3
        1.311, 1.310)
 Z90 = 1.2816
 
-# summary key -> kind of value; SLO names are these keys without their unit suffix.
-SUMMARY_KEYS = {
-    "avg_wait_s": "time", "p50_wait_s": "time", "p95_wait_s": "time", "p99_wait_s": "time",
-    "avg_jct_s": "time", "p95_jct_s": "time", "avg_bounded_slowdown": "number", "makespan_s": "time",
-    "utilisation": "fraction", "utilisation_of_up": "fraction", "goodput": "fraction",
-    "placement_efficiency": "fraction", "fragmentation_chips": "number", "jain_fairness": "number",
-    "lost_chip_s": "number", "energy_mwh": "energy", "peak_power_mw": "power", "cost_usd": "money",
-    "usd_per_useful_chip_hour": "money", "usd_per_useful_pflop_day": "money", "jobs_completed": "number",
-    "jobs_unstarted": "number", "jobs_rejected": "number", "preemptions": "number", "restarts": "number",
-    "resizes": "number",
-    "jobs_waiting_restart": "number", "jobs_running": "number", "interruptions": "number", "requeues": "number",
-    "spare_swaps": "number", "domain_failures": "number", "scheduling_goodput": "fraction",
-    "program_goodput": "fraction", "ml_goodput": "fraction",
-}
-WAIT_FAMILY = {"avg_wait_s", "p50_wait_s", "p95_wait_s", "p99_wait_s", "avg_jct_s", "p95_jct_s",
-               "avg_bounded_slowdown"}
-# (summary key, op) pairs that get easier to meet as the cluster grows (the bisection's predicate)
-SHRINK_WITH_SIZE = WAIT_FAMILY | {"utilisation", "utilisation_of_up", "jobs_unstarted", "jobs_rejected",
-                                  "makespan_s", "fragmentation_chips"}
-GROW_WITH_SIZE = {"jobs_completed"}
-# ... and as a pool holds more hot spares (`--vary cluster.pools.<i>.spares`): fewer waits for a
-# spare, fewer requeues. Cost is left out: more spares cost more but lose less, so it is not monotone.
-SHRINK_WITH_SPARES = WAIT_FAMILY | {"lost_chip_s", "requeues", "jobs_unstarted", "makespan_s"}
-GROW_WITH_SPARES = {"jobs_completed", "goodput", "ml_goodput", "scheduling_goodput"}
-
-
-def _slo_name(key: str) -> str:
-    for suffix in ("_s", "_usd", "_mwh", "_mw"):
-        if key.endswith(suffix) and key not in ("lost_chip_s",):
-            return key[: -len(suffix)]
-    return key
-
-
-SLO_NAMES = {_slo_name(k): k for k in SUMMARY_KEYS}
+# The metrics an SLO can name (sim.metric_registry's `slo`: mostly the key without its unit suffix):
+# summary key -> the kind of value its limit is read as (time, fraction, energy, power, money, number).
+SUMMARY_KEYS = {m.key: m.quantity for m in registry.SLOS.values()}
+SLO_NAMES = {name: m.key for name, m in registry.SLOS.items()}
+# Waits and completion times: they leave out jobs that never started, so a censored run fails them.
+WAIT_FAMILY = {m.key for m in registry.SLOS.values() if m.group == "waits"}
+# Metrics that get easier to meet as the cluster grows, with `<=` (shrink) or `>=` (grow): the
+# bisection's predicate.
+SHRINK_WITH_SIZE = {m.key for m in registry.SLOS.values() if m.with_size == "shrinks"}
+GROW_WITH_SIZE = {m.key for m in registry.SLOS.values() if m.with_size == "grows"}
+# ... and as a pool holds more hot spares (`--vary cluster.pools.<i>.spares`): fewer waits for a spare,
+# fewer requeues, more goodput. (Cost is neither: more spares cost more but lose less.)
+SHRINK_WITH_SPARES = {m.key for m in registry.SLOS.values() if m.with_spares == "shrinks"}
+GROW_WITH_SPARES = {m.key for m in registry.SLOS.values() if m.with_spares == "grows"}
 
 
 def t90(df: int) -> float:

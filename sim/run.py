@@ -16,7 +16,8 @@ from sim import __version__, economics, failures, metrics, topology
 from sim.engine import FINAL_STATE, Elastic, Engine, JobPlan, Outcome
 from sim.errors import InputError
 from sim.jsonfile import null_non_finite
-from sim.placement import PLACEMENTS, TIER_NAMES, PoolState
+from sim.names import TIERS
+from sim.placement import PLACEMENTS, PoolState
 from sim.policies import base as policies
 from sim.scenario.loader import LoadedScenario, scenario_sha256
 from sim.workload import Jobs, build_jobs
@@ -234,7 +235,7 @@ def assumptions(loaded: LoadedScenario, shapes: list[topology.PoolShape],
     cat = loaded.catalogue
     out = [
         "Tier slowdown factors (ESTIMATE): " + ", ".join(
-            f"{t} {getattr(c.topology.slowdown, t):.2f}" for t in TIER_NAMES),
+            f"{t} {getattr(c.topology.slowdown, t):.2f}" for t in TIERS),
         f"Fan-out (ESTIMATE): {c.topology.fanout.pod} instances per pod, {c.topology.fanout.spine} pods per spine group",
         f"Facility: PUE {c.pue:g}, network {c.network_fraction:.0%} of IT power (ESTIMATE), idle chips draw "
         f"{c.idle_fraction:.0%} of busy watts (ESTIMATE), host watts = {c.host_fraction:g} x chip watts (ESTIMATE)",
@@ -349,7 +350,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
     restart = failures.RESTART_OVERHEAD_S if fail is None else fail.restart_overhead
     power_cap, installs = power_cap_and_installs(loaded, shapes, policy_cls)
     engine = Engine(plan, pools, policy, PLACEMENTS[m.scheduler.placement],
-                    [getattr(slow, t) for t in TIER_NAMES], economics.power_model(m.cluster, shapes),
+                    [getattr(slow, t) for t in TIERS], economics.power_model(m.cluster, shapes),
                     horizon=m.horizon, progress=progress, failing=failing,
                     restart_overhead=float(restart) if isinstance(restart, int | float)
                     else lambda n: failures.restart_overhead(restart, n),

@@ -24,7 +24,8 @@ import numpy as np
 
 from sim.errors import InputError, Problem
 from sim.hardware import Catalogue
-from sim.scenario.cluster import TIERS, Cluster, Pool
+from sim.names import TIERS
+from sim.scenario.cluster import Cluster, Pool
 
 HOURS_PER_YEAR = 8760.0
 INSTANCE, ULTRASERVER, POD, SPINE, CLUSTER = range(5)

@@ -368,3 +368,16 @@ def test_a_large_allocations_index_stays_sorted_through_a_swap(members, new, pic
     assert _replaced(index, old, new).tolist() == expected
     if new is not None:
         assert _replaced(index, None, new).tolist() == sorted(members | {new})
+
+
+@pytest.mark.parametrize("fanout, tier", [("{pod: 64}", "pod"), ("{pod: 1}", "spine"), ("{pod: 1, spine: 1}", "cluster")])
+def test_a_spare_swap_is_counted_at_the_tier_between_the_failed_instance_and_its_spare(fanout, tier):
+    # the spare is instance 1 and the failure hits instance 0: one pod of 64; with one instance per
+    # pod, two pods of one spine group; with one pod per spine group too, two spine groups
+    text = (ONE_JOB.replace("spares: SPARES}\n", f"spares: 1}}\n  topology: {{fanout: {fanout}}}\n")
+            .replace("RECOVERY", "spares").replace("FALLBACK", "requeue").replace("CHIPS", "16").replace(" ELASTIC", ""))
+    a, b = one_failure_at(2.5 * H)
+    with a, b:
+        s = simulate_in_process(text).summary
+    swaps = {t: s[f"spare_swaps_{t}"] for t in ("ultraserver", "pod", "spine", "cluster")}
+    assert s["spare_swaps"] == 1 and swaps == {t: int(t == tier) for t in swaps}

@@ -23,28 +23,13 @@ from conftest import (
     write_scenario,
 )
 
+from sim import metric_registry as registry
+from sim import names
 from sim.cli.common import run_key
 
-SUMMARY_KEYS = [
-    "jobs_submitted", "jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected",
-    "jobs_unstarted", "jobs_waiting_restart", "jobs_running", "rows_skipped", "rows_repaired", "avg_wait_s", "p50_wait_s", "p95_wait_s",
-    "p99_wait_s", "wait_censored", "avg_jct_s", "p95_jct_s", "avg_bounded_slowdown",
-    "makespan_s", "horizon_s", "utilisation", "utilisation_of_up", "goodput", "scheduling_goodput",
-    "program_goodput", "ml_goodput", "placement_efficiency",
-    "fragmentation_chips", "preemptions", "failures", "domain_failures", "interruptions", "requeues",
-    "spare_swaps", "spare_swaps_ultraserver", "spare_swaps_pod", "spare_swaps_spine", "spare_swaps_cluster",
-    "restarts", "resizes", "lost_chip_s", "jain_fairness", "energy_mwh", "peak_power_mw", "capped_s",
-    "throttle_loss_chip_s", "cost_usd",
-    "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "chip_h_useful", "chip_h_checkpoint", "chip_h_lost",
-    "chip_h_restart", "chip_h_rounding", "chip_h_idle", "chip_h_down", "chips", "instances",
-    "events", "wall_s", "seed", "scenario_sha256", "version",
-]
-INTEGER_KEYS = {"jobs_submitted", "jobs_completed", "jobs_failed", "jobs_killed", "jobs_rejected",
-                "jobs_unstarted", "jobs_waiting_restart", "jobs_running", "rows_skipped", "rows_repaired",
-                "preemptions", "failures", "domain_failures", "interruptions", "requeues", "spare_swaps",
-                "spare_swaps_ultraserver", "spare_swaps_pod", "spare_swaps_spine", "spare_swaps_cluster", "restarts", "resizes", "chips", "instances", "events", "seed"}
-FRACTION_KEYS = {"utilisation", "utilisation_of_up", "goodput", "placement_efficiency", "jain_fairness",
-                 "scheduling_goodput", "program_goodput", "ml_goodput"}
+# summary.json's keys are sim.metric_registry's (tests/test_metric_registry.py checks a run against it)
+INTEGER_KEYS = {m.key for m in registry.METRICS if m.type == "integer"}
+FRACTION_KEYS = {m.key for m in registry.METRICS if m.unit == "fraction"} | {"jain_fairness"}
 COST_KEYS = {"cost_usd", "usd_per_useful_chip_hour", "usd_per_useful_pflop_day"}
 
 JOB_COLUMNS = [
@@ -52,8 +37,8 @@ JOB_COLUMNS = [
     "chips_requested", "chips_allocated", "wait_s", "jct_s", "run_s", "tier", "restarts",
     "preemptions", "resizes", "lost_chip_s", "ettr", "state", "recorded_wait_s",
 ]
-STATES = {"completed", "failed", "killed", "running", "queued", "rejected"}
-TIERS = {"instance", "ultraserver", "pod", "spine", "cluster"}
+STATES = set(names.JOB_STATES)
+TIERS = set(names.TIERS)
 SERIES_HEADER = "t_s,busy_chips,down_chips,running_jobs,queued_jobs,queued_chips,power_w,installed_chips,speed_factor"
 
 # The README's quickstart (scenarios/quickstart.yaml): this exact example must validate and run.
@@ -124,8 +109,7 @@ def quickstart(tmp_path_factory) -> Run:
 def test_summary_has_exactly_designs_keys(quickstart):
     s = quickstart.summary
     pools = [p["name"] for p in resolved(quickstart)["cluster"]["pools"]]
-    expected = SUMMARY_KEYS + [f"pool.{p}.{k}" for p in pools for k in ("utilisation", "chips")]
-    assert sorted(s) == sorted(expected)
+    assert sorted(s) == sorted(registry.keys(pools))
 
 
 def check_summary_types(s: dict, *, unknown: set[str] = frozenset()) -> None:

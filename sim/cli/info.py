@@ -102,8 +102,15 @@ def catalogue(as_json: bool) -> None:
 
 @click.command()
 @click.option("--markdown", is_flag=True, help="Print the scenario reference (docs/scenario.md) instead.")
-def schema(markdown: bool) -> None:
+@click.option("--summary", is_flag=True, help="The schema of summary.json instead (with --markdown: its key list "
+              "in docs/reports.md).")
+def schema(markdown: bool, summary: bool) -> None:
     """Print the scenario JSON Schema (for editors: see docs/scenario.md), or the reference generated from it."""
+    if summary:
+        from sim import metric_registry
+
+        click.echo(metric_registry.markdown() if markdown else metric_registry.dumps(), nl=False)
+        return
     from sim import schema as scenario_schema
 
     click.echo(scenario_schema.markdown() if markdown else scenario_schema.dumps(), nl=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from sim import metric_registry as registry
 from sim.cli.common import fail_input, print_json, print_summary, terminal_width
 from sim.errors import InputError, Problem
 
@@ -121,8 +122,8 @@ def runs_in(root: Path) -> list[dict[str, Any]]:
     return sorted(found, key=lambda r: (r["time"], r["run_dir"]))
 
 
-HEADLINE = (("utilisation", "utilisation", "pct"), ("avg_wait_s", "mean wait", "t"), ("p95_wait_s", "p95 wait", "t"),
-            ("jobs_completed", "completed", "n"), ("cost_usd", "cost", "usd"))
+HEADLINE = tuple((m.key, m.short, m.fmt)
+                 for m in registry.pick("utilisation", "avg_wait_s", "p95_wait_s", "jobs_completed", "cost_usd"))
 
 
 @click.command(name="ls")

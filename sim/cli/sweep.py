@@ -77,6 +77,7 @@ def sweep(scenario: Path, grids: tuple[str, ...], out: Path, metrics: tuple[str,
 
 def print_sweep(rows: list[dict[str, Any]], paths: list[str]) -> None:
     """Means over seeds, each ± the half-width of its 95 % interval when there are several seeds."""
+    from sim import metric_registry as registry
     from sim.compare import estimate
     from sim.report.markdown import fmt
     from sim.sweep import by_point
@@ -95,11 +96,11 @@ def print_sweep(rows: list[dict[str, Any]], paths: list[str]) -> None:
     table = Table(title="sweep (means over seeds" + (", ± half-width of the 95% CI)" if seeds > 1 else ")"))
     for p in paths:
         table.add_column(p)
-    for col in ("runs", "failed", "utilisation", "mean wait", "p95 wait", "never started", "censored"):
+    shown = registry.pick("utilisation", "avg_wait_s", "p95_wait_s", "jobs_unstarted")
+    for col in ("runs", "failed", *(m.short for m in shown), "censored"):
         table.add_column(col, justify="right")
     for values, group in by_point(rows, paths):
         ok = [r for r in group if not r.get("error")]
         table.add_row(*[str(v) for v in values], str(len(group)), str(len(group) - len(ok)),
-                      cell(ok, "utilisation", "pct"), cell(ok, "avg_wait_s", "t"), cell(ok, "p95_wait_s", "t"),
-                      cell(ok, "jobs_unstarted", "n"), str(sum(1 for r in ok if r.get("wait_censored"))))
+                      *[cell(ok, m.key, m.fmt) for m in shown], str(sum(1 for r in ok if r.get("wait_censored"))))
     Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)

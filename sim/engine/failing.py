@@ -17,6 +17,7 @@ from sim import failures
 from sim.engine.capacity import PoolCapacity
 from sim.engine.events import EventCore, Timed
 from sim.engine.recovery import Recovery
+from sim.names import SPARE_TIERS
 
 
 class FailureDriver:
@@ -164,5 +165,5 @@ class FailureDriver:
                 "requeues": self.requeues + (0 if r is None else r.requeues),
                 "spare_swaps": 0 if r is None else r.spare_swaps,
                 **{f"spare_swaps_{tier}": 0 if r is None else r.swap_tiers[k]
-                   for k, tier in enumerate(("ultraserver", "pod", "spine", "cluster"), start=1)},
+                   for k, tier in enumerate(SPARE_TIERS, start=1)},
                 "domain_failures": self.domain_failures}

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim import failures
-from sim.policies.base import COMPLETED, FAILED, KILLED, JobTable
+from sim.names import COMPLETED, FAILED, JOB_STATES, KILLED
+from sim.policies.base import JobTable
 
 NOT_ARRIVED = -1
-FINAL_STATE = {"completed": COMPLETED, "failed": FAILED, "killed": KILLED}
+FINAL_STATE = {JOB_STATES[code]: code for code in (COMPLETED, FAILED, KILLED)}  # a trace row's status
 
 
 class PolicyError(RuntimeError):

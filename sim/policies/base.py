@@ -20,12 +20,17 @@ from typing import Any, ClassVar, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+# policies and the engine import the job states from here too
+from sim.names import COMPLETED as COMPLETED  # re-exported: policies and the engine read them here
+from sim.names import FAILED as FAILED
+from sim.names import JOB_STATES as STATE_NAMES  # noqa: F401
+from sim.names import KILLED as KILLED
+from sim.names import QUEUED as QUEUED
+from sim.names import REJECTED as REJECTED
+from sim.names import RUNNING as RUNNING
 from sim.scenario.scheduler import Scheduler
 
 _DEFAULT_BACKFILL_DEPTH: int = Scheduler.model_fields["backfill_depth"].default
-
-QUEUED, RUNNING, COMPLETED, FAILED, KILLED, REJECTED = range(6)
-STATE_NAMES = ("queued", "running", "completed", "failed", "killed", "rejected")
 
 
 class Start(NamedTuple):

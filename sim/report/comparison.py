@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim import metric_registry as registry
 from sim.compare import Estimate, Variant, estimate, metric_rows
 from sim.jsonfile import strict_json
 from sim.metrics import time_average
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
 BINS = 400
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
-BAR_METRICS = (("utilisation", "utilisation", "pct"), ("avg_wait_s", "mean wait (h)", "t"),
-               ("p95_wait_s", "p95 wait (h)", "t"), ("avg_bounded_slowdown", "mean bounded slowdown", "x"))
+BAR_METRICS = tuple((m.key, m.short + (" (h)" if m.fmt == "t" else ""), m.fmt)  # times are drawn in hours
+                    for m in registry.pick("utilisation", "avg_wait_s", "p95_wait_s", "avg_bounded_slowdown"))
 
 
 def _colour(i: int) -> str:

@@ -12,25 +12,29 @@ from typing import Any
 
 import numpy as np
 
+from sim import metric_registry as registry
 from sim.sweep import GRID, by_point
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-METRICS = (("p95_wait_s", "p95 wait (hours)", 1 / 3600), ("utilisation", "utilisation", 1.0))
+# the default metrics: (key, axis label, scale); times are drawn in hours
+METRICS = tuple((m.key, f"{m.short} (hours)", 1 / 3600) if m.quantity == "time" else (m.key, m.short, 1.0)
+                for m in registry.pick("p95_wait_s", "utilisation"))
+# what --metric accepts: the numeric metrics an SLO can name
+NUMERIC = {m.key: m for m in registry.SLOS.values()}
 
 
 def metrics_of(keys: tuple[str, ...]) -> tuple[tuple[str, str, float], ...]:
     """(key, axis label, scale) for each summary key; times are drawn in hours."""
     from sim.errors import InputError, Problem
-    from sim.plan import SUMMARY_KEYS
     from sim.scenario.keypath import did_you_mean
 
     if not keys:
         return METRICS
     out = []
     for key in keys:
-        if key not in SUMMARY_KEYS:
-            raise InputError(Problem(f"--metric {key}: not a numeric summary key{did_you_mean(key, list(SUMMARY_KEYS))}"))
-        if SUMMARY_KEYS[key] == "time":
+        if key not in NUMERIC:
+            raise InputError(Problem(f"--metric {key}: not a numeric summary key{did_you_mean(key, list(NUMERIC))}"))
+        if NUMERIC[key].quantity == "time":
             out.append((key, f"{key.removesuffix('_s').replace('_', ' ')} (hours)", 1 / 3600))
         else:
             out.append((key, key.replace("_", " "), 1.0))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.metrics import time_average
+from sim.names import TIERS
 
 if TYPE_CHECKING:  # matplotlib is imported on first use
     from matplotlib.axes import Axes
@@ -23,8 +24,7 @@ if TYPE_CHECKING:  # matplotlib is imported on first use
 MAX_POINTS = 4000
 CDF_POINTS = 1500
 CLASS_COLOURS = ("#4c72b0", "#55a868", "#c44e52", "#8172b2", "#dd8452")
-TIER_COLOURS = {"instance": "#4c72b0", "ultraserver": "#55a868", "pod": "#ccb974", "spine": "#dd8452",
-                "cluster": "#c44e52"}
+TIER_COLOURS = dict(zip(TIERS, ("#4c72b0", "#55a868", "#ccb974", "#dd8452", "#c44e52"), strict=True))
 
 
 def _pyplot() -> ModuleType:

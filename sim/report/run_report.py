@@ -14,8 +14,9 @@ from typing import Any, cast
 import numpy as np
 import pyarrow.compute as pc
 
+from sim import metric_registry as registry
 from sim.metrics import CHIP_HOURS, YEAR_S
-from sim.placement import TIER_NAMES
+from sim.names import COMPLETED, JOB_STATES, SPARE_TIERS, TIERS
 from sim.report import html, plots
 from sim.report.document import Bullets, Document, Figure, Paragraph, Section, Table, to_markdown
 from sim.report.markdown import fmt, headline_rows, partition_sentence
@@ -29,9 +30,8 @@ TIMELINE_MAX_JOBS = 5000  # a timeline of more jobs is a grey smear, even thinne
 TIMELINE_ROWS = 600
 MAX_LISTED_REJECTED = 200
 MAX_LISTED_SKIPPED = 500
-CARDS = (("utilisation", "utilisation", "pct"), ("avg_wait_s", "mean wait", "t"),
-         ("p95_wait_s", "p95 wait", "t"), ("jobs_completed", "jobs completed", "n"),
-         ("energy_mwh", "energy (MWh)", "x"), ("cost_usd", "cost", "usd"))
+CARDS = registry.pick("utilisation", "avg_wait_s", "p95_wait_s", "jobs_completed", "energy_mwh", "cost_usd")
+CARD_LABELS = {"jobs_completed": "jobs completed"}  # a card stands alone: "completed" of what
 
 
 @dataclass
@@ -96,7 +96,7 @@ class _Sections:
         self.labels = [c[0] for c in SIZE_CLASSES]
         after = j["submit_s"] >= self.warmup
         self.started = ~np.isnan(j["wait_s"]) & after
-        self.completed = (j["state"] == "completed") & after
+        self.completed = (j["state"] == JOB_STATES[COMPLETED]) & after
         self.chip_h = j["chips_allocated"].astype(float) * np.nan_to_num(j["run_s"]) / 3600.0
         self.total_chip_h = float(self.chip_h.sum()) or 1.0
 
@@ -198,8 +198,7 @@ class _Sections:
     def headline(self) -> Section:
         s = self.s
         rows = [[label, value] for label, value in headline_rows(s)]
-        rows += [["preemptions", f"{s.get('preemptions', 0):,}"], ["failures", f"{s.get('failures', 0):,}"],
-                 ["rows skipped (traces)", f"{s.get('rows_skipped', 0):,}"]]
+        rows += metric_rows(s, "preemptions", "failures", "rows_skipped")
         window = ("the horizon, from 0" if s.get("horizon_s") is not None
                   else "from the first submission to the last completion")
         return Section("Headline", [
@@ -280,15 +279,15 @@ class _Sections:
 
     def placement(self) -> Section | None:
         tier = self.j["tier"]
-        at = {t: tier == t for t in TIER_NAMES}
+        at = {t: tier == t for t in TIERS}
         if not any(mask.any() for mask in at.values()):
             return None
-        shares = np.stack([self.by_class(np.where(at[t], self.chip_h, 0.0)) for t in TIER_NAMES], axis=1)
+        shares = np.stack([self.by_class(np.where(at[t], self.chip_h, 0.0)) for t in TIERS], axis=1)
         sums = shares.sum(axis=1, keepdims=True)
         shares = np.divide(shares, sums, out=np.zeros_like(shares), where=sums > 0)
         rows = [[t, f"{int(mask.sum()):,}", f"{float(self.chip_h[mask].sum()) / self.total_chip_h:.1%}"]
                 for t, mask in at.items() if mask.any()]
-        plots.tiers(shares, list(TIER_NAMES), self.labels, f"{self.run.name}: placement tiers",
+        plots.tiers(shares, list(TIERS), self.labels, f"{self.run.name}: placement tiers",
                     self.figs.path("tiers.png"))
         return Section("Placement", [
             Paragraph(f"Placement efficiency {fmt(self.s.get('placement_efficiency'), 'pct')}: a job runs slower "
@@ -302,10 +301,7 @@ class _Sections:
         cap, limit = _power_cap(run)
         plots.power_cost(self.series, run.chips, s.get("cost_usd"), _window(run), f"{run.name}: power and cost",
                          self.figs.path("power_cost.png"), limit)
-        rows = [["energy (MWh)", fmt(s.get("energy_mwh"), "x")],
-                ["peak facility power (MW)", fmt(s.get("peak_power_mw"), "x")],
-                ["cost", fmt(s.get("cost_usd"), "usd")],
-                ["$ per useful chip-hour", fmt(s.get("usd_per_useful_chip_hour"), "usd")]]
+        rows = metric_rows(s, "energy_mwh", "peak_power_mw", "cost_usd", "usd_per_useful_chip_hour")
         if limit is not None:
             rows[2:2] = [[f"power cap (MW, {cap.get('mode', 'throttle')})", fmt(limit / 1e6, "x")],
                          ["time at the cap (days)", fmt((s.get("capped_s") or 0.0) / 86400, "x")],
@@ -360,22 +356,17 @@ class _Sections:
                                       "Useful work, checkpoint writes, work lost to stops, restarts and waits for "
                                       "spares, rounding (whole instances, tier slowdown), idle and down.")]
         return Section("Failures and lost work", [
-            Table(["metric", "value"], [["interruptions", f"{s.get('interruptions', 0):,}"],
-                                        ["requeues", f"{s.get('requeues', 0):,}"],
+            Table(["metric", "value"], [*metric_rows(s, "interruptions", "requeues"),
                                         ["spare swaps (same UltraServer / pod / spine / further)",
                                          " / ".join(f"{s.get(f'spare_swaps_{t}', 0):,}"
-                                                    for t in ("ultraserver", "pod", "spine", "cluster"))],
-                                        ["domain failures", f"{s.get('domain_failures', 0):,}"],
-                                        ["scheduling goodput", fmt(s.get("scheduling_goodput"), "pct")],
-                                        ["program goodput (MFU)", fmt(s.get("program_goodput"), "pct")],
-                                        ["ML goodput (the product with goodput)", fmt(s.get("ml_goodput"), "pct")]],
+                                                    for t in SPARE_TIERS)],
+                                        *metric_rows(s, "domain_failures", "scheduling_goodput", "program_goodput",
+                                                     "ml_goodput")],
                   {1}),
             *badput,
-            Table(["metric", "value"], [["failures", f"{s.get('failures', 0):,}"],
-                                        ["restarts", f"{s.get('restarts', 0):,}"],
-                                        ["preemptions", f"{s.get('preemptions', 0):,}"],
+            Table(["metric", "value"], [*metric_rows(s, "failures", "restarts", "preemptions"),
                                         ["chip-hours of work lost", f"{float(lost.sum()) / 3600:,.1f}"],
-                                        ["goodput", fmt(s.get("goodput"), "pct")]], {1}),
+                                        *metric_rows(s, "goodput")], {1}),
             self.figs.block("failures.png", "failures and lost work")])
 
     def longest_waits(self) -> Section | None:
@@ -437,9 +428,15 @@ def build(run: RunData, ctx: Context, directory: Path) -> tuple[Document, list[s
     lead.append(f"Seed {s['seed']}, trnsim {s.get('version')}, scenario sha256 "
                 f"`{str(s.get('scenario_sha256'))[:16]}…`, {s.get('events', 0):,} events, simulated in "
                 f"{s.get('wall_s', 0):.2f} s.")
-    cards = [(label, fmt(s.get(key), kind)) for key, label, kind in CARDS]
+    cards = [(CARD_LABELS.get(m.key, m.short), fmt(s.get(m.key), m.fmt)) for m in CARDS]
     return (Document(f"trnsim run: {run.name}", lead, [x for x in sections if x is not None], cards),
             parts.figs.files)
+
+
+def metric_rows(s: dict[str, Any], *keys: str) -> list[list[str]]:
+    """[name, value] rows of these summary keys, as sim.metric_registry names and formats them (a
+    count an older summary lacks reads 0)."""
+    return [[m.short, fmt(s.get(m.key, 0 if m.type == "integer" else None), m.fmt)] for m in registry.pick(*keys)]
 
 
 def _window(run: RunData) -> tuple[float, float]:

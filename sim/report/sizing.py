@@ -18,7 +18,7 @@ from typing import Any
 import networkx as nx
 
 from sim import economics, topology
-from sim.scenario.cluster import TIERS
+from sim.names import TIERS
 from sim.scenario.loader import LoadedScenario
 
 DRAW_MAX_INSTANCES = 256  # larger clusters are not drawn: thousands of markers make no picture

@@ -13,11 +13,10 @@ from typing import cast
 
 import networkx as nx
 
-from sim.scenario.cluster import TIERS
+from sim.names import TIERS
 from sim.topology import node_name
 
-COLOURS = {"instance": "#4c72b0", "ultraserver": "#dd8452", "pod": "#55a868", "spine": "#c44e52",
-           "cluster": "#8172b3"}
+COLOURS = dict(zip(TIERS, ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3"), strict=True))
 POOL_GAP = 3.0  # instance widths between pools
 LABEL_MAX = 24  # label a tier's nodes only when it has at most this many
 

@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
+from sim.names import TIERS
 from sim.scenario.common import Dollars, DollarsPerYear, Fraction, Seconds, Section, Watts
 from sim.scenario.economics import Pricing
 
 SIZING_KEYS = ("count", "ultraservers", "chips", "power", "budget", "purchase")
-TIERS = ("instance", "ultraserver", "pod", "spine", "cluster")
 
 
 class Fanout(Section):

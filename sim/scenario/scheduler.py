@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import typing
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from sim.names import PLACEMENTS as PLACEMENT_NAMES  # sim.placement.PLACEMENTS has these keys
+from sim.names import Placement
 from sim.scenario.common import Seconds, Section
 from sim.scenario.keypath import did_you_mean
-
-Placement = Literal["first_fit", "best_fit", "topology_aware"]
-PLACEMENT_NAMES: tuple[str, ...] = typing.get_args(Placement)  # sim.placement.PLACEMENTS has these keys
 
 
 class Estimate(Section):

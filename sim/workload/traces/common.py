@@ -19,7 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-STATUSES = ("completed", "failed", "killed")
+from sim.names import TRACE_STATUSES
+
+STATUSES = TRACE_STATUSES
 MAX_FIELD = 1 << 24  # characters in one CSV field: beyond it the file, not a row, is broken
 csv.field_size_limit(MAX_FIELD)  # (the default, 128 KiB, would stop the import at one long field)
 SHOWN = 40  # characters of a bad value quoted in a skip reason
