@@ -253,9 +253,9 @@ CHIP_HOURS = tuple(m.key.removeprefix("chip_h_") for m in metric_registry.METRIC
 def chip_hours(a: Arrays, held: np.ndarray, kept: np.ndarray, useful_mask: np.ndarray, capacity: int,
                span: float, down_chip_s: float) -> dict[str, float]:
     """The window's chip-hours split: useful work; checkpoint writes; work lost to stops; restart,
-    preemption and resize overheads and waits for spares (`restart`); rounding to whole instances,
-    tier slowdown and an elastic job's spare chips (`rounding`: held, kept, but not useful); idle;
-    down. `held` is each job's seconds holding chips in the window, `kept` its share of them kept."""
+    preemption and resize overheads and waits for spares (`restart`); rounding to whole instances
+    and an elastic job's spare chips (`rounding`: held, kept, but not useful); idle; down. Time a
+    job runs slower at a higher tier counts as useful, as in `goodput` (docs/architecture.md). `held` is each job's seconds holding chips in the window, `kept` its share of them kept."""
     held_chip = a.alloc * held
     share = np.divide(held, a.run, out=np.zeros_like(held), where=a.run > 0)  # of the whole run, in the window
     lost = a.lost_chip_s * share

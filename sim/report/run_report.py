@@ -354,7 +354,7 @@ class _Sections:
             plots.badput(cast("dict[str, float]", split), f"{self.run.name}: where the chip-hours go", self.figs.path("badput.png"))
             badput = [self.figs.block("badput.png", "the cluster's chip-hours by use",
                                       "Useful work, checkpoint writes, work lost to stops, restarts and waits for "
-                                      "spares, rounding (whole instances, tier slowdown), idle and down.")]
+                                      "spares, rounding (whole instances), idle and down.")]
         return Section("Failures and lost work", [
             Table(["metric", "value"], [*metric_rows(s, "interruptions", "requeues"),
                                         ["spare swaps (same UltraServer / pod / spine / further)",
