@@ -507,7 +507,7 @@ class PoolState:
         only the blocks in between that hold any are read: O(n/64 + 64 × those blocks), not a
         scan of every leaf from the first whole-free one. On the busy 5 GW campus year a
         16,384-instance job's span from the first whole-free instance to its k-th is ~4,500
-        blocks, three quarters of them with none whole-free (benchmarks/whole_instances.py).
+        blocks, three quarters of them with none whole-free (benchmarks/whole-instances-results.md).
         (A descent of per-node whole-free counts was tried and measured slower: its numpy calls
         per tree level cost more than the bytes they skip.)"""
         cpi = self.cpi
