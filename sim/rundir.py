@@ -67,7 +67,7 @@ def write(result: Any, out: Path, *, force: bool = False, timeseries_step: float
         with open(tmp / "timeseries.csv", "wb") as fh:
             fh.write((",".join(SERIES_COLUMNS) + "\n").encode())
             options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-            for start in range(0, table.num_rows, CSV_ROWS):  # in slices: the text of 3M rows is ~0.5 GiB
+            for start in range(0, table.num_rows, CSV_ROWS):  # in slices: the buffers stay bounded
                 pacsv.write_csv(table.slice(start, CSV_ROWS), fh, write_options=options)
         run_report.write(from_result(result, jobs), run_report.context_of(result), tmp)
     return Path(out)
