@@ -514,13 +514,7 @@ class PoolState:
         leaves = self._arrays[0]
         if len(leaves) < 64:  # a one-instance pool: its leaf is the whole tree
             return (np.flatnonzero(leaves[lo : self.n] == cpi) + lo)[:k]
-        rows = leaves.reshape(-1, 64)
-        first = lo >> 6
-        counts = self._whole_np[first:]
-        if lo & 63:  # the first block counts only from lo on
-            counts = counts.copy()
-            counts[0] = np.count_nonzero(rows[first, lo & 63 :] == cpi)
-        last = int(np.searchsorted(np.cumsum(counts, dtype=np.int64), k))  # the block holding the k-th
+        rows, first, counts, cum, last = self._span(k, lo)
         blocks = np.flatnonzero(counts[: last + 1])
         blocks += first
         hit = rows[blocks] == cpi
@@ -528,6 +522,20 @@ class PoolState:
             hit[0, : lo & 63] = False
         hits = np.flatnonzero(hit)  # row-major: sorted by instance
         return ((blocks[hits >> 6] << 6) | (hits & 63))[:k]
+
+    def _span(self, k: int, lo: int) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, int]:
+        """Where the k lowest whole-free instances at or after `lo` lie (there must be k): the
+        leaves as rows of 64, the first block (lo's), the whole-free counts of the blocks from it
+        (the first counting only from lo), their running sum, and `last`: the k-th is in block
+        first + last."""
+        rows = self._arrays[0].reshape(-1, 64)
+        first = lo >> 6
+        counts = self._whole_np[first:]
+        if lo & 63:
+            counts = counts.copy()
+            counts[0] = np.count_nonzero(rows[first, lo & 63 :] == self.cpi)
+        cum = np.cumsum(counts, dtype=np.int64)
+        return rows, first, counts, cum, int(np.searchsorted(cum, k))
 
     def take_lowest_whole(self, k: int, lo: int = 0) -> np.ndarray:
         """Take the k lowest-index whole-free instances at or after `lo` (there must be k) and
@@ -545,14 +553,7 @@ class PoolState:
             self._fill(index, 0)
             self.free_chips -= k * cpi
             return index
-        rows = leaves.reshape(-1, 64)
-        first = lo >> 6
-        counts = self._whole_np[first:]
-        if lo & 63:
-            counts = counts.copy()
-            counts[0] = np.count_nonzero(rows[first, lo & 63 :] == cpi)
-        cum = np.cumsum(counts, dtype=np.int64)
-        last = int(np.searchsorted(cum, k))  # the k-th is in block first + last
+        rows, first, counts, cum, last = self._span(k, lo)
         whole_in = self._whole_np
         blocks = np.flatnonzero(counts[: last + 1])
         if 2 * len(blocks) > last + 1:  # most blocks of the span hold some: read it as one slice

@@ -24,7 +24,6 @@ from sim.report.rundata import SERIES_COLUMNS, from_result
 INTEGER_COLUMNS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "installed_chips")
 
 
-CSV_ROWS = 100_000  # timeseries.csv is written this many rows at a time
 MAX_NAME = 100  # bytes of the scenario name kept in a default run directory's name (a file system allows 255)
 
 
@@ -66,8 +65,7 @@ def write(result: Any, out: Path, *, force: bool = False, timeseries_step: float
         table = series_table(result.outcome.series, timeseries_step, result.outcome.end_time)
         with open(tmp / "timeseries.csv", "wb") as fh:
             fh.write((",".join(SERIES_COLUMNS) + "\n").encode())
-            options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-            for start in range(0, table.num_rows, CSV_ROWS):  # in slices: the buffers stay bounded
-                pacsv.write_csv(table.slice(start, CSV_ROWS), fh, write_options=options)
+            pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(include_header=False,
+                                                                        quoting_style="needed"))
         run_report.write(from_result(result, jobs), run_report.context_of(result), tmp)
     return Path(out)

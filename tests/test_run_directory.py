@@ -513,18 +513,3 @@ def test_a_run_outside_a_terminal_logs_plain_progress_lines(tmp_path):
     assert bad.returncode == 2 and "TRNSIM_PROGRESS_EVERY: expected seconds, got '1m'" in bad.stderr
     assert not (tmp_path / "bad").exists()
 
-
-def test_timeseries_csv_written_in_slices_is_the_same_file(tmp_path, monkeypatch):
-    """timeseries.csv is written CSV_ROWS rows at a time (bounded memory on a year of 3M rows):
-    the file is byte for byte the one written in one go."""
-    from sim import rundir
-    from sim.run import simulate
-    from sim.scenario.loader import load
-
-    result = simulate(load(SCENARIOS / "quickstart.yaml"))
-    rows = len(result.outcome.series["t_s"])
-    whole = rundir.write(result, tmp_path / "whole") / "timeseries.csv"
-    monkeypatch.setattr(rundir, "CSV_ROWS", 7)
-    sliced = rundir.write(result, tmp_path / "sliced") / "timeseries.csv"
-    assert rows > 7 * 10 and sliced.read_bytes() == whole.read_bytes()
-    assert len(whole.read_text().splitlines()) == rows + 1

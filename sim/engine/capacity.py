@@ -66,12 +66,7 @@ class PoolCapacity:
             self.failing[p].placed(j, alloc)
         self.version[p] += 1
         n = alloc.chips
-        self.busy += n
-        meter = self.meter
-        if meter.watts is not None:
-            w = n * self._per_chip_w[p]
-            meter.watts += w
-            meter.busy_w += w
+        self.add_busy(p, n)
         if not resizing:
             self.running[p][j] = None
             self.running_jobs += 1
@@ -84,19 +79,15 @@ class PoolCapacity:
         if self.failing is not None:
             self.failing[p].released(j, alloc)
         self.version[p] += 1
-        self.busy -= chips
-        meter = self.meter
-        if meter.watts is not None:
-            w = chips * self._per_chip_w[p]
-            meter.watts -= w
-            meter.busy_w -= w
+        self.add_busy(p, -chips)
         if not resizing:
             del self.running[p][j]
             self.running_jobs -= 1
 
     def add_busy(self, p: int, chips: int) -> None:
-        """`chips` more (negative: fewer) chips of pool p are busy without a start or an end (an
-        instance added to or dropped from a running job's allocation)."""
+        """`chips` more (negative: fewer) chips of pool p are busy: a start or an end, or an
+        instance added to or dropped from a running job's allocation. The busy count and the power
+        meter's watts (sim.engine.observers.PowerMeter) move together."""
         self.busy += chips
         meter = self.meter
         if meter.watts is not None:
