@@ -164,7 +164,7 @@ class Superposed:
 class PoolFailures(Superposed):
     """One pool's failure process state: its up instances, and the jobs on each instance."""
 
-    __slots__ = ("index", "instances", "chips_per_instance", "whole", "_whole_array", "shared")
+    __slots__ = ("index", "instances", "chips_per_instance", "whole", "_whole_array", "shared", "parked")
 
     def __init__(self, index: int, instances: int, chips_per_instance: int, mtbf_s: float, repair_s: float,
                  rng: np.random.Generator):
@@ -175,12 +175,44 @@ class PoolFailures(Superposed):
         self.whole = array("q", [-1]) * instances  # the job holding every chip of an instance, or -1
         self._whole_array = np.frombuffer(self.whole, dtype=np.int64)  # the same memory, for bulk updates
         self.shared: dict[int, dict[int, None]] = {}  # instance -> jobs sharing it (by chips)
+        self.parked: tuple[int, np.ndarray] | None = None  # a large release not yet written in `whole`
 
     def placed(self, job: int, alloc: Allocation) -> None:
+        self._unpark()
         self._hold(job, alloc, job)
 
     def released(self, job: int, alloc: Allocation) -> None:
-        self._hold(job, alloc, -1)
+        """Job `job` gives back `alloc`. A large whole-instance allocation is parked rather than
+        written: `whole` still names the job on its instances, which `jobs_on` reads as free, until
+        the next placement writes it or, when the same job takes most of the same instances
+        again, `reclaimed` writes only what changed."""
+        self._unpark()
+        if alloc.index is not None and alloc.chips_each == self.chips_per_instance:
+            self.parked = (job, alloc.index)
+        else:
+            self._hold(job, alloc, -1)
+
+    def _unpark(self) -> None:
+        if self.parked is not None:
+            self._whole_array[self.parked[1]] = -1
+            self.parked = None
+
+    def reclaimed(self, job: int, claimed: tuple) -> None:
+        """The parked job `job` is placed again on its parked instances but for those in `claimed`
+        (sim.placement.PoolState.claimed: instances added, instances left free, instances that went
+        down meanwhile)."""
+        assert self.parked is not None and self.parked[0] == job
+        self.parked = None
+        taken, left, dropped = claimed
+        whole = self.whole
+        for i in dropped:
+            whole[i] = -1
+        for values, holder in ((left, -1), (taken, job)):
+            if len(values) > 32:
+                self._whole_array[values] = holder
+            else:
+                for i in values:
+                    whole[int(i)] = holder
 
     def _hold(self, job: int, alloc: Allocation, holder: int) -> None:
         if alloc.chips_each == self.chips_per_instance:
@@ -203,7 +235,7 @@ class PoolFailures(Superposed):
     def jobs_on(self, instance: int) -> list[int]:
         j = self.whole[instance]
         if j >= 0:
-            return [j]
+            return [] if self.parked is not None and j == self.parked[0] else [j]
         return list(self.shared.get(instance, ()))
 
 

@@ -556,6 +556,7 @@ def test_bulk_whole_instance_updates_match_one_instance_at_a_time(seed, name, mo
             if a is not None:
                 assert (a.instances, a.chips_each, a.tier) == (b.instances, b.chips_each, b.tier)
                 live.append((a, b))
+        bulk._flush()  # a deferred release is written (test_deferred_release_... checks deferring)
         assert bulk._levels == single._levels
         assert (bulk.free_chips, bulk.whole_free) == (single.free_chips, single.whole_free)
         if name != "first_fit":
@@ -630,3 +631,92 @@ def test_lowest_whole_free_against_brute_force(count, seed, density, bulk):
         assert fused._levels == apart._levels and fused._whole_in == apart._whole_in
         assert (fused.free_chips, fused.whole_free) == (apart.free_chips, apart.whole_free)
         check_tree(fused)
+
+
+class EagerPool(PoolState):
+    """The reference for deferred releases: every release written in the tree at once."""
+
+    def release(self, alloc: Allocation) -> None:
+        super().release(alloc)
+        self._flush()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(count=st.integers(40, 700), seed=st.integers(0, 2**32 - 1), steps=st.integers(1, 120),
+       bulk=st.sampled_from([2, 32]), few=st.sampled_from([0, 2, 32]))
+def test_deferred_release_places_as_an_immediate_one(count, seed, steps, bulk, few):
+    """A large release on a first_fit pool is written in the tree lazily, and a following bulk
+    take claims its instances (`PoolState._claim`); the failure process parks the release in its
+    instance -> job map the same way (`PoolFailures.released`, `reclaimed`). Every placement,
+    count, the map's jobs on every instance, and at the end the tree and block counts are those
+    of a pool that writes every release at once. The operations mimic the campus, driven through
+    the engine's pool capacity: jobs of many instances stopped by a failure on one of them
+    (release, that instance down, the same job placed again), ends, repairs, small jobs and reads
+    of the tree."""
+    import sim.placement as placement_module
+    from sim.engine.capacity import PoolCapacity
+    from sim.engine.observers import PowerMeter
+    from sim.engine.plan import PowerModel
+    from sim.failures import PoolFailures
+
+    rng = random.Random(seed)
+    compiled, _ = compiled_pool("trn2.48xlarge", count, 64, 16)
+    with (unittest.mock.patch.object(placement_module, "BULK", bulk),
+          unittest.mock.patch.object(placement_module, "_FEW_CLAIMED", few)):  # instances changed one by one
+        lazy, eager = PoolState(compiled), EagerPool(compiled)
+        process = PoolFailures(0, count, CPI, 3600.0, 60.0, np.random.default_rng(seed))
+        cap = PoolCapacity([lazy], PLACEMENTS["first_fit"], (1.0,) * 5, [process], PowerMeter(PowerModel(None, [0.0])))
+        live: dict[int, tuple[Allocation, Allocation, int]] = {}  # job -> (lazy's, eager's, chips)
+        down: list[int] = []
+        jobs = itertools.count()
+
+        def place(j: int, chips: int) -> None:
+            b = PLACEMENTS["first_fit"](eager, chips)
+            if b is None:
+                assert not lazy.can_place(chips)
+                return
+            a, _ = cap.take(j, 0, chips, None)
+            assert (a.instances, a.tier) == (b.instances, b.tier), chips
+            live[j] = (a, b, chips)
+
+        def stop(j: int) -> tuple[Allocation, Allocation, int]:
+            a, b, chips = live.pop(j)
+            cap.give_back(j, 0, a, a.chips)
+            eager.release(b)
+            return a, b, chips
+
+        for _ in range(steps):
+            op = rng.random()
+            whole = [j for j, (_, b, _) in live.items() if b.chips_each == CPI]
+            if op < 0.35 and whole:  # a failure: the job on one instance stops and is placed again
+                j = rng.choice(whole)
+                i = rng.choice(live[j][1].instances)
+                assert process.jobs_on(i) == [j]
+                _, _, chips = stop(j)
+                process.take(i)
+                cap.instance_down(0, i)
+                eager.occupy(Allocation([i], CPI, INSTANCE))
+                down.append(i)
+                place(j, chips)
+            elif op < 0.5 and live:  # a job ends
+                stop(rng.choice(list(live)))
+            elif op < 0.6 and down:  # a repair
+                i = down.pop(rng.randrange(len(down)))
+                cap.instance_up(0, i)
+                eager.release(Allocation([i], CPI, INSTANCE))
+            elif op < 0.65:  # something reads the tree
+                assert lazy.free(rng.randrange(count)) is not None
+            elif op < 0.75:
+                place(next(jobs), rng.randint(1, CPI))
+            else:
+                place(next(jobs), CPI * rng.randint(1, max(1, count // 3)))
+            assert (lazy.free_chips, lazy.whole_free) == (eager.free_chips, eager.whole_free)
+            assert lazy.can_place(CPI * 40) == eager.can_place(CPI * 40)
+            on: dict[int, set[int]] = {}
+            for j, (_, b, _) in live.items():
+                for i in b.instances:
+                    on.setdefault(i, set()).add(j)
+            assert all(set(process.jobs_on(i)) == on.get(i, set()) for i in range(count))
+        assert lazy.free_per_instance() == eager.free_per_instance()  # (this writes what was deferred)
+        assert lazy._levels == eager._levels and lazy._whole_in == eager._whole_in
+        check_tree(lazy)

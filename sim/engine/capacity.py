@@ -59,11 +59,17 @@ class PoolCapacity:
         job runs there from now on (unless `resizing`: it already did). Returns the allocation
         and the chips it holds."""
         pool = self.pools[p]
+        pool.claimed = None
         alloc = self.place(pool, chips) if given is None else self._given(pool, j, chips, given)
         if alloc is None:
             raise PolicyError(f"policy started job {j} on pool {pool.name}, which has no room for {chips} chips")
         if self.failing is not None:
-            self.failing[p].placed(j, alloc)
+            failing = self.failing[p]
+            parked = failing.parked
+            if pool.claimed is not None and parked is not None and parked[0] == j:
+                failing.reclaimed(j, pool.claimed)  # placed again mostly where it was: write what changed
+            else:
+                failing.placed(j, alloc)
         self.version[p] += 1
         n = alloc.chips
         self.add_busy(p, n)
