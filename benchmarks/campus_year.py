@@ -68,7 +68,7 @@ def measure(horizon: str, variant: str = "requeue", tree: Path = ROOT) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--horizons", default="1yr", help="comma-separated horizons (default: the full year)")
-    parser.add_argument("--variants", default="requeue", help=f"comma-separated, of {', '.join(VARIANTS)}")
+    parser.add_argument("--variants", default="requeue", help=f"comma-separated, of {', '.join(VARIANTS)}".replace("%", "%%"))  # (argparse formats %)
     parser.add_argument("--compare-to", default=None, metavar="REV",
                         help="also run the code of this git revision (e.g. 2c70c5e), just before the current code")
     parser.add_argument("--compare-horizons", default=None,
