@@ -7,6 +7,7 @@ take a row at the end of a pass; neither changes what happens in the run.
 from __future__ import annotations
 
 import math
+import struct
 from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # the engine imports this module
 
 SERIES_FIELDS = ("busy_chips", "down_chips", "running_jobs", "queued_jobs", "queued_chips", "power_w",
                  "fragmentation_chips", "installed_chips", "speed_factor", "capped")
+_PACK_ROW = struct.Struct(f"{1 + len(SERIES_FIELDS)}d").pack  # (t, *fields) as doubles: faster than array.extend
 
 
 class PowerMeter:
@@ -92,8 +94,7 @@ class SeriesRecorder:
             return
         self._last_row = row
         self._last_t = now
-        flat.append(now)
-        flat.extend(row)
+        flat.frombytes(_PACK_ROW(now, *row))
 
     def series(self) -> dict[str, np.ndarray]:
         table = np.frombuffer(self._flat, dtype=float).reshape(-1, self._width + 1)
