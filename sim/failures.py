@@ -199,11 +199,11 @@ class PoolFailures(Superposed):
 
     def reclaimed(self, job: int, claimed: tuple) -> None:
         """The parked job `job` is placed again on its parked instances but for those in `claimed`
-        (sim.placement.PoolState.claimed: instances added, instances left free, instances that went
-        down meanwhile)."""
-        assert self.parked is not None and self.parked[0] == job
+        (sim.placement.PoolState.claimed of the same release: its owner, instances added,
+        instances left free, instances that went down meanwhile)."""
+        assert self.parked is not None and self.parked[0] == job == claimed[0]
         self.parked = None
-        taken, left, dropped = claimed
+        _, taken, left, dropped = claimed
         whole = self.whole
         for i in dropped:
             whole[i] = -1

@@ -439,6 +439,7 @@ class PoolState:
         self.domains: list[DomainTier] = []
         self._pending: np.ndarray | None = None  # released instances not yet written in the tree (`release`)
         self._dropped: list[int] = []  # ... that went down since (`_unpend`)
+        self._owner: int | None = None  # ... whose they were (`release`'s `owner`)
         self.claimed: tuple | None = None  # what the last take changed in a deferred release (`_claim`)
 
     def _views(self) -> None:
@@ -656,9 +657,9 @@ class PoolState:
         tree's instances among the k are then found one by one (`_next_with`), and the cost is
         a few array copies of R instead of rewriting 2k leaves.
 
-        `claimed` records (instances taken from the tree, R's instances left free, R's instances
-        that went down meanwhile): how the new allocation differs from R, for the failure
-        process's instance -> job map (sim.engine.capacity)."""
+        `claimed` records (R's owner, instances taken from the tree, R's instances left free, R's
+        instances that went down meanwhile): how the new allocation differs from R, for the
+        failure process's instance -> job map (sim.engine.capacity)."""
         cpi = self.cpi
         whole_free = self.whole_free
         held = self._pending
@@ -687,7 +688,7 @@ class PoolState:
         else:
             for i in left.tolist():
                 self._set(i, cpi)
-        self.claimed = (taken, left, dropped)
+        self.claimed = (self._owner, taken, left, dropped)
         self.whole_free = whole_free - k
         self.free_chips -= k * cpi
         return index
@@ -840,8 +841,9 @@ class PoolState:
             self._set(i, left)
         self.free_chips -= each * alloc.count
 
-    def release(self, alloc: Allocation) -> None:
-        """Give back `alloc.chips_each` chips on each of its instances.
+    def release(self, alloc: Allocation, owner: int | None = None) -> None:
+        """Give back `alloc.chips_each` chips on each of its instances (`owner`: whose they
+        were, a job number the engine gives, which `claimed` repeats).
 
         A release of `BULK` or more whole instances on a pool no placement tracks is deferred: its
         instances are counted free at once (`free_chips`, `whole_free`) but written in the tree only
@@ -856,7 +858,7 @@ class PoolState:
             if self.tracked:
                 self._fill(index, each)
             else:
-                self._pending, self._dropped = index, []
+                self._pending, self._dropped, self._owner = index, [], owner
                 self.whole_free += k
         else:
             leaf = self._leaf

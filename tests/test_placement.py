@@ -720,3 +720,29 @@ def test_deferred_release_places_as_an_immediate_one(count, seed, steps, bulk, f
         assert lazy.free_per_instance() == eager.free_per_instance()  # (this writes what was deferred)
         assert lazy._levels == eager._levels and lazy._whole_in == eager._whole_in
         check_tree(lazy)
+
+
+def test_a_claimed_release_of_another_owner_is_written_whole_in_the_failure_map():
+    """The failure map writes only a difference when the job takes back its own release; a take
+    that claims instances released by someone else (here: a block taken out and given back
+    outside the engine, as a pool going offline and online does) is written whole."""
+    from sim.engine.capacity import PoolCapacity
+    from sim.engine.observers import PowerMeter
+    from sim.engine.plan import PowerModel
+    from sim.failures import PoolFailures
+
+    compiled, _ = compiled_pool("trn2.48xlarge", 300, 64, 16)
+    pool = PoolState(compiled)
+    process = PoolFailures(0, 300, CPI, 3600.0, 60.0, np.random.default_rng(1))
+    cap = PoolCapacity([pool], PLACEMENTS["first_fit"], (1.0,) * 5, [process], PowerMeter(PowerModel(None, [0.0])))
+    a, _ = cap.take(7, 0, 100 * CPI, None)  # job 7 on instances 0-99
+    cap.give_back(7, 0, a, a.chips)  # deferred in the pool, parked in the map
+    pool.occupy(Allocation(list(range(50)), CPI, CLUSTER))  # taken from outside (this writes job 7's release)
+    outside = Allocation(list(range(150, 250)), CPI, CLUSTER)
+    pool.occupy(outside)
+    pool.release(outside)  # deferred again, with no owner
+    b, _ = cap.take(7, 0, 100 * CPI, None)
+    assert pool.claimed is not None and pool.claimed[0] is None
+    assert b.instances == list(range(50, 150))
+    assert [i for i in range(300) if process.jobs_on(i)] == list(range(50, 150))
+    assert all(process.jobs_on(i) == [7] for i in range(50, 150))

@@ -65,9 +65,9 @@ class PoolCapacity:
             raise PolicyError(f"policy started job {j} on pool {pool.name}, which has no room for {chips} chips")
         if self.failing is not None:
             failing = self.failing[p]
-            parked = failing.parked
-            if pool.claimed is not None and parked is not None and parked[0] == j:
-                failing.reclaimed(j, pool.claimed)  # placed again mostly where it was: write what changed
+            parked, claimed = failing.parked, pool.claimed
+            if claimed is not None and claimed[0] == j and parked is not None and parked[0] == j:
+                failing.reclaimed(j, claimed)  # placed again mostly where it gave back: write what changed
             else:
                 failing.placed(j, alloc)
         self.version[p] += 1
@@ -81,7 +81,7 @@ class PoolCapacity:
     def give_back(self, j: int, p: int, alloc: Allocation, chips: int, resizing: bool = False) -> None:
         """Release job j's allocation (of `chips` chips) on pool p; the job no longer runs there
         (unless `resizing`: it goes on at another size)."""
-        self.pools[p].release(alloc)
+        self.pools[p].release(alloc, j)
         if self.failing is not None:
             self.failing[p].released(j, alloc)
         self.version[p] += 1
