@@ -150,16 +150,16 @@ class ChipLedger:
             assert pool.free(i) == cpi - self.used[key], f"pool's free count disagrees on instance {i}"
         return alloc
 
-    def release(self, pool: PoolState, alloc) -> None:
+    def release(self, pool: PoolState, alloc, owner: int | None = None) -> None:
         if id(pool) not in self.real:
-            self._release(pool, alloc)
+            self._release(pool, alloc, owner)
             return
         self.released += 1
         for i in alloc.instances:
             key = (id(pool), i)
             self.used[key] -= alloc.chips_each
             assert self.used[key] >= 0, f"instance {i} of {pool.name} released more chips than it held"
-        self._release(pool, alloc)
+        self._release(pool, alloc, owner)
         for i in alloc.instances:
             assert pool.free(i) == pool.cpi - self.used[(id(pool), i)]
 
@@ -172,7 +172,7 @@ class ChipLedger:
             self.real.add(id(pool))
 
         with (mock.patch.dict(placement.PLACEMENTS, wrapped), mock.patch.object(PoolState, "__init__", init),
-              mock.patch.object(PoolState, "release", lambda pool, alloc: self.release(pool, alloc)),
+              mock.patch.object(PoolState, "release", lambda pool, alloc, owner=None: self.release(pool, alloc, owner)),
               mock.patch.object(PoolCapacity, "_given", staticmethod(self.given))):
             yield self
 
