@@ -668,8 +668,10 @@ class PoolState:
         dropped, self._dropped = self._dropped, []
         a = int(np.searchsorted(held, lo)) if lo else 0
         mine = held[a:]  # R's instances at or after lo
-        taken = self._few_below(mine, k, lo)
-        if taken is not None:  # few of the tree's are among the k: R's lowest k - len(taken) are the rest
+        few = self._few_below(mine, k, lo)
+        taken: list[int] | np.ndarray
+        if few is not None:  # few of the tree's are among the k: R's lowest k - len(taken) are the rest
+            taken = few
             t = len(taken)
             index = _merged(mine[: k - t], taken)
             for i in taken:
@@ -731,6 +733,11 @@ class PoolState:
             base = x << 6
             x = base + levels[h][base : base + 64].translate(at_least).find(1)
         return x
+
+    def pop_claimed(self) -> tuple | None:
+        """`claimed` of the last take, once (None if it claimed no deferred release)."""
+        claimed, self.claimed = self.claimed, None
+        return claimed
 
     def _kth_whole(self, m: int, lo: int) -> int:
         """The m-th lowest (from 1) of the tree's whole-free instances at or after `lo`."""

@@ -741,8 +741,9 @@ def test_a_claimed_release_of_another_owner_is_written_whole_in_the_failure_map(
     outside = Allocation(list(range(150, 250)), CPI, CLUSTER)
     pool.occupy(outside)
     pool.release(outside)  # deferred again, with no owner
-    b, _ = cap.take(7, 0, 100 * CPI, None)
-    assert pool.claimed is not None and pool.claimed[0] is None
+    assert pool._pending is not None and pool._owner is None
+    b, _ = cap.take(7, 0, 100 * CPI, None)  # claims it
+    assert pool._pending is None
     assert b.instances == list(range(50, 150))
     assert [i for i in range(300) if process.jobs_on(i)] == list(range(50, 150))
     assert all(process.jobs_on(i) == [7] for i in range(50, 150))

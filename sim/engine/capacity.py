@@ -59,13 +59,13 @@ class PoolCapacity:
         job runs there from now on (unless `resizing`: it already did). Returns the allocation
         and the chips it holds."""
         pool = self.pools[p]
-        pool.claimed = None
+        pool.pop_claimed()  # (what an earlier take outside the engine claimed is not this take's)
         alloc = self.place(pool, chips) if given is None else self._given(pool, j, chips, given)
         if alloc is None:
             raise PolicyError(f"policy started job {j} on pool {pool.name}, which has no room for {chips} chips")
         if self.failing is not None:
             failing = self.failing[p]
-            parked, claimed = failing.parked, pool.claimed
+            parked, claimed = failing.parked, pool.pop_claimed()
             if claimed is not None and claimed[0] == j and parked is not None and parked[0] == j:
                 failing.reclaimed(j, claimed)  # placed again mostly where it gave back: write what changed
             else:
