@@ -46,14 +46,14 @@ KEYS = ("jobs_submitted", "jobs_completed", "failures", "restarts", "interruptio
         "energy_mwh", "peak_power_mw", "cost_usd", "usd_per_useful_chip_hour", "usd_per_useful_pflop_day", "events")
 
 
-def measure(horizon: str, variant: str = "requeue", tree: Path = ROOT) -> dict:
-    """One run of the code in `tree` in a child process (the variant's --set overrides added);
-    `os.wait4` gives that child's own peak RSS and CPU time."""
+def measure(horizon: str, variant: str = "requeue", tree: Path = ROOT, extra: tuple[str, ...] = ()) -> dict:
+    """One run of the code in `tree` in a child process (the variant's --set overrides added,
+    then `extra` arguments); `os.wait4` gives that child's own peak RSS and CPU time."""
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "stderr", "w+") as err:
         out = Path(tmp) / "run"
         t0 = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-m", "sim", "run", str(SCENARIO), "--set", f"horizon={horizon}",
-                                  *VARIANTS[variant], "--out", str(out), "--quiet"], cwd=tree, stdout=subprocess.DEVNULL,
+                                  *VARIANTS[variant], *extra, "--out", str(out), "--quiet"], cwd=tree, stdout=subprocess.DEVNULL,
                                  stderr=err, env=python_env(tree))
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - t0

@@ -40,7 +40,7 @@ def main() -> None:
     for label, rev in ([(f"at {args.compare_to}", args.compare_to)] if args.compare_to else []) + [("current", None)]:
         with source_tree(rev) as tree:
             for placement in PLACEMENTS:
-                r = measure("4d", tree, (*WINDOW[2:], "--set", f"scheduler.placement={placement}"))
+                r = measure("4d", "requeue", tree, (*WINDOW[2:], "--set", f"scheduler.placement={placement}"))
                 rows.append((label, placement, r))
                 print(label, placement, f"{r['cpu_s']:.1f} CPU s, {r['wall_s']:.1f} s", file=sys.stderr, flush=True)
     load1 = ", ".join(f"{x:.2f}" for x in os.getloadavg())
