@@ -109,6 +109,7 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
     use_request = estimate.kind == "trace"
     pools_col: list[tuple[int, ...]] = []
     chips_on: list[tuple[int, ...]] = []
+    one_pool_chips: dict[int, tuple[int]] = {}
     run_on: list[tuple[float, ...]] = []
     estimate_on: list[tuple[float, ...]] = []
     limit_on: list[tuple[float, ...] | None] = []
@@ -149,7 +150,10 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         ckpt = known[1]
         if len(pools) == 1 and factor[pools[0]] == 1.0 and chips_ref <= capacity[pools[0]]:
             pools_col.append(pools)  # the common case: one pool of the reference accelerator
-            chips_on.append((chips_ref,))
+            one = one_pool_chips.get(chips_ref)
+            if one is None:  # one tuple per size, shared by the jobs of that size (~40 MiB in the campus year)
+                one = one_pool_chips[chips_ref] = (chips_ref,)
+            chips_on.append(one)
             run = (duration * ckpt,)
             run_on.append(run)
             if use_request and requested is not None:
