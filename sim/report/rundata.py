@@ -49,7 +49,8 @@ class RunData:
     scenario: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     table: pa.Table | None = None  # the whole jobs table, for the few rows a report lists
-    # per pool name, (t_s, busy chips): only for a run just simulated (a run directory has the total)
+    # per pool name, (t_s, busy chips): only for a run just simulated (a run directory has the total), and
+    # only when its pools have several accelerators
     pool_series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     # sim.metrics.per_year's rows: only for a run just simulated, and only when it spans two years or more
     years: list[dict[str, Any]] = field(default_factory=list)
@@ -93,8 +94,12 @@ def from_result(result: Any, jobs: pa.Table) -> RunData:
     from sim.metrics import YEAR_S, per_year, pool_busy_series
 
     years = per_year(result) if result.outcome.end_time > 2 * YEAR_S - 1 else []
+    # drawn only when pools of several accelerators are (sim.report.run_report); one pool's series
+    # of the campus year is ~60 MiB kept, ~150 MiB while it is built
+    several = len({s.accelerator for s in result.shapes}) > 1
     return RunData(result.loaded.model.name, result.summary, job_columns(jobs), series, scenario,
-                   source=str(result.loaded.file), table=jobs, pool_series=pool_busy_series(result), years=years)
+                   source=str(result.loaded.file), table=jobs, pool_series=pool_busy_series(result) if several else {},
+                   years=years)
 
 
 def load(path: Path) -> RunData:
