@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sim import __version__, economics, failures, metrics, topology
+from sim import __version__, economics, failures, heap, metrics, topology
 from sim.engine import FINAL_STATE, Elastic, Engine, JobPlan, Outcome
 from sim.errors import InputError
 from sim.jsonfile import null_non_finite
@@ -368,6 +368,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
     result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected,
                     assumptions(loaded, shapes, jobs.elastic) + policy.assumptions(), wall, {})
     result.summary = metrics.summarise(result, policy)
+    heap.trim()  # what the engine and the summary freed
     result.summary["version"] = __version__
     result.summary["scenario_sha256"] = scenario_sha256(loaded.resolved_yaml(seed))
     result.assumptions += null_non_finite(result.summary)  # summary.json is strict JSON

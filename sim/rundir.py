@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from sim import metrics
+from sim import heap, metrics
 from sim.jsonfile import strict_json
 from sim.outdir import atomic_dir
 from sim.report import run_report
@@ -73,13 +73,16 @@ def write_series(series: dict[str, Any], step: float | None, end: float, path: P
 
 def write(result: Any, out: Path, *, force: bool = False, timeseries_step: float | None = None) -> Path:
     """Write the run directory for `result` at `out` (atomically: temp sibling, then rename)."""
+    heap.arrow_on_the_c_heap()
     with atomic_dir(out, force=force) as tmp:
         (tmp / "scenario.yaml").write_text(result.loaded.resolved_yaml(result.seed))
         (tmp / "summary.json").write_text(strict_json(result.summary))
         jobs = metrics.jobs_table(result)
+        metrics.forget_arrays(result)  # the columns the summary and the jobs table were built from
         pq.write_table(jobs, tmp / "jobs.parquet")
+        heap.trim()
         write_series(result.outcome.series, timeseries_step, result.outcome.end_time, tmp / "timeseries.csv")
         data = from_result(result, jobs)
-        metrics.forget_arrays(result)  # the job columns the tables were built from: not needed by the report
+        heap.trim()
         run_report.write(data, run_report.context_of(result), tmp)
     return Path(out)
