@@ -162,12 +162,12 @@ def main() -> None:
     extra = [x for s in args.sets for x in ("--set", s)] + (["--ci"] if args.ci else [])
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     load0 = os.getloadavg()
+    info = describe("numpy", "pyarrow")  # the commit measured: read before the runs
     runs = []
     with source_tree(args.compare_to) as old:
         if args.compare_to:
             runs.append((args.compare_to, measure(old, scenario, extra)))
         runs.append(("now", measure(ROOT, scenario, extra)))
-    info = describe("numpy", "pyarrow")
     s = runs[-1][1]["summary"]
     try:
         shown = scenario.relative_to(ROOT)
