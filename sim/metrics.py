@@ -190,6 +190,12 @@ def arrays(result: Any) -> Arrays:
     return cached
 
 
+def forget_arrays(result: Any) -> None:
+    """Drop the numpy columns `arrays(result)` keeps (~30 a job and ~10 a stretch: ~270 MiB in the
+    campus year) once the tables they make are built; a later `arrays(result)` computes them again."""
+    result.__dict__.pop("_arrays", None)
+
+
 # The summary keys that partition the submitted jobs: each job is in exactly one, so they add up
 # to jobs_submitted (tests/test_accounting.py checks it, and the reports print them together).
 PARTITION = tuple(m.key for m in metric_registry.PARTITION)
@@ -559,8 +565,9 @@ def _jain_fairness(result: Any, policy: Policy, chip_s: np.ndarray, active: np.n
 def pool_busy_series(result: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per pool name, (t_s, busy chips from t on): a step function built from every stretch each
     job held chips (those cut short by preemption or failure included), so pools of different
-    accelerators can be drawn apart."""
-    a = arrays(result)
+    accelerators can be drawn apart. Its own numpy columns, not the cached ones (`arrays`): a run
+    directory drops those once the jobs table is built (sim.rundir)."""
+    a = Arrays(result)
     starts = np.concatenate([a.segment_start, a.e_start])
     ends = np.concatenate([a.hold_end, a.e_end])
     chips = np.concatenate([a.alloc, a.e_chips])

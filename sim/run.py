@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sim import __version__, economics, failures, metrics, topology
+from sim import __version__, economics, failures, heap, metrics, topology
 from sim.engine import FINAL_STATE, Elastic, Engine, JobPlan, Outcome
 from sim.errors import InputError
 from sim.jsonfile import null_non_finite
@@ -109,6 +109,7 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
     use_request = estimate.kind == "trace"
     pools_col: list[tuple[int, ...]] = []
     chips_on: list[tuple[int, ...]] = []
+    one_pool_chips: dict[int, tuple[int]] = {}
     run_on: list[tuple[float, ...]] = []
     estimate_on: list[tuple[float, ...]] = []
     limit_on: list[tuple[float, ...] | None] = []
@@ -149,7 +150,10 @@ def plan_jobs(loaded: LoadedScenario, jobs: Jobs, shapes: list[topology.PoolShap
         ckpt = known[1]
         if len(pools) == 1 and factor[pools[0]] == 1.0 and chips_ref <= capacity[pools[0]]:
             pools_col.append(pools)  # the common case: one pool of the reference accelerator
-            chips_on.append((chips_ref,))
+            one = one_pool_chips.get(chips_ref)
+            if one is None:  # one tuple per size, shared by the jobs of that size (~40 MiB in the campus year)
+                one = one_pool_chips[chips_ref] = (chips_ref,)
+            chips_on.append(one)
             run = (duration * ckpt,)
             run_on.append(run)
             if use_request and requested is not None:
@@ -364,6 +368,7 @@ def simulate(loaded: LoadedScenario, seed: int | None = None,
     result = Result(loaded, seed, shapes, jobs, plan, outcome, rejected,
                     assumptions(loaded, shapes, jobs.elastic) + policy.assumptions(), wall, {})
     result.summary = metrics.summarise(result, policy)
+    heap.trim()  # what the engine and the summary freed
     result.summary["version"] = __version__
     result.summary["scenario_sha256"] = scenario_sha256(loaded.resolved_yaml(seed))
     result.assumptions += null_non_finite(result.summary)  # summary.json is strict JSON

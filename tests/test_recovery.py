@@ -72,7 +72,7 @@ def test_a_spare_replaces_the_failed_instance_in_place():
     assert s["lost_chip_s"] == pytest.approx(16 * 1680)
     assert s["goodput"] == pytest.approx(36000 / 38580)
     # the spare was held out of placement: the job started on instance 0, not 1
-    assert result.outcome.earlier[0][7] == 0
+    assert result.outcome.stretches()["pool"][0] == 0
 
 
 def test_without_a_free_spare_the_job_waits_for_the_repair_holding_nothing_else():

@@ -215,6 +215,20 @@ def test_timeseries_is_a_step_function_with_one_row_per_change(quickstart):
     assert cols["power_w"].max() / 1e6 == pytest.approx(quickstart.summary["peak_power_mw"])
 
 
+def test_timeseries_written_in_slices_is_the_same_file(quickstart, tmp_path, monkeypatch):
+    """timeseries.csv is built and written SERIES_ROWS rows at a time: any slice size gives the same bytes."""
+    from sim import rundir
+    from sim.run import simulate
+    from sim.scenario.loader import load
+
+    result = simulate(load(SCENARIOS / "quickstart.yaml", []))
+    series = result.outcome.series
+    assert len(series["t_s"]) % 7  # the last slice is a short one
+    monkeypatch.setattr(rundir, "SERIES_ROWS", 7)
+    rundir.write_series(series, None, result.outcome.end_time, tmp_path / "timeseries.csv")
+    assert (tmp_path / "timeseries.csv").read_bytes() == (quickstart.path / "timeseries.csv").read_bytes()
+
+
 def test_rerun_of_the_resolved_scenario_is_identical_and_step_keeps_utilisation(quickstart, tmp_path):
     """scenario.yaml repeats the run; --timeseries-step 1h writes hourly time-averages."""
     out = tmp_path / "again"

@@ -5,6 +5,7 @@ Plain data, shared by the engine's parts (docs/engine.md describes them).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -64,7 +65,8 @@ class PowerModel:
 
 
 # The columns of `Outcome.earlier`: one row per stretch on chips that ended before the job's last one
-# (cut short by a preemption, a failure or a resize). Read them by name (`Outcome.stretches`).
+# (cut short by a preemption, a failure or a resize), stored row after row in one flat array of doubles.
+# Read them by name (`Outcome.stretches`).
 STRETCH_COLUMNS = ("job", "start", "end", "chips_allocated", "lost_s", "overhead_s", "chips_used", "pool")
 
 
@@ -84,7 +86,7 @@ class Outcome:
     end_time: float
     events: int
     segment_start: list[float]  # start of each job's current (last) stretch on chips
-    earlier: list[tuple]  # earlier stretches, STRETCH_COLUMNS
+    earlier: array  # earlier stretches, STRETCH_COLUMNS, flat (row after row) doubles
     preemptions: list[int]
     restarts: list[int]
     resizes: list[int]
@@ -94,5 +96,5 @@ class Outcome:
 
     def stretches(self) -> dict[str, np.ndarray]:
         """The earlier stretches as numpy columns by name (STRETCH_COLUMNS)."""
-        table = np.asarray(self.earlier, dtype=float).reshape(-1, len(STRETCH_COLUMNS))
+        table = np.frombuffer(self.earlier, dtype=float).reshape(-1, len(STRETCH_COLUMNS))
         return {name: table[:, i] for i, name in enumerate(STRETCH_COLUMNS)}
