@@ -119,6 +119,19 @@ def _sigterm_exits() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _hold_sigterm() -> bool:
+    """Block SIGTERM in this (main) thread; True if it was blocked here."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        return False
+    return signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+
+def _let_sigterm(held: bool) -> None:
+    """Unblock what `_hold_sigterm` blocked; a SIGTERM that arrived meanwhile is delivered now."""
+    if held:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
 @contextlib.contextmanager
 def atomic_dir(out: Path, *, force: bool = False, keep: Iterable[Path] = ()) -> Iterator[Path]:
     """Yield a temporary sibling of `out` to fill; on success it replaces `out`, else it is removed."""
@@ -127,8 +140,14 @@ def atomic_dir(out: Path, *, force: bool = False, keep: Iterable[Path] = ()) -> 
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(out.parent)
     with _sigterm_exits():
-        tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out.name), dir=out.parent))
+        held = _hold_sigterm()  # until the cleanup below is in place: a SIGTERM waits for it
         try:
+            tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out.name), dir=out.parent))
+        except BaseException:
+            _let_sigterm(held)
+            raise
+        try:
+            _let_sigterm(held)  # (one that came meanwhile exits from here, through the cleanup)
             yield tmp
             os.chmod(tmp, 0o755)
             if out.exists():

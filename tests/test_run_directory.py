@@ -527,3 +527,27 @@ def test_a_run_outside_a_terminal_logs_plain_progress_lines(tmp_path):
     assert bad.returncode == 2 and "TRNSIM_PROGRESS_EVERY: expected seconds, got '1m'" in bad.stderr
     assert not (tmp_path / "bad").exists()
 
+
+
+def test_sigterm_right_after_the_temporary_directory_is_made_leaves_nothing(tmp_path, monkeypatch):
+    """A SIGTERM that lands between making the temporary directory and the cleanup around it waits
+    (it is blocked there) and then exits through that cleanup: status 143, nothing left."""
+    import os
+    import signal
+    import tempfile
+
+    from sim import outdir
+
+    made = tempfile.mkdtemp
+
+    def mkdtemp_then_sigterm(*args, **kwargs):
+        path = made(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # at the worst moment: the directory exists, no cleanup yet
+        return path
+
+    monkeypatch.setattr(outdir.tempfile, "mkdtemp", mkdtemp_then_sigterm)
+    with pytest.raises(SystemExit) as exit_, outdir.atomic_dir(tmp_path / "out"):
+        pass
+    assert exit_.value.code == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
+    assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, set())  # not left blocked
