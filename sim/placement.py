@@ -20,6 +20,9 @@ back a job of at least `BULK` whole instances by numpy (`PoolState._fill`): the 
 tracked pool the buckets (`Buckets.move_many`) and tier counters (`DomainTier.count_many`). Every cost above is independent
 of the number of domains, so placement stays flat from ten thousand to millions of chips.
 `PoolState.copy()` (look-ahead for backfill) is a handful of flat copies, O(n).
+On an untracked pool such a release is deferred until the tree is next read, and a bulk take that
+comes first claims its instances, writing only what differs (`PoolState._claim`): a large job
+stopped by a failure and placed again in the same pass costs O(k), not a rewrite of the tree.
 
 Per-element state is in bytearrays, Python lists and ints, not numpy: one element is read or
 written per step, where those are several times faster (docs/architecture.md: running counters, not rescans). numpy views of the
