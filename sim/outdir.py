@@ -102,6 +102,9 @@ def _refuse_precious(out: Path, flag: str, keep: Iterable[Path]) -> None:
             raise InputError(Problem(f"{flag} {out}: --force would delete {p}, which it holds"))
 
 
+_held: list[int] = []  # while non-empty, SIGTERM waits: the signals that came meanwhile are appended
+
+
 @contextlib.contextmanager
 def _sigterm_exits() -> Iterator[None]:
     """While a directory is written, SIGTERM exits through the cleanup below (status 143)."""
@@ -110,6 +113,9 @@ def _sigterm_exits() -> Iterator[None]:
         return
 
     def stop(signum: int, frame: object) -> None:
+        if _held:
+            _held.append(signum)  # `_let_sigterm` exits with it, once the cleanup is in place
+            return
         sys.exit(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, stop)
@@ -119,17 +125,19 @@ def _sigterm_exits() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _hold_sigterm() -> bool:
-    """Block SIGTERM in this (main) thread; True if it was blocked here."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        return False
-    return signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+def _hold_sigterm() -> None:
+    """SIGTERM waits (the handler of `_sigterm_exits` notes it) until `_let_sigterm`. Python runs
+    signal handlers in the main thread whichever thread the signal reached, so this holds it for
+    the whole process, unlike a thread's signal mask."""
+    _held.append(0)
 
 
-def _let_sigterm(held: bool) -> None:
-    """Unblock what `_hold_sigterm` blocked; a SIGTERM that arrived meanwhile is delivered now."""
-    if held:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+def _let_sigterm() -> None:
+    """SIGTERM exits again; one that came while it was held exits now."""
+    came = _held[1:]
+    _held.clear()
+    if came:
+        sys.exit(128 + came[0])
 
 
 @contextlib.contextmanager
@@ -140,14 +148,14 @@ def atomic_dir(out: Path, *, force: bool = False, keep: Iterable[Path] = ()) -> 
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(out.parent)
     with _sigterm_exits():
-        held = _hold_sigterm()  # until the cleanup below is in place: a SIGTERM waits for it
+        _hold_sigterm()  # until the cleanup below is in place: a SIGTERM waits for it
         try:
             tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out.name), dir=out.parent))
         except BaseException:
-            _let_sigterm(held)
+            _held.clear()
             raise
         try:
-            _let_sigterm(held)  # (one that came meanwhile exits from here, through the cleanup)
+            _let_sigterm()  # (one that came meanwhile exits from here, through the cleanup)
             yield tmp
             os.chmod(tmp, 0o755)
             if out.exists():
