@@ -128,12 +128,16 @@ def _sigterm_exits() -> Iterator[None]:
 def _hold_sigterm() -> None:
     """SIGTERM waits (the handler of `_sigterm_exits` notes it) until `_let_sigterm`. Python runs
     signal handlers in the main thread whichever thread the signal reached, so this holds it for
-    the whole process, unlike a thread's signal mask."""
-    _held.append(0)
+    the whole process, unlike a thread's signal mask. (Only the main thread's directories hold it:
+    `_sigterm_exits` handles SIGTERM only for them.)"""
+    if threading.current_thread() is threading.main_thread():
+        _held.append(0)
 
 
 def _let_sigterm() -> None:
     """SIGTERM exits again; one that came while it was held exits now."""
+    if threading.current_thread() is not threading.main_thread():
+        return
     came = _held[1:]
     _held.clear()
     if came:
@@ -152,7 +156,8 @@ def atomic_dir(out: Path, *, force: bool = False, keep: Iterable[Path] = ()) -> 
         try:
             tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out.name), dir=out.parent))
         except BaseException:
-            _held.clear()
+            if threading.current_thread() is threading.main_thread():
+                _held.clear()
             raise
         try:
             _let_sigterm()  # (one that came meanwhile exits from here, through the cleanup)
