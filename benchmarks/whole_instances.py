@@ -11,6 +11,8 @@ each time, the state after a release is the state before the placement), timed i
 (`time.process_time`), which other processes sharing the machine inflate less than wall time. The old code is
 `sim/placement.py` at `--old` (default 2c70c5e, before the whole-free counts), read with
 `git show` and imported from a temporary file, on the same compiled pool and the same state.
+On the same state, a restart is also timed: a placed job loses one instance to a failure (it gives
+its instances back, that instance goes down, it is placed again at once), as on the campus year.
 
     .venv/bin/python benchmarks/whole_instances.py                 # writes whole-instances-results.md
     .venv/bin/python benchmarks/whole_instances.py --sizes 1M --out -
