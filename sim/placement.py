@@ -681,7 +681,8 @@ class PoolState:
                 self._set(i, 0)
         else:  # many: read every block below the k-th that holds any
             more = k - len(mine)  # how many at least come from the tree
-            hi = int(mine[k - 1]) if more <= 0 else max(int(mine[-1]) if len(mine) else -1, self._kth_whole(more, lo))
+            hi = int(mine[k - 1]) if more <= 0 else max(int(mine[-1]) if len(mine) else -1,
+                                                        int(self.lowest_whole_free(more, lo)[-1]))
             found = self._whole_between(lo, hi)  # every one of the tree's that could be among the k
             index = np.insert(mine, np.searchsorted(mine, found), found)[:k]
             taken = found[: int(np.searchsorted(found, index[-1], side="right"))]
@@ -741,15 +742,6 @@ class PoolState:
         """`claimed` of the last take, once (None if it claimed no deferred release)."""
         claimed, self.claimed = self.claimed, None
         return claimed
-
-    def _kth_whole(self, m: int, lo: int) -> int:
-        """The m-th lowest (from 1) of the tree's whole-free instances at or after `lo`."""
-        rows, first, _, cum, last = self._span(m, lo)
-        block = first + last
-        hits = np.flatnonzero(rows[block] == self.cpi)
-        if block == first:
-            hits = hits[hits >= (lo & 63)]
-        return (block << 6) + int(hits[m - 1 - (int(cum[last - 1]) if last else 0)])
 
     def _whole_between(self, lo: int, hi: int) -> np.ndarray:
         """The tree's whole-free instances in [lo, hi], sorted: only the blocks that hold any are read."""

@@ -59,12 +59,12 @@ class PoolCapacity:
         job runs there from now on (unless `resizing`: it already did). Returns the allocation
         and the chips it holds."""
         pool = self.pools[p]
-        pool.pop_claimed()  # (what an earlier take outside the engine claimed is not this take's)
         alloc = self.place(pool, chips) if given is None else self._given(pool, j, chips, given)
         if alloc is None:
             raise PolicyError(f"policy started job {j} on pool {pool.name}, which has no room for {chips} chips")
         if self.failing is not None:
             failing = self.failing[p]
+            # (every take on a pool of the engine passes here, so the claim, if any, is this take's)
             parked, claimed = failing.parked, pool.pop_claimed()
             if claimed is not None and claimed[0] == j and parked is not None and parked[0] == j:
                 failing.reclaimed(j, claimed)  # placed again mostly where it gave back: write what changed
