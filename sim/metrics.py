@@ -565,9 +565,11 @@ def _jain_fairness(result: Any, policy: Policy, chip_s: np.ndarray, active: np.n
 def pool_busy_series(result: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per pool name, (t_s, busy chips from t on): a step function built from every stretch each
     job held chips (those cut short by preemption or failure included), so pools of different
-    accelerators can be drawn apart. Its own numpy columns, not the cached ones (`arrays`): a run
-    directory drops those once the jobs table is built (sim.rundir)."""
-    a = Arrays(result)
+    accelerators can be drawn apart. From the cached numpy columns (`arrays`) if they are still
+    there, else from columns of its own that are not cached: a run directory drops the cached ones
+    once the jobs table is built (sim.rundir)."""
+    cached = getattr(result, "_arrays", None)
+    a = cached if cached is not None else Arrays(result)  # (not cached again)
     starts = np.concatenate([a.segment_start, a.e_start])
     ends = np.concatenate([a.hold_end, a.e_end])
     chips = np.concatenate([a.alloc, a.e_chips])
