@@ -156,8 +156,7 @@ def atomic_dir(out: Path, *, force: bool = False, keep: Iterable[Path] = ()) -> 
         try:
             tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out.name), dir=out.parent))
         except BaseException:
-            if threading.current_thread() is threading.main_thread():
-                _held.clear()
+            _let_sigterm()
             raise
         try:
             _let_sigterm()  # (one that came meanwhile exits from here, through the cleanup)
